@@ -1,0 +1,341 @@
+//! Seed-derived correlated randomness, shared by the dealer and the insecure shared-seed source.
+//!
+//! Party `i` expands its own seed into its shares of every item. The holder of all seeds (the dealer, or
+//! every party under the insecure shared seed) computes party 0's *correction*: the one component of party
+//! 0's share that makes the item correct (for a triple, `c_0 = a*b - sum_{i>0} c_i`). So a party's shares
+//! cost it one PRG expansion, and the dealer sends one element per triple, to party 0 only.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::prg::Seed;
+use crate::ring::Ring;
+use crate::share::matmul_plain;
+
+use super::items::{MaskTriple, MatrixMask, MatrixTriple, Triples, TruncPairs};
+use super::MaskUse;
+
+/// What a party asks of the source; every party makes the same sequence of requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Request {
+    Triples { count: usize },
+    MatrixTriple { m: usize, k: usize, n: usize },
+    MatrixMask { m: usize, k: usize },
+    MaskTriple { mask: u64, using: MaskUse },
+    Trunc { count: usize, frac_bits: u32 },
+    Random { count: usize },
+}
+
+/// Upper bound on elements in one request, so a peer's request cannot make the dealer allocate without limit.
+pub(crate) const MAX_REQUEST_ELEMENTS: usize = 1 << 28;
+
+impl Request {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let (tag, fields): (u8, [u64; 5]) = match *self {
+            Request::Triples { count } => (1, [count as u64, 0, 0, 0, 0]),
+            Request::MatrixTriple { m, k, n } => (2, [m as u64, k as u64, n as u64, 0, 0]),
+            Request::MatrixMask { m, k } => (3, [m as u64, k as u64, 0, 0, 0]),
+            Request::MaskTriple { mask, ref using } => (
+                4,
+                [
+                    mask,
+                    using.row_start as u64,
+                    using.row_end as u64,
+                    using.cols as u64,
+                    using.transpose as u64,
+                ],
+            ),
+            Request::Trunc { count, frac_bits } => (5, [count as u64, frac_bits as u64, 0, 0, 0]),
+            Request::Random { count } => (6, [count as u64, 0, 0, 0, 0]),
+        };
+        let mut out = vec![tag];
+        for f in fields {
+            out.extend_from_slice(&f.to_le_bytes());
+        }
+        out
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> std::result::Result<Request, String> {
+        if bytes.len() != 41 {
+            return Err(format!(
+                "a preprocessing request is 41 bytes, got {}",
+                bytes.len()
+            ));
+        }
+        let f: Vec<u64> = bytes[1..]
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8")))
+            .collect();
+        let size = |x: u64| usize::try_from(x).map_err(|_| format!("size {x} too large"));
+        let req = match bytes[0] {
+            1 => Request::Triples { count: size(f[0])? },
+            2 => Request::MatrixTriple {
+                m: size(f[0])?,
+                k: size(f[1])?,
+                n: size(f[2])?,
+            },
+            3 => Request::MatrixMask {
+                m: size(f[0])?,
+                k: size(f[1])?,
+            },
+            4 => Request::MaskTriple {
+                mask: f[0],
+                using: MaskUse {
+                    row_start: size(f[1])?,
+                    row_end: size(f[2])?,
+                    cols: size(f[3])?,
+                    transpose: match f[4] {
+                        0 => false,
+                        1 => true,
+                        t => return Err(format!("transpose flag {t}")),
+                    },
+                },
+            },
+            5 => Request::Trunc {
+                count: size(f[0])?,
+                frac_bits: u32::try_from(f[1]).map_err(|e| e.to_string())?,
+            },
+            6 => Request::Random { count: size(f[0])? },
+            t => return Err(format!("unknown request kind {t}")),
+        };
+        req.check_size()?;
+        Ok(req)
+    }
+
+    fn check_size(&self) -> std::result::Result<(), String> {
+        let elems = match *self {
+            Request::Triples { count }
+            | Request::Random { count }
+            | Request::Trunc { count, .. } => Some(count.saturating_mul(3)),
+            Request::MatrixTriple { m, k, n } => Some(
+                m.saturating_mul(k)
+                    .saturating_add(k.saturating_mul(n))
+                    .saturating_add(m.saturating_mul(n)),
+            ),
+            Request::MatrixMask { m, k } => Some(m.saturating_mul(k)),
+            Request::MaskTriple { ref using, .. } => using
+                .row_end
+                .checked_sub(using.row_start)
+                .map(|r| r.saturating_mul(using.cols).saturating_mul(2)),
+        };
+        match elems {
+            Some(e) if e <= MAX_REQUEST_ELEMENTS => Ok(()),
+            _ => Err(format!("request {self:?} is too large or malformed")),
+        }
+    }
+}
+
+const TAG_A: u64 = 0;
+const TAG_B: u64 = 1;
+const TAG_C: u64 = 2;
+
+fn expand<R: Ring>(seed: &Seed, request: u64, tag: u64, len: usize) -> Vec<R> {
+    let mut prg = seed.prg(request.wrapping_mul(8).wrapping_add(tag));
+    R::random_vec(&mut prg, len)
+}
+
+fn sum_shares<R: Ring>(seeds: &[Seed], request: u64, tag: u64, len: usize, from: usize) -> Vec<R> {
+    let mut total = vec![R::ZERO; len];
+    for seed in &seeds[from..] {
+        for (t, x) in total.iter_mut().zip(expand::<R>(seed, request, tag, len)) {
+            *t += x;
+        }
+    }
+    total
+}
+
+/// Shapes of the mask's sub-matrix `A'` used by a mask triple: `(rows of A', cols of A' = rows of B)`.
+fn mask_use_shape(m: usize, k: usize, using: &MaskUse) -> Result<(usize, usize)> {
+    if using.row_start > using.row_end || using.row_end > m {
+        return Err(Error::Preprocessing(format!(
+            "rows {}..{} of a mask of {m} rows",
+            using.row_start, using.row_end
+        )));
+    }
+    let rows = using.row_end - using.row_start;
+    Ok(if using.transpose {
+        (k, rows)
+    } else {
+        (rows, k)
+    })
+}
+
+fn sub_matrix<R: Ring>(a: &[R], k: usize, using: &MaskUse) -> Vec<R> {
+    let block = &a[using.row_start * k..using.row_end * k];
+    if !using.transpose {
+        return block.to_vec();
+    }
+    let rows = using.row_end - using.row_start;
+    let mut t = vec![R::ZERO; block.len()];
+    for r in 0..rows {
+        for c in 0..k {
+            t[c * rows + r] = block[r * k + c];
+        }
+    }
+    t
+}
+
+/// Party `party`'s own view: expands its seed, and for party 0 takes the correction as the corrected part.
+pub(crate) struct LocalShares<'a> {
+    pub(crate) party: usize,
+    pub(crate) seed: &'a Seed,
+    /// Shapes of masks seen so far, by id.
+    pub(crate) masks: &'a mut HashMap<u64, (usize, usize)>,
+}
+
+/// The item a request yields at one party.
+pub(crate) enum Item<R: Ring> {
+    Triples(Triples<R>),
+    MatrixTriple(MatrixTriple<R>),
+    MatrixMask(MatrixMask<R>),
+    MaskTriple(MaskTriple<R>),
+    Trunc(TruncPairs<R>),
+    Random(Vec<R>),
+}
+
+impl LocalShares<'_> {
+    /// Number of correction elements party 0 needs for `req`.
+    pub(crate) fn correction_len(&self, req: &Request) -> Result<usize> {
+        Ok(match *req {
+            Request::Triples { count } | Request::Trunc { count, .. } => count,
+            Request::MatrixTriple { m, n, .. } => m * n,
+            Request::MaskTriple { mask, ref using } => {
+                let &(m, k) = self
+                    .masks
+                    .get(&mask)
+                    .ok_or_else(|| Error::Preprocessing(format!("no mask {mask}")))?;
+                let (rows, _) = mask_use_shape(m, k, using)?;
+                rows * using.cols
+            }
+            Request::MatrixMask { .. } | Request::Random { .. } => 0,
+        })
+    }
+
+    /// This party's item for request number `id`; `correction` is party 0's (empty elsewhere).
+    pub(crate) fn item<R: Ring>(
+        &mut self,
+        id: u64,
+        req: &Request,
+        correction: Vec<R>,
+    ) -> Result<Item<R>> {
+        let lead = self.party == 0;
+        let own_or = |len: usize, tag: u64, corr: Vec<R>| {
+            if lead {
+                corr
+            } else {
+                expand(self.seed, id, tag, len)
+            }
+        };
+        Ok(match *req {
+            Request::Triples { count } => Item::Triples(Triples::from_shares(
+                expand(self.seed, id, TAG_A, count),
+                expand(self.seed, id, TAG_B, count),
+                own_or(count, TAG_C, correction),
+            )?),
+            Request::MatrixTriple { m, k, n } => Item::MatrixTriple(MatrixTriple::from_shares(
+                m,
+                k,
+                n,
+                expand(self.seed, id, TAG_A, m * k),
+                expand(self.seed, id, TAG_B, k * n),
+                own_or(m * n, TAG_C, correction),
+            )?),
+            Request::MatrixMask { m, k } => {
+                self.masks.insert(id, (m, k));
+                Item::MatrixMask(MatrixMask::from_share(
+                    id,
+                    m,
+                    k,
+                    expand(self.seed, id, TAG_A, m * k),
+                )?)
+            }
+            Request::MaskTriple { mask, ref using } => {
+                let &(m, k) = self
+                    .masks
+                    .get(&mask)
+                    .ok_or_else(|| Error::Preprocessing(format!("no mask {mask}")))?;
+                let (rows, inner) = mask_use_shape(m, k, using)?;
+                Item::MaskTriple(MaskTriple::from_shares(
+                    mask,
+                    expand(self.seed, id, TAG_B, inner * using.cols),
+                    own_or(rows * using.cols, TAG_C, correction),
+                ))
+            }
+            Request::Trunc { count, frac_bits } => Item::Trunc(TruncPairs::from_shares(
+                frac_bits,
+                expand(self.seed, id, TAG_A, count),
+                own_or(count, TAG_C, correction),
+            )?),
+            Request::Random { count } => Item::Random(expand(self.seed, id, TAG_A, count)),
+        })
+    }
+}
+
+/// The holder of every party's seed: computes party 0's corrections and remembers the masks it made.
+pub(crate) struct Corrector<R: Ring> {
+    pub(crate) seeds: Vec<Seed>,
+    masks: HashMap<u64, (usize, usize, Vec<R>)>,
+}
+
+impl<R: Ring> Corrector<R> {
+    pub(crate) fn new(seeds: Vec<Seed>) -> Self {
+        Corrector {
+            seeds,
+            masks: HashMap::new(),
+        }
+    }
+
+    /// Party 0's correction for request number `id` (empty for requests that need none).
+    pub(crate) fn correction(&mut self, id: u64, req: &Request) -> Result<Vec<R>> {
+        let seeds = &self.seeds;
+        let minus_others = |target: Vec<R>, tag: u64| {
+            let others = sum_shares::<R>(seeds, id, tag, target.len(), 1);
+            target
+                .into_iter()
+                .zip(others)
+                .map(|(t, o)| t - o)
+                .collect::<Vec<R>>()
+        };
+        Ok(match *req {
+            Request::Triples { count } => {
+                let a = sum_shares::<R>(seeds, id, TAG_A, count, 0);
+                let b = sum_shares::<R>(seeds, id, TAG_B, count, 0);
+                minus_others(a.iter().zip(&b).map(|(&x, &y)| x * y).collect(), TAG_C)
+            }
+            Request::MatrixTriple { m, k, n } => {
+                let a = sum_shares::<R>(seeds, id, TAG_A, m * k, 0);
+                let b = sum_shares::<R>(seeds, id, TAG_B, k * n, 0);
+                minus_others(matmul_plain(&a, &b, m, k, n), TAG_C)
+            }
+            Request::MatrixMask { m, k } => {
+                self.masks
+                    .insert(id, (m, k, sum_shares::<R>(seeds, id, TAG_A, m * k, 0)));
+                Vec::new()
+            }
+            Request::MaskTriple { mask, ref using } => {
+                let (m, k, a) = self
+                    .masks
+                    .get(&mask)
+                    .ok_or_else(|| Error::Preprocessing(format!("no mask {mask}")))?;
+                let (rows, inner) = mask_use_shape(*m, *k, using)?;
+                let sub = sub_matrix(a, *k, using);
+                let b = sum_shares::<R>(seeds, id, TAG_B, inner * using.cols, 0);
+                minus_others(matmul_plain(&sub, &b, rows, inner, using.cols), TAG_C)
+            }
+            Request::Trunc { count, frac_bits } => {
+                if frac_bits >= R::BITS {
+                    return Err(Error::Preprocessing(format!(
+                        "a shift of {frac_bits} bits in {}",
+                        R::NAME
+                    )));
+                }
+                let r = sum_shares::<R>(seeds, id, TAG_A, count, 0);
+                minus_others(
+                    r.into_iter().map(|x| x.shr_canonical(frac_bits)).collect(),
+                    TAG_C,
+                )
+            }
+            Request::Random { .. } => Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! The `dealer` source: a dealer endpoint derives every party's correlated randomness from a per-party ChaCha
+//! seed and sends party 0 one correction element per item (the masked-seed dealer of SPDZ-style
+//! preprocessing, without MACs).
+//!
+//! The dealer is an ordinary endpoint of the network (id `n` in a session of `n` computing parties), so the
+//! same code runs in memory and over the QUIC mesh, authenticated like any party.
+//!
+//! Messages (all on [`DEALER_CHANNEL`]): at start the dealer sends each party a 32-byte seed. Party 0 sends
+//! each request that needs a correction or that defines a mask, as `[ring tag][request id u64][request]`; the
+//! dealer answers with the correction's elements. Other parties send nothing: their shares come from their seed.
+//!
+//! Trust: the dealer learns nothing about inputs but knows every share of the correlated randomness; it must
+//! not collude with any computing party.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+use async_trait::async_trait;
+
+use super::correlations::{Corrector, Item, LocalShares, Request};
+use super::wrong_item;
+use super::{MaskTriple, MaskUse, MatrixMask, MatrixTriple, Preprocessing, Triples, TruncPairs};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::net::{ChannelId, PartyId};
+use crate::prg::Seed;
+use crate::ring::{Fp, Ring, Z128, Z64};
+use crate::share::Shared;
+
+/// The channel the dealer and the parties talk on, apart from every protocol channel.
+pub const DEALER_CHANNEL: ChannelId = u32::MAX - 1;
+
+fn ring_tag<R: Ring>() -> u8 {
+    match R::NAME {
+        "Z64" => 1,
+        "Z128" => 2,
+        "Fp" => 3,
+        _ => 0,
+    }
+}
+
+fn ring_seed<R: Ring>(master: &Seed) -> Seed {
+    Seed::from_rng(&mut master.prg(1 << 32 | ring_tag::<R>() as u64))
+}
+
+/// A computing party's handle on the dealer. One per ring per session.
+pub struct DealerSource<R: Ring> {
+    ctx: Context,
+    dealer: PartyId,
+    seed: Seed,
+    masks: HashMap<u64, (usize, usize)>,
+    next_id: u64,
+    _ring: PhantomData<R>,
+}
+
+impl<R: Ring> std::fmt::Debug for DealerSource<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DealerSource")
+            .field("party", &self.ctx.id())
+            .field("dealer", &self.dealer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Ring> DealerSource<R> {
+    /// Receives this party's seed from the session's dealer (the endpoint after the computing parties).
+    pub async fn connect(ctx: &Context) -> Result<Self> {
+        let dealer = ctx
+            .dealer()
+            .ok_or_else(|| Error::Preprocessing("the session has no dealer endpoint".into()))?;
+        let mut dctx = ctx.on_channel(DEALER_CHANNEL);
+        let master = dctx
+            .recv_checked(dealer, |b| {
+                <[u8; 32]>::try_from(b)
+                    .map_err(|_| format!("a dealer seed is 32 bytes, got {}", b.len()))
+            })
+            .await?;
+        let master = Seed::from_bytes(master);
+        Ok(DealerSource {
+            ctx: dctx,
+            dealer,
+            seed: ring_seed::<R>(&master),
+            masks: HashMap::new(),
+            next_id: 0,
+            _ring: PhantomData,
+        })
+    }
+
+    async fn next(&mut self, req: Request) -> Result<Item<R>> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let correction_len = LocalShares {
+            party: self.ctx.id(),
+            seed: &self.seed,
+            masks: &mut self.masks,
+        }
+        .correction_len(&req)?;
+        let mut correction = Vec::new();
+        if self.ctx.id() == 0 && !matches!(req, Request::Random { .. }) {
+            let mut msg = vec![ring_tag::<R>()];
+            msg.extend_from_slice(&id.to_le_bytes());
+            msg.extend_from_slice(&req.encode());
+            self.ctx.send_bytes(self.dealer, msg).await?;
+            if correction_len > 0 {
+                correction = self
+                    .ctx
+                    .recv_elems::<R>(self.dealer, correction_len)
+                    .await?;
+            }
+        }
+        LocalShares {
+            party: self.ctx.id(),
+            seed: &self.seed,
+            masks: &mut self.masks,
+        }
+        .item(id, &req, correction)
+    }
+}
+
+impl_preprocessing_via_next!(DealerSource, "dealer", |s, ctx, req| {
+    let _ = ctx;
+    s.next(req).await
+});
+
+struct RingState<R: Ring> {
+    corrector: Corrector<R>,
+    last_id: Option<u64>,
+}
+
+impl<R: Ring> RingState<R> {
+    fn new(masters: &[Seed]) -> Self {
+        RingState {
+            corrector: Corrector::new(masters.iter().map(ring_seed::<R>).collect()),
+            last_id: None,
+        }
+    }
+
+    fn answer(&mut self, id: u64, body: &[u8]) -> std::result::Result<Vec<u8>, String> {
+        if self.last_id.is_some_and(|last| id <= last) {
+            return Err(format!(
+                "request id {id} does not follow {}",
+                self.last_id.unwrap_or_default()
+            ));
+        }
+        self.last_id = Some(id);
+        let req = Request::decode(body)?;
+        let correction = self
+            .corrector
+            .correction(id, &req)
+            .map_err(|e| e.to_string())?;
+        Ok(R::encode_slice(&correction))
+    }
+}
+
+/// Runs the dealer until party 0 leaves the session. `ctx` is the dealer's context (its id is the number of
+/// computing parties). Returns an error if a party aborts or sends a malformed request.
+pub async fn serve(ctx: Context) -> Result<()> {
+    let mut ctx = ctx.on_channel(DEALER_CHANNEL);
+    let masters: Vec<Seed> = (0..ctx.parties()).map(|_| Seed::random()).collect();
+    for (party, seed) in masters.iter().enumerate() {
+        ctx.send_bytes(party, seed.expose_bytes().to_vec()).await?;
+    }
+    let mut z64 = RingState::<Z64>::new(&masters);
+    let mut z128 = RingState::<Z128>::new(&masters);
+    let mut fp = RingState::<Fp>::new(&masters);
+    loop {
+        let msg = match ctx.recv_bytes(0).await {
+            Ok(m) => m,
+            Err(Error::PeerLost { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let answer = (|| {
+            if msg.len() < 9 {
+                return Err(format!("a dealer request of {} bytes", msg.len()));
+            }
+            let id = u64::from_le_bytes(msg[1..9].try_into().expect("8 bytes"));
+            match msg[0] {
+                1 => z64.answer(id, &msg[9..]),
+                2 => z128.answer(id, &msg[9..]),
+                3 => fp.answer(id, &msg[9..]),
+                t => Err(format!("unknown ring tag {t}")),
+            }
+        })();
+        match answer {
+            Ok(bytes) if bytes.is_empty() => {}
+            Ok(bytes) => ctx.send_bytes(0, bytes).await?,
+            Err(reason) => return Err(ctx.fail(Error::Malformed { party: 0, reason }).await),
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Correlated randomness for the online protocols, behind one trait, consumed by move.
+//!
+//! A Beaver triple used twice, or a truncation mask used twice, leaks the secrets it masked; so every item here
+//! is a move-only type that a protocol consumes, and nothing hands out a copy.
+//!
+//! Sources:
+//! - [`DealerSource`]: a dealer endpoint (an ordinary party on the network, authenticated like any other)
+//!   derives every party's shares from a per-party ChaCha seed, and sends party 0 one correction element per
+//!   item. Trust: the dealer must not collude with any party.
+//! - [`InsecureSharedSeed`]: every party derives everything from one public seed. It hides nothing and exists
+//!   only to benchmark the online phase alone.
+//! - An OT-based source without a dealer plugs in behind the same trait.
+
+/// The error for a source whose internal bookkeeping produced the wrong kind of item.
+pub(crate) fn wrong_item() -> Error {
+    Error::Preprocessing("internal: the source produced an item of the wrong kind".into())
+}
+
+/// Implements [`Preprocessing`] for a source with a `next(&mut self, ctx, Request) -> Result<Item<R>>`.
+macro_rules! impl_preprocessing_via_next {
+    ($ty:ident, $name:expr, |$s:ident, $ctx:ident, $req:ident| $next:expr) => {
+        #[async_trait]
+        impl<R: Ring> Preprocessing<R> for $ty<R> {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            async fn triples(&mut self, ctx: &mut Context, count: usize) -> Result<Triples<R>> {
+                let ($s, $ctx, $req) = (self, ctx, Request::Triples { count });
+                match $next? {
+                    Item::Triples(t) => Ok(t),
+                    _ => Err(wrong_item()),
+                }
+            }
+            async fn matrix_triple(
+                &mut self,
+                ctx: &mut Context,
+                m: usize,
+                k: usize,
+                n: usize,
+            ) -> Result<MatrixTriple<R>> {
+                let ($s, $ctx, $req) = (self, ctx, Request::MatrixTriple { m, k, n });
+                match $next? {
+                    Item::MatrixTriple(t) => Ok(t),
+                    _ => Err(wrong_item()),
+                }
+            }
+            async fn matrix_mask(
+                &mut self,
+                ctx: &mut Context,
+                m: usize,
+                k: usize,
+            ) -> Result<MatrixMask<R>> {
+                let ($s, $ctx, $req) = (self, ctx, Request::MatrixMask { m, k });
+                match $next? {
+                    Item::MatrixMask(t) => Ok(t),
+                    _ => Err(wrong_item()),
+                }
+            }
+            async fn mask_triple(
+                &mut self,
+                ctx: &mut Context,
+                mask: &MatrixMask<R>,
+                using: MaskUse,
+            ) -> Result<MaskTriple<R>> {
+                let ($s, $ctx, $req) = (
+                    self,
+                    ctx,
+                    Request::MaskTriple {
+                        mask: mask.id(),
+                        using,
+                    },
+                );
+                match $next? {
+                    Item::MaskTriple(t) => Ok(t),
+                    _ => Err(wrong_item()),
+                }
+            }
+            async fn trunc_pairs(
+                &mut self,
+                ctx: &mut Context,
+                count: usize,
+                frac_bits: u32,
+            ) -> Result<TruncPairs<R>> {
+                let ($s, $ctx, $req) = (self, ctx, Request::Trunc { count, frac_bits });
+                match $next? {
+                    Item::Trunc(t) => Ok(t),
+                    _ => Err(wrong_item()),
+                }
+            }
+            async fn random(&mut self, ctx: &mut Context, count: usize) -> Result<Shared<R>> {
+                let ($s, $ctx, $req) = (self, ctx, Request::Random { count });
+                match $next? {
+                    Item::Random(t) => Ok(Shared::from_share(t)),
+                    _ => Err(wrong_item()),
+                }
+            }
+        }
+    };
+}
+
+mod correlations;
+pub mod dealer;
+mod items;
+mod shared_seed;
+
+pub use dealer::DealerSource;
+pub use items::{MaskTriple, MatrixMask, MatrixTriple, Triples, TruncPairs};
+pub use shared_seed::InsecureSharedSeed;
+
+use async_trait::async_trait;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::ring::Ring;
+use crate::share::Shared;
+
+/// Which rows of a [`MatrixMask`] a [`MaskTriple`] is for, and whether the mask is used transposed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaskUse {
+    /// First row of the mask used.
+    pub row_start: usize,
+    /// One past the last row used.
+    pub row_end: usize,
+    /// If true the product is `A[rows]^T * B`, else `A[rows] * B`.
+    pub transpose: bool,
+    /// Columns of `B`.
+    pub cols: usize,
+}
+
+/// A source of correlated randomness for ring `R`. Every party of a session must make the same sequence of
+/// requests (the protocols guarantee it: request shapes depend only on public sizes).
+#[async_trait]
+pub trait Preprocessing<R: Ring>: Send {
+    /// Short name for reports (`"dealer"`, `"insecure_shared_seed"`, `"ot"`).
+    fn name(&self) -> &'static str;
+
+    /// `count` Beaver triples `c = a * b`.
+    async fn triples(&mut self, ctx: &mut Context, count: usize) -> Result<Triples<R>>;
+
+    /// A matrix triple `C = A * B` with `A` of `m x k` and `B` of `k x n`.
+    async fn matrix_triple(
+        &mut self,
+        ctx: &mut Context,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<MatrixTriple<R>>;
+
+    /// A random `m x k` mask `A` to be reused across many products with the same left operand (SecureML).
+    async fn matrix_mask(&mut self, ctx: &mut Context, m: usize, k: usize)
+        -> Result<MatrixMask<R>>;
+
+    /// `B` and `C = A[rows] * B` (or `A[rows]^T * B`) for a mask from [`Preprocessing::matrix_mask`].
+    async fn mask_triple(
+        &mut self,
+        ctx: &mut Context,
+        mask: &MatrixMask<R>,
+        using: MaskUse,
+    ) -> Result<MaskTriple<R>>;
+
+    /// `count` truncation pairs `(r, r >> frac_bits)` with `r` uniform in the ring.
+    async fn trunc_pairs(
+        &mut self,
+        ctx: &mut Context,
+        count: usize,
+        frac_bits: u32,
+    ) -> Result<TruncPairs<R>>;
+
+    /// `count` uniformly random shared elements.
+    async fn random(&mut self, ctx: &mut Context, count: usize) -> Result<Shared<R>>;
+}

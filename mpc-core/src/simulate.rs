@@ -1,0 +1,137 @@
+//! Run every party of a session as tasks of one process over the in-memory network.
+//!
+//! ```
+//! use mpc_core::{simulate, protocols::{input, open}, ring::Z64};
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let outputs = simulate(3, |mut ctx| async move {
+//!     let x = input::share_from::<Z64>(&mut ctx, 0, (ctx.id() == 0).then(|| vec![Z64(5)]).as_deref(), 1).await?;
+//!     let y = input::share_from::<Z64>(&mut ctx, 1, (ctx.id() == 1).then(|| vec![Z64(7)]).as_deref(), 1).await?;
+//!     open::open(&mut ctx, &(&x + &y)).await
+//! })
+//! .await
+//! .unwrap();
+//! assert!(outputs.iter().all(|o| o == &vec![Z64(12)]));
+//! # });
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::context::{Context, Stats};
+use crate::error::{Error, Result};
+use crate::net::{LinkEmulation, MemoryNetwork, Network};
+use crate::preprocessing::dealer;
+
+/// Options for [`simulate_with`].
+#[derive(Clone, Debug, Default)]
+pub struct SimOptions {
+    /// Emulated latency and bandwidth of every link.
+    pub emulation: LinkEmulation,
+    /// Run a dealer as an extra endpoint (id `n`), serving [`crate::preprocessing::DealerSource`] requests.
+    pub dealer: bool,
+}
+
+/// What one party returned, with its traffic counters.
+#[derive(Debug)]
+pub struct PartyOutput<T> {
+    /// The party's result.
+    pub result: Result<T>,
+    /// The party's counters at the end of its run.
+    pub stats: Stats,
+}
+
+/// Runs `f` for each of `n` parties over an in-memory network and returns every party's output, or the
+/// error that caused the failure (a party's own error is preferred over the `PeerAborted` it caused elsewhere).
+pub async fn simulate<T, F, Fut>(n: usize, f: F) -> Result<Vec<T>>
+where
+    T: Send + 'static,
+    F: Fn(Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T>> + Send + 'static,
+{
+    collect(simulate_with(SimOptions::default(), n, f).await?)
+}
+
+/// Turns per-party outputs into all results, or the root-cause error.
+pub fn collect<T>(outputs: Vec<PartyOutput<T>>) -> Result<Vec<T>> {
+    let mut results = Vec::with_capacity(outputs.len());
+    let mut errors = Vec::new();
+    for o in outputs {
+        match o.result {
+            Ok(v) => results.push(v),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        return Ok(results);
+    }
+    let root = errors.iter().position(|e| {
+        !matches!(
+            e,
+            Error::PeerAborted { .. } | Error::PeerLost { .. } | Error::SessionAborted(_)
+        )
+    });
+    Err(errors.swap_remove(root.unwrap_or(0)))
+}
+
+/// Like [`simulate`], with options, returning each party's own result and counters.
+pub async fn simulate_with<T, F, Fut>(
+    opts: SimOptions,
+    n: usize,
+    f: F,
+) -> Result<Vec<PartyOutput<T>>>
+where
+    T: Send + 'static,
+    F: Fn(Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T>> + Send + 'static,
+{
+    if n == 0 {
+        return Err(Error::InvalidArgument(
+            "a session needs at least one party".into(),
+        ));
+    }
+    let endpoints = n + usize::from(opts.dealer);
+    let f = Arc::new(f);
+    let mut handles = Vec::new();
+    let mut dealer_handle = None;
+    for net in MemoryNetwork::with_emulation(endpoints, opts.emulation) {
+        let net: Arc<dyn Network> = Arc::new(net);
+        let ctx = Context::new(net, n)?;
+        if ctx.id() == n {
+            dealer_handle = Some(tokio::spawn(async move { dealer::serve(ctx).await }));
+            continue;
+        }
+        let f = f.clone();
+        handles.push(tokio::spawn(async move {
+            let stats_ctx = ctx.on_channel(u32::MAX);
+            let result = f(ctx).await;
+            if let Err(e) = &result {
+                stats_ctx.abort(&e.to_string()).await;
+            }
+            PartyOutput {
+                result,
+                stats: stats_ctx.stats(),
+            }
+        }));
+    }
+    let mut outputs = Vec::with_capacity(n);
+    for (party, h) in handles.into_iter().enumerate() {
+        outputs.push(h.await.unwrap_or_else(|e| PartyOutput {
+            result: Err(Error::PeerLost {
+                party,
+                reason: format!("task failed: {e}"),
+            }),
+            stats: Stats::default(),
+        }));
+    }
+    if let Some(h) = dealer_handle {
+        match h.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) if outputs.iter().all(|o| o.result.is_ok()) => {
+                return Err(Error::Preprocessing(format!("the dealer failed: {e}")))
+            }
+            Ok(Err(_)) => {}
+            Err(e) => return Err(Error::Preprocessing(format!("the dealer task failed: {e}"))),
+        }
+    }
+    Ok(outputs)
+}

@@ -1,0 +1,1 @@
+pub use mpc_core as core;
