@@ -4,8 +4,9 @@
 //! use mpc_core::{simulate, protocols::{input, open}, ring::Z64};
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let outputs = simulate(3, |mut ctx| async move {
-//!     let x = input::share_from::<Z64>(&mut ctx, 0, (ctx.id() == 0).then(|| vec![Z64(5)]).as_deref(), 1).await?;
-//!     let y = input::share_from::<Z64>(&mut ctx, 1, (ctx.id() == 1).then(|| vec![Z64(7)]).as_deref(), 1).await?;
+//!     let me = ctx.id();
+//!     let x = input::share_from::<Z64>(&mut ctx, 0, (me == 0).then_some(&[Z64(5)][..]), 1).await?;
+//!     let y = input::share_from::<Z64>(&mut ctx, 1, (me == 1).then_some(&[Z64(7)][..]), 1).await?;
 //!     open::open(&mut ctx, &(&x + &y)).await
 //! })
 //! .await

@@ -1,0 +1,22 @@
+//! Subcommands of the `mpc` binary, one file each.
+
+pub mod bench;
+pub mod demo;
+pub mod keygen;
+pub mod train;
+
+/// Errors of the command line: any displayable error, reported once by `main`.
+pub type CliResult = Result<std::process::ExitCode, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Installs the tracing subscriber: warnings by default, more with each `-v`.
+pub fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
