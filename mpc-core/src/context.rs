@@ -74,6 +74,7 @@ impl Stats {
 
 struct SharedState {
     stats: Stats,
+    claimed: std::collections::HashSet<String>,
     failure: Option<String>,
     next_channel: ChannelId,
 }
@@ -119,6 +120,7 @@ impl Context {
                     rounds: 0,
                     peers: vec![PeerStats::default(); endpoints],
                 },
+                claimed: Default::default(),
                 failure: None,
                 next_channel: 1,
             })),
@@ -189,6 +191,12 @@ impl Context {
             shared: self.shared.clone(),
             rng: Prg::from_entropy(),
         }
+    }
+
+    /// Marks a once-per-session resource (such as a dealer source for one ring) as taken; false if this
+    /// session (this context or any of its forks) already took it.
+    pub fn claim_once(&self, what: &str) -> bool {
+        self.lock().claimed.insert(what.to_string())
     }
 
     /// A snapshot of the counters (shared by this context and its forks).

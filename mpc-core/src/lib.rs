@@ -36,6 +36,7 @@ pub mod protocols;
 pub mod ring;
 pub mod share;
 pub mod simulate;
+pub mod testing;
 
 pub use context::{Context, Stats};
 pub use error::{Error, Result};
