@@ -282,6 +282,31 @@ impl Context {
         self.decode_elems(from, &bytes, len).await
     }
 
+    /// Receives exactly `acc.len()` ring elements from a party and adds them to `acc` without an
+    /// intermediate vector; any other length or encoding is an error naming the party.
+    pub async fn recv_add_elems<R: Ring>(&mut self, from: PartyId, acc: &mut [R]) -> Result<()> {
+        let bytes = self.recv_bytes(from).await?;
+        let expected = acc.len() * R::BYTES;
+        if bytes.len() != expected {
+            return Err(self
+                .fail(Error::WrongLength {
+                    party: from,
+                    expected,
+                    got: bytes.len(),
+                })
+                .await);
+        }
+        match R::add_from_le(acc, &bytes) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self
+                .fail(Error::Malformed {
+                    party: from,
+                    reason: e.to_string(),
+                })
+                .await),
+        }
+    }
+
     /// Checks and decodes `len` ring elements that `from` sent; failures abort the session.
     pub async fn decode_elems<R: Ring>(
         &mut self,

@@ -130,7 +130,7 @@ const TAG_B: u64 = 1;
 const TAG_C: u64 = 2;
 
 fn expand<R: Ring>(seed: &Seed, request: u64, tag: u64, len: usize) -> Vec<R> {
-    let mut prg = seed.prg(request.wrapping_mul(8).wrapping_add(tag));
+    let mut prg = seed.expander(request.wrapping_mul(8).wrapping_add(tag));
     R::random_vec(&mut prg, len)
 }
 

@@ -40,8 +40,7 @@ pub async fn open_to<R: Ring>(
     let mut sum = x.share_values().to_vec();
     let peers: Vec<PartyId> = ctx.peers().collect();
     for p in peers {
-        let theirs = ctx.recv_elems::<R>(p, x.len()).await?;
-        sum.iter_mut().zip(&theirs).for_each(|(s, &t)| *s += t);
+        ctx.recv_add_elems::<R>(p, &mut sum).await?;
     }
     Ok(Some(sum))
 }
