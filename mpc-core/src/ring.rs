@@ -550,7 +550,7 @@ mod laws {
                         prop_assert_eq!(<$ring>::read_le(&buf).unwrap(), a);
                         let bytes = <$ring>::encode_slice(&v);
                         prop_assert_eq!(bytes.len(), v.len() * <$ring>::BYTES);
-                        prop_assert_eq!(<$ring>::decode_slice(&bytes).unwrap(), v);
+                        prop_assert_eq!(&<$ring>::decode_slice(&bytes).unwrap(), &v);
                         let mut acc = vec![a; v.len()];
                         <$ring>::add_from_le(&mut acc, &bytes).unwrap();
                         prop_assert!(acc.iter().zip(&v).all(|(&s, &x)| s == a + x));
