@@ -46,7 +46,7 @@ pub async fn share_from<R: Ring>(
             })
             .await?;
         Ok(Shared::from_share(R::random_vec(
-            &mut Seed::from_bytes(seed).prg(0),
+            &mut Seed::from_bytes(seed).expander(0),
             len,
         )))
     }
@@ -79,7 +79,7 @@ mod tests {
         })
         .await
         .unwrap();
-        assert!(out.iter().all(|o| o == &expected));
+        assert!(out.iter().all(|o| o == &expected), "{} n={n}: {:?} vs {:?}", R::NAME, &out[0][..3], &expected[..3]);
     }
 
     #[tokio::test]
