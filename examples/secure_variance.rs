@@ -5,7 +5,7 @@
 //! square the centred values with Beaver multiplication and fixed-point truncation (dealer preprocessing),
 //! and open only the sum of squares. Run it with `cargo run --example secure_variance`.
 
-use mpc::core::preprocessing::{DealerSource, Preprocessing};
+use mpc::core::preprocessing::DealerSource;
 use mpc::core::protocols::poly::{mul_fixed, Truncation};
 use mpc::core::protocols::{input, open};
 use mpc::core::{simulate_with, FixedPoint, Shared, SimOptions, Z128};
