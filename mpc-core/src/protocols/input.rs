@@ -79,7 +79,13 @@ mod tests {
         })
         .await
         .unwrap();
-        assert!(out.iter().all(|o| o == &expected), "{} n={n}: {:?} vs {:?}", R::NAME, &out[0][..3], &expected[..3]);
+        assert!(
+            out.iter().all(|o| o == &expected),
+            "{} n={n}: {:?} vs {:?}",
+            R::NAME,
+            &out[0][..3],
+            &expected[..3]
+        );
     }
 
     #[tokio::test]
