@@ -159,7 +159,7 @@ impl<R: Ring> RingState<R> {
         let req = Request::decode(body)?;
         let correction = self
             .corrector
-            .correction(id, &req)
+            .correction(id, &req, None)
             .map_err(|e| e.to_string())?;
         Ok(R::encode_slice(&correction))
     }
