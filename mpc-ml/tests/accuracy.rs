@@ -1,0 +1,63 @@
+//! The secure models against plaintext f64 training on the same split, computed here.
+
+mod common;
+
+use mpc_ml::plain::{train_plain, Link};
+use mpc_ml::split::pool;
+use mpc_ml::{metrics, ModelKind, TrainConfig};
+
+#[tokio::test]
+async fn breast_cancer_logistic_matches_plaintext() {
+    let config = TrainConfig::default();
+    let run = common::run(common::hospitals(), config.clone())
+        .await
+        .unwrap();
+    let model = run.receiver().unwrap().model.clone().unwrap();
+    let (rows, labels) = pool(&run.test);
+    let secure = metrics::evaluate(&model, &rows, &labels).accuracy.unwrap();
+    let exact = train_plain(&run.train, &config, Link::Exact);
+    let plain = metrics::evaluate(&exact.model, &rows, &labels)
+        .accuracy
+        .unwrap();
+    assert!(secure >= 0.95, "secure accuracy {secure}");
+    assert!(
+        (secure - plain).abs() <= 0.01,
+        "secure {secure}, plaintext {plain}"
+    );
+    // The secure arithmetic itself: the same recipe with the same approximation in f64 gives nearly the same weights.
+    let approx = train_plain(&run.train, &config, Link::Approx);
+    let (s, a) = (model.weights.iter(), approx.model.weights.iter());
+    for (i, (s, a)) in s.zip(a).enumerate() {
+        assert!(
+            (s - a).abs() <= 1e-3 * (1.0 + a.abs()),
+            "weight {i}: secure {s}, f64 {a}"
+        );
+    }
+    // Only party 0 (the default receiver) learns the model.
+    assert!(run.parties[1..].iter().all(|p| p.output.model.is_none()));
+}
+
+#[tokio::test]
+async fn diabetes_linear_matches_least_squares() {
+    let config = TrainConfig {
+        model: ModelKind::Linear,
+        receivers: vec![0, 1],
+        ..TrainConfig::default()
+    };
+    let run = common::run(common::diabetes(), config.clone())
+        .await
+        .unwrap();
+    let model = run.parties[1].output.model.clone().unwrap();
+    let (rows, labels) = pool(&run.test);
+    let secure = metrics::evaluate(&model, &rows, &labels).r2.unwrap();
+    let (train_rows, train_labels) = pool(&run.train);
+    let ols = mpc_ml::plain::least_squares(&train_rows, &train_labels, &[]).unwrap();
+    let ols_r2 = metrics::r2(
+        &rows.iter().map(|r| ols.score(r)).collect::<Vec<_>>(),
+        &labels,
+    );
+    assert!(
+        (secure - ols_r2).abs() <= 0.01,
+        "secure R^2 {secure}, OLS {ols_r2}"
+    );
+}
