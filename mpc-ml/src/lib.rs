@@ -22,6 +22,7 @@ pub mod model;
 pub mod party;
 pub mod party_config;
 pub mod plain;
+mod prefetch;
 pub mod report;
 pub mod scaling;
 pub mod secure;

@@ -43,6 +43,7 @@ use crate::error::{Error, Result};
 use crate::metrics;
 use crate::model::Model;
 use crate::plain::batches;
+use crate::prefetch::{poly_needs, Need, Prefetched};
 use crate::scaling::Scaling;
 use crate::sigmoid;
 
@@ -65,7 +66,7 @@ pub struct Timing {
     pub training_seconds: f64,
     /// Gradient steps.
     pub steps: usize,
-    /// Communication rounds of this party during the steps (including its preprocessing requests, if any).
+    /// Communication rounds of this party during the steps (preprocessing is fetched before each epoch).
     pub step_rounds: u64,
     /// Rounds per step.
     pub rounds_per_step: f64,
@@ -212,20 +213,26 @@ async fn run(
     let mut w = Shared::<Z128>::zeros(d + 1);
     let mut snapshots = Vec::with_capacity(config.epochs);
     let schedule = batches(total, config.batch_size);
-    let loop_start = ctx.stats();
+    let mut step_rounds = 0;
     for epoch in 0..config.epochs {
+        let needs = schedule.iter().flat_map(|&(s, e)| {
+            let mut v = vec![Need::Mask(mask_use(s, e, false))];
+            if !linear {
+                v.push(Need::Trunc(e - s, t_format.frac_bits));
+                v.extend(poly_needs(e - s, coeffs.len() - 1, f));
+            }
+            v.push(Need::Mask(mask_use(s, e, true)));
+            v.push(Need::Trunc(d + 1, update_format.frac_bits));
+            v
+        });
+        let mut pre = Prefetched::fetch(ctx, source, masked.mask(), needs.collect::<Vec<_>>())
+            .await
+            .map_err(mpc(me))?;
+        let epoch_start = ctx.stats();
         for &(s, e) in &schedule {
             let b = e - s;
-            let fwd = MaskUse {
-                row_start: s,
-                row_end: e,
-                transpose: false,
-                cols: 1,
-            };
-            let t = source
-                .mask_triple(ctx, masked.mask(), fwd.clone())
-                .await
-                .map_err(mpc(me))?;
+            let fwd = mask_use(s, e, false);
+            let t = pre.mask_triple_for(&fwd).map_err(mpc(me))?;
             let wm = SharedMatrix::new(d + 1, 1, w.clone()).map_err(mpc(me))?;
             let z = masked
                 .mul(ctx, &fwd, &wm, t)
@@ -241,25 +248,17 @@ async fn run(
                     &z.scale(inv_range),
                     t_format,
                     Truncation::Pairs,
-                    source,
+                    &mut pre,
                 )
                 .await
                 .map_err(mpc(me))?;
-                let p = poly::eval(ctx, &t, &coeffs, FORMAT, Truncation::Pairs, source)
+                let p = poly::eval(ctx, &t, &coeffs, FORMAT, Truncation::Pairs, &mut pre)
                     .await
                     .map_err(mpc(me))?;
                 &p - &yb
             };
-            let bwd = MaskUse {
-                row_start: s,
-                row_end: e,
-                transpose: true,
-                cols: 1,
-            };
-            let t = source
-                .mask_triple(ctx, masked.mask(), bwd.clone())
-                .await
-                .map_err(mpc(me))?;
+            let bwd = mask_use(s, e, true);
+            let t = pre.mask_triple_for(&bwd).map_err(mpc(me))?;
             let gm = SharedMatrix::new(b, 1, g).map_err(mpc(me))?;
             let grad = masked
                 .mul(ctx, &bwd, &gm, t)
@@ -275,16 +274,16 @@ async fn run(
             {
                 *u += wj * l2;
             }
-            let delta = poly::truncate(ctx, &upd, update_format, Truncation::Pairs, source)
+            let delta = poly::truncate(ctx, &upd, update_format, Truncation::Pairs, &mut pre)
                 .await
                 .map_err(mpc(me))?;
             w = &w - &delta;
         }
+        step_rounds += ctx.stats().since(&epoch_start).rounds;
         snapshots.push(w.clone());
         progress(epoch + 1, config.epochs);
         tracing::info!(party = me, epoch = epoch + 1, "epoch done");
     }
-    let loop_stats = ctx.stats().since(&loop_start);
     let opened = open::open_to(
         ctx,
         &Shared::concat(&snapshots.iter().collect::<Vec<_>>()),
@@ -329,8 +328,8 @@ async fn run(
         timing: Timing {
             training_seconds,
             steps,
-            step_rounds: loop_stats.rounds,
-            rounds_per_step: loop_stats.rounds as f64 / steps.max(1) as f64,
+            step_rounds,
+            rounds_per_step: step_rounds as f64 / steps.max(1) as f64,
             total_rounds: ctx.stats().rounds,
             bytes_sent: run_stats.bytes_sent(),
         },
@@ -364,6 +363,15 @@ pub fn disclosures(parties: usize, config: &TrainConfig) -> Vec<Disclosure> {
         to: config.receivers.clone(),
     });
     out
+}
+
+fn mask_use(row_start: usize, row_end: usize, transpose: bool) -> MaskUse {
+    MaskUse {
+        row_start,
+        row_end,
+        transpose,
+        cols: 1,
+    }
 }
 
 /// Step 1: every party announces its public parameters; returns the rows of every party.
