@@ -61,3 +61,42 @@ async fn diabetes_linear_matches_least_squares() {
         "secure R^2 {secure}, OLS {ols_r2}"
     );
 }
+
+#[tokio::test]
+async fn l2_penalty_and_receivers_match_plaintext_recipe() {
+    let config = TrainConfig {
+        model: ModelKind::Linear,
+        l2: 0.5,
+        epochs: 3,
+        batch_size: 50,
+        receivers: vec![1],
+        ..TrainConfig::default()
+    };
+    let run = common::run(common::diabetes(), config.clone())
+        .await
+        .unwrap();
+    assert!(run.parties[0].output.model.is_none());
+    let model = run.parties[1].output.model.clone().unwrap();
+    let plain = train_plain(&run.train, &config, Link::Exact).model;
+    let unpenalized = train_plain(
+        &run.train,
+        &TrainConfig {
+            l2: 0.0,
+            ..config.clone()
+        },
+        Link::Exact,
+    )
+    .model;
+    for (i, (s, p)) in model.weights.iter().zip(&plain.weights).enumerate() {
+        assert!(
+            (s - p).abs() <= 1e-3 * (1.0 + p.abs()),
+            "weight {i}: secure {s}, f64 {p}"
+        );
+    }
+    assert!((model.intercept - plain.intercept).abs() <= 1e-2 * (1.0 + plain.intercept.abs()));
+    let norm = |m: &mpc_ml::Model| m.weights.iter().map(|w| w * w).sum::<f64>();
+    assert!(
+        norm(&model) < norm(&unpenalized),
+        "the penalty shrinks the weights"
+    );
+}
