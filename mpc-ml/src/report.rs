@@ -52,7 +52,7 @@ impl Comparison {
         let model = out
             .model
             .clone()
-            .unwrap_or_else(|| unreachable_model(config));
+            .ok_or_else(|| Error::option("receivers", "no party received the model"))?;
         let (rows, labels) = pool(&run.test);
         let t = Instant::now();
         let plain = train_plain(&run.train, config, Link::Exact);
@@ -127,15 +127,6 @@ impl Comparison {
             .collect();
         rows.push(("rounds per step".into(), rounds.join(" / "), "-".into()));
         rows
-    }
-}
-
-fn unreachable_model(config: &TrainConfig) -> Model {
-    Model {
-        model: config.model,
-        features: vec![],
-        weights: vec![],
-        intercept: 0.0,
     }
 }
 

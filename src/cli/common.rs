@@ -1,12 +1,20 @@
 //! Helpers shared by `mpc train --local` and `mpc demo`: the runtime, the epoch progress bar, and running a
 //! local training with its comparison table and output files.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 use mpc_ml::report::{write_outputs, Comparison, RunInfo};
 use mpc_ml::{LocalOptions, PartyData, PreprocessingKind, TrainConfig, Transport};
+
+/// Prints a line to stdout, ignoring a closed pipe (`mpc demo | head` must not panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+pub(crate) use say;
 
 /// A local run's comparison and the files written.
 pub struct Outcome {
@@ -55,15 +63,15 @@ pub fn train_locally(
         transport: "in-memory".into(),
     };
     let paths = write_outputs(out, &comparison, &run, &config, &info)?;
-    println!("{}", comparison.table());
-    println!(
+    say!("{}", comparison.table());
+    say!(
         "{} parties, {} training steps; model to parties {:?}",
         run.parties.len(),
         run.parties[0].output.timing.steps,
         config.receivers
     );
     for p in paths {
-        println!("wrote {}", p.display());
+        say!("wrote {}", p.display());
     }
     Ok(Outcome { comparison })
 }

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 use mpc_ml::{data, DataSpec, ModelKind, PreprocessingKind, TrainConfig};
 
-use super::common::train_locally;
+use std::io::Write;
+
+use super::common::{say, train_locally};
 use super::CliResult;
 
 /// The bundled example's files, with their embedded copies.
@@ -60,21 +62,21 @@ pub fn run(args: Args) -> CliResult {
         files.push(name.to_string());
         parties.push(party);
     }
-    println!("mpc demo: 3 hospitals, logistic regression on secret shares, dealer preprocessing, in-memory network");
+    say!("mpc demo: 3 hospitals, logistic regression on secret shares, dealer preprocessing, in-memory network");
     let config = TrainConfig::default();
     let outcome = train_locally(parties, config, PreprocessingKind::Dealer, files, &args.out)?;
     let cmp = &outcome.comparison;
     let secure = cmp.secure.accuracy.unwrap_or(0.0);
     let gap = cmp.gap().abs();
     if secure >= MIN_ACCURACY && gap <= TOLERANCE + 1e-12 {
-        println!(
+        say!(
             "ok: secure accuracy {secure:.4}, {:.2} points from plaintext (tolerance {:.0})",
             gap * 100.0,
             TOLERANCE * 100.0
         );
         Ok(ExitCode::SUCCESS)
     } else {
-        println!(
+        say!(
             "FAILED: secure accuracy {secure:.4}, {:.2} points from plaintext",
             gap * 100.0
         );
