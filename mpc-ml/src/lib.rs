@@ -48,6 +48,7 @@ pub mod report;
 pub mod scaling;
 pub mod secure;
 pub mod sigmoid;
+mod sigmoid_shares;
 pub mod split;
 
 pub use config::{ModelKind, PreprocessingKind, Standardize, TrainConfig};

@@ -24,21 +24,6 @@ pub(crate) enum Need {
     Mask(MaskUse),
 }
 
-/// The requests of [`mpc_core::protocols::poly::eval`] for `n` elements and a polynomial of `degree`, in its order.
-pub(crate) fn poly_needs(n: usize, degree: usize, frac_bits: u32) -> Vec<Need> {
-    let mut out = Vec::new();
-    let mut top = 1;
-    while top < degree {
-        let hi = (2 * top).min(degree);
-        let count = hi - top;
-        out.push(Need::Triples(count * n));
-        out.push(Need::Trunc(count * n, frac_bits));
-        top = hi;
-    }
-    out.push(Need::Trunc(n, frac_bits));
-    out
-}
-
 /// Items fetched ahead, served in order.
 pub(crate) struct Prefetched {
     triples: VecDeque<Triples<Z128>>,

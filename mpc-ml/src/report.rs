@@ -293,7 +293,7 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
         s.push_str(&format!("| {name} | {a} | {b} |\n"));
     }
     s.push_str(&format!(
-        "\nTraining time is party 0's, from input sharing to the model's opening; it takes {} steps of {:.1} rounds each (party 0's count includes its requests to the dealer).\n\n",
+        "\nTraining time is party 0's, from input sharing to the model's opening; it takes {} steps of {:.1} rounds each (correlated randomness is fetched from the dealer before each epoch, inside the timed span, and is not counted in the steps' rounds).\n\n",
         out.timing.steps,
         out.timing.rounds_per_step
     ));

@@ -14,18 +14,20 @@
 //! 4. **Masking once.** `E = X - A` is opened once for a dealer mask `A` ([`MaskedMatrix`]); every mini-batch
 //!    product `X_b w` and `X_b^T g` then opens only the masked right operand (31 elements for 30 features).
 //! 5. **Steps.** For each mini-batch, in order: `z = X_b w` (1 round, `2f` fractional bits); for logistic
-//!    regression `t = z / 24` truncated (1 round) and the degree-9 polynomial of [`crate::sigmoid`] (4 levels
-//!    of a multiplication and a truncation, plus 1 truncation: 9 rounds); `g = s(z) - y`; `G = X_b^T g`
-//!    (1 round); then one truncation (1 round) of `lr / |b| * G + lr * l2 * w` (penalty on the weights only),
-//!    which is subtracted from `w`. Logistic: 13 rounds per step; linear (`g = z - y` needs no truncation):
-//!    3 rounds per step.
+//!    regression `t = z / 24` truncated (1 round) and the degree-9 polynomial of [`crate::sigmoid`] on shares
+//!    (4 multiplication and 3 truncation rounds, see `sigmoid_shares`), giving `g = s(z) - y` at `2f` bits;
+//!    for linear regression `g = z - y` needs no round; then `G = X_b^T g` (1 round) and one truncation
+//!    (1 round) of `lr / |b| * G + lr * l2 * w` (penalty on the weights only), subtracted from `w`.
+//!    Logistic: 11 rounds per step; linear: 3. The step's correlated randomness is fetched before each
+//!    epoch (see `prefetch`), so steps exchange only protocol messages.
 //! 6. **Output.** The weights after every epoch are opened to the receivers only, in one round; the last is
 //!    the model. Receivers turn them into weights on raw values and evaluate the training loss on their own
 //!    rows (the loss curve).
 //!
 //! Fixed-point bounds: every value and every product before truncation stays below `2^87` after scaling: a
-//! forward product `z` at 40 fractional bits needs `|z| < 2^47`; the update before its truncation has 60
-//! (logistic) or 80 (linear) fractional bits, so a single step may change a weight by less than 2^27 or 2^7.
+//! forward product `z` at 40 fractional bits needs `|z| < 2^47`; the update before its truncation has 80
+//! fractional bits, so a single step may change a weight by less than 2^7 (lr <= 10 and standardized data
+//! keep it far below).
 //! Raw values are limited to `2^24` ([`crate::data::INPUT_LIMIT`]) so the shared sums of squares fit.
 
 use std::time::Instant;
@@ -43,9 +45,10 @@ use crate::error::{Error, Result};
 use crate::metrics;
 use crate::model::Model;
 use crate::plain::batches;
-use crate::prefetch::{poly_needs, Need, Prefetched};
+use crate::prefetch::{Need, Prefetched};
 use crate::scaling::Scaling;
 use crate::sigmoid;
+use crate::sigmoid_shares;
 
 /// The fixed-point format of training: 20 fractional bits in Z128, values below 2^87 after scaling.
 pub const FORMAT: FixedPoint = FixedPoint::Z128_DEFAULT;
@@ -195,8 +198,8 @@ async fn run(
 
     // Gradient descent.
     let f = FORMAT.frac_bits;
-    let coeffs = sigmoid::coefficients_in_t();
-    let g_bits = if linear { 2 * f } else { f };
+    let half = Z128::from_i128(1i128 << (2 * f - 1));
+    let g_bits = 2 * f;
     let update_format = FixedPoint {
         frac_bits: f + g_bits,
         bound_bits: FORMAT.bound_bits,
@@ -219,7 +222,7 @@ async fn run(
             let mut v = vec![Need::Mask(mask_use(s, e, false))];
             if !linear {
                 v.push(Need::Trunc(e - s, t_format.frac_bits));
-                v.extend(poly_needs(e - s, coeffs.len() - 1, f));
+                v.extend(sigmoid_shares::needs(e - s));
             }
             v.push(Need::Mask(mask_use(s, e, true)));
             v.push(Need::Trunc(d + 1, update_format.frac_bits));
@@ -252,10 +255,14 @@ async fn run(
                 )
                 .await
                 .map_err(mpc(me))?;
-                let p = poly::eval(ctx, &t, &coeffs, FORMAT, Truncation::Pairs, &mut pre)
+                let odd = sigmoid_shares::odd_part(ctx, &t, &mut pre)
                     .await
                     .map_err(mpc(me))?;
-                &p - &yb
+                let half_minus_y = yb.scale(lift).scale(Z128::from_i128(-1));
+                let half_minus_y = half_minus_y
+                    .add_public(me, &vec![half; b])
+                    .map_err(mpc(me))?;
+                &odd + &half_minus_y
             };
             let bwd = mask_use(s, e, true);
             let t = pre.mask_triple_for(&bwd).map_err(mpc(me))?;
