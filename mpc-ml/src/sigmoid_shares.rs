@@ -98,3 +98,51 @@ pub(crate) async fn odd_part(
     .await?;
     product(ctx, t, &q, source).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prefetch::Prefetched;
+    use crate::sigmoid::{approx, RANGE};
+    use mpc_core::preprocessing::InsecureSharedSeed;
+    use mpc_core::protocols::open::open;
+
+    /// On shares the approximation matches its f64 evaluation to about 1e-4 over and beyond the fitted range.
+    #[tokio::test]
+    async fn shares_match_the_f64_polynomial() {
+        let zs: Vec<f64> = (0..=240).map(|i| -60.0 + 0.5 * i as f64).collect();
+        let n = zs.len();
+        let ts: Vec<Z128> = zs
+            .iter()
+            .map(|z| FORMAT.encode(z / RANGE).unwrap())
+            .collect();
+        for parties in [2, 3] {
+            let ts = ts.clone();
+            let out = mpc_core::simulate(parties, move |mut ctx| {
+                let ts = ts.clone();
+                async move {
+                    // Benchmark-only preprocessing is fine for checking arithmetic.
+                    let mut src = InsecureSharedSeed::<Z128>::for_context([7; 32], &ctx);
+                    let mask = src.matrix_mask(&mut ctx, 1, 1).await?;
+                    let mut pre = Prefetched::fetch(&mut ctx, &mut src, &mask, needs(n)).await?;
+                    let t = Shared::from_public(ctx.id(), &ts);
+                    let s = odd_part(&mut ctx, &t, &mut pre).await?;
+                    open(&mut ctx, &s).await
+                }
+            })
+            .await
+            .unwrap();
+            let got: Vec<f64> = out[0]
+                .iter()
+                .map(|&v| FORMAT.decode(v) / FORMAT.scale())
+                .collect();
+            for (z, g) in zs.iter().zip(got) {
+                let want = approx(*z) - 0.5;
+                assert!(
+                    (g - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                    "z {z}: {g} vs {want}"
+                );
+            }
+        }
+    }
+}
