@@ -100,3 +100,59 @@ async fn l2_penalty_and_receivers_match_plaintext_recipe() {
         "the penalty shrinks the weights"
     );
 }
+
+#[tokio::test]
+async fn without_standardization_on_data_already_scaled() {
+    // Two parties with features already on a common scale; nothing but the model is revealed.
+    let make = |party: usize, offset: usize| {
+        let rows: Vec<String> = (0..40)
+            .map(|i| {
+                let k = (i + offset) as f64;
+                let (a, b) = ((k * 0.37).sin() * 2.0, (k * 0.61).cos() * 1.5);
+                format!("{a:.4},{b:.4},{}", u8::from(a - 0.5 * b > 0.1))
+            })
+            .collect();
+        let spec = mpc_ml::DataSpec {
+            label: "y".into(),
+            id_column: None,
+            features: None,
+            model: ModelKind::Logistic,
+        };
+        mpc_ml::data::load_csv_str(
+            party,
+            "s.csv",
+            &format!("a,b,y\n{}\n", rows.join("\n")),
+            &spec,
+        )
+        .unwrap()
+    };
+    let config = TrainConfig {
+        standardize: mpc_ml::Standardize::None,
+        batch_size: 16,
+        ..TrainConfig::default()
+    };
+    let run = common::run(vec![make(0, 0), make(1, 40)], config.clone())
+        .await
+        .unwrap();
+    let out = run.receiver().unwrap();
+    assert!(
+        !out.revealed.iter().any(|d| d.what.contains("mean")),
+        "{:?}",
+        out.revealed
+    );
+    let model = out.model.clone().unwrap();
+    let approx = train_plain(&run.train, &config, Link::Approx).model;
+    for (s, a) in model
+        .weights
+        .iter()
+        .chain([&model.intercept])
+        .zip(approx.weights.iter().chain([&approx.intercept]))
+    {
+        assert!(
+            (s - a).abs() <= 1e-3 * (1.0 + a.abs()),
+            "secure {s}, f64 {a}"
+        );
+    }
+    let (rows, labels) = pool(&run.test);
+    assert!(metrics::evaluate(&model, &rows, &labels).accuracy.unwrap() >= 0.85);
+}
