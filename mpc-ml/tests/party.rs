@@ -31,7 +31,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 #[tokio::test]
-async fn each_party_from_its_config_and_only_receivers_write_the_model() {
+async fn each_party_from_its_config_and_only_receivers_get_the_model() {
     let dir = scratch("ok");
     let sections = Arc::new(vec![
         section(&dir, 0, "diabetes_a.csv", ""),
@@ -56,8 +56,16 @@ async fn each_party_from_its_config_and_only_receivers_write_the_model() {
     .await
     .unwrap();
     let results: Vec<_> = out.into_iter().map(|o| o.result.unwrap()).collect();
-    assert!(results[0].output.model.is_none() && results[0].files.is_empty());
-    assert!(!dir.join("out0").exists());
+    assert!(results[0].output.model.is_none());
+    assert!(
+        !dir.join("out0/model.json").exists(),
+        "a non-receiver writes no model"
+    );
+    let report0 = std::fs::read_to_string(dir.join("out0/report.md")).unwrap();
+    assert!(report0.contains("not a receiver") && report0.contains("What was revealed, to whom"));
+    assert!(std::fs::read_to_string(dir.join("out1/report.md"))
+        .unwrap()
+        .contains("loss.svg"));
     let model: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("out1/model.json")).unwrap())
             .unwrap();
