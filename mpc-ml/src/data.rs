@@ -21,6 +21,10 @@ pub const INPUT_LIMIT: f64 = 16_777_216.0;
 /// below the fixed-point bound.
 pub const UNSCALED_LIMIT: f64 = 64.0;
 
+/// Most data rows a run may have in total (and so a party): `2^19`, the row count for which the shared sums
+/// of squares of values below [`INPUT_LIMIT`] stay inside the fixed-point bound.
+pub const MAX_ROWS: usize = 1 << 19;
+
 /// Fewest data rows a party may bring: enough for at least one test row and four training rows.
 pub const MIN_ROWS: usize = 5;
 
@@ -225,6 +229,13 @@ pub fn load_csv_str(party: PartyId, name: &str, text: &str, spec: &DataSpec) -> 
         data.rows.push(row);
         data.labels.push(label);
         data.lines.push(line);
+    }
+    if data.len() > MAX_ROWS {
+        return Err(Error::Data {
+            party,
+            path: name.to_string(),
+            reason: format!("more than {MAX_ROWS} data rows"),
+        });
     }
     if data.len() < MIN_ROWS {
         return Err(Error::Data {

@@ -40,7 +40,7 @@ use mpc_core::{Context, FixedPoint, PartyId, Ring, Shared, SharedMatrix, Z128};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelKind, Standardize, TrainConfig};
-use crate::data::{PartyData, UNSCALED_LIMIT};
+use crate::data::{PartyData, MAX_ROWS, UNSCALED_LIMIT};
 use crate::error::{Error, Result};
 use crate::metrics;
 use crate::model::Model;
@@ -158,6 +158,13 @@ async fn run(
     let d = data.features.len();
     let rows_per_party = agree(ctx, data, config).await?;
     let total: usize = rows_per_party.iter().sum();
+    if total > MAX_ROWS || data.is_empty() {
+        return Err(Error::Data {
+            party: me,
+            path: data.path.clone(),
+            reason: format!("{total} training rows in all parties; 1 to {MAX_ROWS} per party and in total are accepted"),
+        });
+    }
     tracing::info!(
         party = me,
         parties = n,
@@ -427,8 +434,11 @@ async fn agree(ctx: &mut Context, data: &PartyData, config: &TrainConfig) -> Res
             Some(format!("the feature columns ({diff})"))
         } else if theirs.config != mine.config {
             Some("the training options".into())
-        } else if theirs.rows == 0 {
-            Some("the number of rows (it has none)".into())
+        } else if theirs.rows == 0 || theirs.rows > MAX_ROWS {
+            Some(format!(
+                "the number of rows ({}, where 1 to {MAX_ROWS} are accepted)",
+                theirs.rows
+            ))
         } else {
             None
         };
