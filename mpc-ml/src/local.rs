@@ -2,7 +2,8 @@
 //! dealer) over a [`Transport`], and returns every party's output with its traffic counters.
 //!
 //! The transport is an enum so that a QUIC loopback mesh can be added beside the in-memory network without
-//! changing callers.
+//! changing callers: a new variant builds one context per party (and one for the dealer, which runs
+//! `mpc_core::preprocessing::dealer::serve`) and runs [`party_task`] for each.
 
 use std::sync::{Arc, Mutex};
 
@@ -120,22 +121,12 @@ pub async fn run_local(
         dealer: true,
         ..SimOptions::default()
     };
-    let outputs = simulate_with(sim, n, move |mut ctx| {
+    let outputs = simulate_with(sim, n, move |ctx| {
         let shared = shared.clone();
         async move {
             let (train, config, progress, errors) = &*shared;
             let me = ctx.id();
-            let result = async {
-                let mut source = DealerSource::connect(&ctx).await.map_err(Error::mpc(me))?;
-                let noop = |_: usize, _: usize| {};
-                let report: &(dyn Fn(usize, usize) + Sync) = match (me, progress) {
-                    (0, Some(p)) => p.as_ref(),
-                    _ => &noop,
-                };
-                train_party_with_progress(&mut ctx, &mut source, &train[me], config, report).await
-            }
-            .await;
-            match result {
+            match party_task(ctx, &train[me], config, progress.as_ref()).await {
                 Ok(out) => Ok(out),
                 Err(e) => {
                     let msg = e.to_string();
@@ -172,4 +163,22 @@ pub async fn run_local(
         train,
         test,
     })
+}
+
+/// One party of a local run over any context whose network has a dealer endpoint: what each transport runs
+/// per party (party 0 reports progress).
+pub async fn party_task(
+    mut ctx: mpc_core::Context,
+    train: &PartyData,
+    config: &TrainConfig,
+    progress: Option<&Progress>,
+) -> Result<TrainOutput> {
+    let me = ctx.id();
+    let mut source = DealerSource::connect(&ctx).await.map_err(Error::mpc(me))?;
+    let noop = |_: usize, _: usize| {};
+    let report: &(dyn Fn(usize, usize) + Sync) = match (me, progress) {
+        (0, Some(p)) => p.as_ref(),
+        _ => &noop,
+    };
+    train_party_with_progress(&mut ctx, &mut source, train, config, report).await
 }
