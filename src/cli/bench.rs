@@ -74,7 +74,11 @@ fn slowest(outputs: Vec<PartyOutput<Timed>>) -> Result<Timed, mpc_core::Error> {
 }
 
 /// Runs `f` `runs` times; returns the median of the slowest party's time, and its rounds and bytes.
-fn measure<F, Fut>(rt: &tokio::runtime::Runtime, runs: usize, f: F) -> Result<(f64, u64, u64), mpc_core::Error>
+fn measure<F, Fut>(
+    rt: &tokio::runtime::Runtime,
+    runs: usize,
+    f: F,
+) -> Result<(f64, u64, u64), mpc_core::Error>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<Timed, mpc_core::Error>>,
@@ -90,10 +94,16 @@ where
 }
 
 async fn beaver<R: Ring>(n: usize, parties: usize, dealer: bool) -> Result<Timed, mpc_core::Error> {
-    let opts = SimOptions { dealer, ..Default::default() };
+    let opts = SimOptions {
+        dealer,
+        ..Default::default()
+    };
     let out = simulate_with(opts, parties, move |mut ctx| async move {
         let mut rng = Prg::from_entropy();
-        let (x, y) = (Shared::from_share(R::random_vec(&mut rng, n)), Shared::from_share(R::random_vec(&mut rng, n)));
+        let (x, y) = (
+            Shared::from_share(R::random_vec(&mut rng, n)),
+            Shared::from_share(R::random_vec(&mut rng, n)),
+        );
         let mut src: Box<dyn Preprocessing<R>> = if dealer {
             Box::new(DealerSource::connect(&ctx).await?)
         } else {
@@ -110,11 +120,18 @@ async fn beaver<R: Ring>(n: usize, parties: usize, dealer: bool) -> Result<Timed
     slowest(out)
 }
 
-async fn fixed<R: PowerOfTwoRing>(n: usize, parties: usize, how: Truncation) -> Result<Timed, mpc_core::Error> {
+async fn fixed<R: PowerOfTwoRing>(
+    n: usize,
+    parties: usize,
+    how: Truncation,
+) -> Result<Timed, mpc_core::Error> {
     let out = simulate_with(SimOptions::default(), parties, move |mut ctx| async move {
         let fx = FixedPoint::default_for::<R>();
         let mut rng = Prg::from_entropy();
-        let (x, y) = (Shared::from_share(R::random_vec(&mut rng, n)), Shared::from_share(R::random_vec(&mut rng, n)));
+        let (x, y) = (
+            Shared::from_share(R::random_vec(&mut rng, n)),
+            Shared::from_share(R::random_vec(&mut rng, n)),
+        );
         let mut src = InsecureSharedSeed::<R>::for_context([2; 32], &ctx);
         let before = ctx.stats();
         let start = Instant::now();
@@ -158,7 +175,8 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
         for (dealer, prep) in [(false, "insecure_shared_seed"), (true, "dealer")] {
             let name = "mul.z64".to_string();
             if wanted(&name) {
-                let (t, rounds, bytes) = measure(&rt, args.runs, || beaver::<Z64>(n, parties, dealer))?;
+                let (t, rounds, bytes) =
+                    measure(&rt, args.runs, || beaver::<Z64>(n, parties, dealer))?;
                 out.push(Figure {
                     name,
                     value: rate(t),
@@ -175,9 +193,17 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
     }
     for (name, how, z128) in [
         ("mul.fixed_point", Truncation::Pairs, true),
-        ("mul.fixed_point_local_trunc", Truncation::LocalTwoParty, true),
+        (
+            "mul.fixed_point_local_trunc",
+            Truncation::LocalTwoParty,
+            true,
+        ),
         ("mul.fixed_point_z64", Truncation::Pairs, false),
-        ("mul.fixed_point_z64_local_trunc", Truncation::LocalTwoParty, false),
+        (
+            "mul.fixed_point_z64_local_trunc",
+            Truncation::LocalTwoParty,
+            false,
+        ),
     ] {
         if !wanted(name) {
             continue;
@@ -212,7 +238,15 @@ pub fn run(args: Args) -> CliResult {
     } else {
         println!(
             "{:<34} {:>8} {:>7} {:<21} {:>14} {:>14} {:>9} {:>7} {:>12}",
-            "figure", "parties", "via", "preprocessing", "value", "baseline", "ratio", "rounds", "bytes/party"
+            "figure",
+            "parties",
+            "via",
+            "preprocessing",
+            "value",
+            "baseline",
+            "ratio",
+            "rounds",
+            "bytes/party"
         );
         for f in &figures {
             println!(

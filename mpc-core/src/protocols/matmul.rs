@@ -220,8 +220,8 @@ fn block_of<R: Ring>(rows_major: &[R], rows: usize, cols: usize, transpose: bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocols::open::open;
     use crate::preprocessing::{DealerSource, InsecureSharedSeed, Preprocessing};
+    use crate::protocols::open::open;
     use crate::protocols::test_util::{for_parties, random_elems, shares_of};
     use crate::ring::{Fp, Z128, Z64};
     use crate::simulate::{collect, simulate_with, SimOptions};

@@ -99,9 +99,9 @@ pub fn trunc_local_two_party<R: PowerOfTwoRing>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocols::open::open;
     use crate::preprocessing::{InsecureSharedSeed, Preprocessing};
     use crate::protocols::mul::mul;
+    use crate::protocols::open::open;
     use crate::protocols::test_util::{for_parties, shares_of};
     use crate::ring::{Ring, Z128, Z64};
     use crate::simulate;
