@@ -428,10 +428,10 @@ impl Ring for Fp {
         }
         let (words, rem) = ((bits / 64) as usize, bits % 64);
         let mut out = [0u64; 4];
-        for i in 0..4 {
+        for (i, o) in out.iter_mut().enumerate() {
             let lo = limbs.get(i + words).copied().unwrap_or(0);
             let hi = limbs.get(i + words + 1).copied().unwrap_or(0);
-            out[i] = if rem == 0 {
+            *o = if rem == 0 {
                 lo
             } else {
                 (lo >> rem) | (hi << (64 - rem))

@@ -1,0 +1,33 @@
+//! Oblivious transfer and OT-based multiplication: the machinery behind the dealer-free `ot` preprocessing
+//! source ([`crate::preprocessing::OtSource`]).
+//!
+//! One protocol per file, each citing its paper:
+//! - [`base`]: Chou–Orlandi base OTs on Ristretto, with the transcript and index hashed into every key.
+//! - [`iknp`]: IKNP OT extension (correlated and random OTs) with the optional KOS correlation check.
+//! - [`gilboa`]: Gilboa multiplication (vector OLE) in Z/2^64 and Z/2^128 from correlated OTs, with the
+//!   shrinking message length per bit.
+//! - [`hash`]: the AES-128 counter-mode PRG and the fixed-key-AES correlation-robust hash they use.
+//! - [`transpose`]: 128 x 128 bit-matrix transposition.
+//!
+//! Every key, seed and OT output is held in zeroizing containers and prints redacted.
+
+pub mod base;
+pub mod gilboa;
+pub mod hash;
+pub mod iknp;
+pub mod transpose;
+
+use crate::ring::{PowerOfTwoRing, Z128, Z64};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::ring::Z64 {}
+    impl Sealed for crate::ring::Z128 {}
+}
+
+/// The rings OT-based multiplication supports: Z/2^64 and Z/2^128 (Gilboa's bit decomposition needs a
+/// power-of-two modulus). Sealed.
+pub trait OtRing: PowerOfTwoRing + sealed::Sealed {}
+
+impl OtRing for Z64 {}
+impl OtRing for Z128 {}
