@@ -173,6 +173,9 @@ pub fn send<R: OtRing>(
     x: &[R],
     w: usize,
 ) -> (Vec<u8>, Zeroizing<Vec<R>>) {
+    if w == 1 {
+        return send_scalar(q, delta, x);
+    }
     let l = R::BITS as usize;
     let elements = x.len().checked_div(w).unwrap_or(0);
     debug_assert!(q.len() >= elements * l);
@@ -227,6 +230,9 @@ pub fn receive<R: OtRing>(
             msg.len()
         ));
     }
+    if w == 1 {
+        return Ok(receive_scalar(t, y, msg));
+    }
     debug_assert!(t.len() >= elements * l);
     let nb = blocks_per_message(w, l);
     let mut reader = BitReader::new(msg);
@@ -255,6 +261,73 @@ pub fn receive<R: OtRing>(
     Ok(Zeroizing::new(
         share.iter().map(|&v| R::from_i128(v as i128)).collect(),
     ))
+}
+
+/// [`send`] for `w = 1`: one hash block per message, whole elements per chunk of 128 OTs.
+fn send_scalar<R: OtRing>(q: &[Block], delta: Block, x: &[R]) -> (Vec<u8>, Zeroizing<Vec<R>>) {
+    let l = R::BITS as usize;
+    let lmask = mask(l as u32);
+    let mut writer = BitWriter::new(message_len(x.len(), 1, l));
+    let mut share = Zeroizing::new(vec![R::ZERO; x.len()]);
+    let mut h0 = Zeroizing::new([0u128; CHUNK_OTS]);
+    let mut h1 = Zeroizing::new([0u128; CHUNK_OTS]);
+    let per_chunk = CHUNK_OTS / l;
+    for (c, (xs, shares)) in x
+        .chunks(per_chunk)
+        .zip(share.chunks_mut(per_chunk))
+        .enumerate()
+    {
+        let qs = &q[c * CHUNK_OTS..c * CHUNK_OTS + xs.len() * l];
+        let n = qs.len();
+        h0[..n].copy_from_slice(qs);
+        h1[..n].iter_mut().zip(qs).for_each(|(h, q)| *h = q ^ delta);
+        ccr_hash(&mut h0[..n]);
+        ccr_hash(&mut h1[..n]);
+        for (e, (x, sh)) in xs.iter().zip(shares.iter_mut()).enumerate() {
+            let x = x.to_u128();
+            let mut acc = 0u128;
+            for k in 0..l {
+                let (a, b) = (h0[e * l + k] & lmask, h1[e * l + k] & lmask);
+                let bits = (l - k) as u32;
+                writer.push(a.wrapping_sub(b).wrapping_add(x), bits);
+                acc = acc.wrapping_sub(a << k);
+            }
+            *sh = R::from_i128(acc as i128);
+        }
+    }
+    (writer.finish(), share)
+}
+
+/// [`receive`] for `w = 1`, after the length check.
+fn receive_scalar<R: OtRing>(t: &[Block], y: &[R], msg: &[u8]) -> Zeroizing<Vec<R>> {
+    let l = R::BITS as usize;
+    let lmask = mask(l as u32);
+    let mut reader = BitReader::new(msg);
+    let mut share = Zeroizing::new(vec![R::ZERO; y.len()]);
+    let mut h = Zeroizing::new([0u128; CHUNK_OTS]);
+    let per_chunk = CHUNK_OTS / l;
+    for (c, (ys, shares)) in y
+        .chunks(per_chunk)
+        .zip(share.chunks_mut(per_chunk))
+        .enumerate()
+    {
+        let ts = &t[c * CHUNK_OTS..c * CHUNK_OTS + ys.len() * l];
+        let n = ts.len();
+        h[..n].copy_from_slice(ts);
+        ccr_hash(&mut h[..n]);
+        for (e, (y, sh)) in ys.iter().zip(shares.iter_mut()).enumerate() {
+            let y = y.to_u128();
+            let mut acc = 0u128;
+            for k in 0..l {
+                let bits = (l - k) as u32;
+                let tau = reader.read(bits);
+                let take = 0u128.wrapping_sub((y >> k) & 1);
+                acc = acc.wrapping_add((h[e * l + k] & lmask).wrapping_add(tau & take) << k);
+            }
+            *sh = R::from_i128(acc as i128);
+        }
+    }
+    share
 }
 
 /// The IKNP choice bits for choice elements `y`: bit `k` of `y_e` is OT `e * l + k`, padded with zeros to

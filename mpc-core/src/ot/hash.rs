@@ -37,6 +37,7 @@ fn fixed_key() -> &'static Aes128 {
 }
 
 /// Encrypts `blocks` in place with `cipher`, in chunks that keep the AES pipeline full.
+#[cfg(test)]
 fn encrypt_in_place(cipher: &Aes128, blocks: &mut [Block]) {
     let mut buf = [AesBlock::default(); CHUNK];
     for chunk in blocks.chunks_mut(CHUNK) {
@@ -60,16 +61,18 @@ fn sigma(x: Block) -> Block {
 
 /// `H(x) = pi(sigma(x)) xor sigma(x)` for every block, in place.
 pub fn ccr_hash(blocks: &mut [Block]) {
-    let mut s = [0u128; CHUNK];
+    let pi = fixed_key();
+    let mut buf = [AesBlock::default(); CHUNK];
     for chunk in blocks.chunks_mut(CHUNK) {
-        let s = &mut s[..chunk.len()];
-        for (s, x) in s.iter_mut().zip(chunk.iter()) {
-            *s = sigma(*x);
+        let buf = &mut buf[..chunk.len()];
+        for (b, x) in buf.iter_mut().zip(chunk.iter_mut()) {
+            *x = sigma(*x);
+            b.copy_from_slice(&x.to_le_bytes());
         }
-        chunk.copy_from_slice(s);
-        encrypt_in_place(fixed_key(), chunk);
-        for (x, s) in chunk.iter_mut().zip(s.iter()) {
-            *x ^= *s;
+        pi.encrypt_blocks(buf);
+        for (b, x) in buf.iter().zip(chunk.iter_mut()) {
+            let bytes: [u8; 16] = (*b).into();
+            *x ^= u128::from_le_bytes(bytes);
         }
     }
 }
@@ -104,11 +107,36 @@ impl AesPrg {
 
     /// Fills `out` with the next `out.len()` blocks of the stream.
     pub fn fill(&mut self, out: &mut [Block]) {
-        for (i, x) in out.iter_mut().enumerate() {
-            *x = self.counter.wrapping_add(i as u128);
+        let mut buf = [AesBlock::default(); CHUNK];
+        for chunk in out.chunks_mut(CHUNK) {
+            let buf = &mut buf[..chunk.len()];
+            for b in buf.iter_mut() {
+                b.copy_from_slice(&self.counter.to_le_bytes());
+                self.counter = self.counter.wrapping_add(1);
+            }
+            self.cipher.encrypt_blocks(buf);
+            for (b, x) in buf.iter().zip(chunk.iter_mut()) {
+                let bytes: [u8; 16] = (*b).into();
+                *x = u128::from_le_bytes(bytes);
+            }
         }
-        self.counter = self.counter.wrapping_add(out.len() as u128);
-        encrypt_in_place(&self.cipher, out);
+    }
+
+    /// XORs the next `out.len()` blocks of the stream into `out`.
+    pub fn xor_into(&mut self, out: &mut [Block]) {
+        let mut buf = [AesBlock::default(); CHUNK];
+        for chunk in out.chunks_mut(CHUNK) {
+            let buf = &mut buf[..chunk.len()];
+            for b in buf.iter_mut() {
+                b.copy_from_slice(&self.counter.to_le_bytes());
+                self.counter = self.counter.wrapping_add(1);
+            }
+            self.cipher.encrypt_blocks(buf);
+            for (b, x) in buf.iter().zip(chunk.iter_mut()) {
+                let bytes: [u8; 16] = (*b).into();
+                *x ^= u128::from_le_bytes(bytes);
+            }
+        }
     }
 }
 
@@ -151,6 +179,10 @@ mod tests {
         AesPrg::new(0).fill(&mut fresh);
         assert_eq!(out, fresh);
         assert_ne!(out[0], out[1]);
+        // xor_into adds the same stream.
+        let mut x = [5u128, 6];
+        AesPrg::new(0).xor_into(&mut x);
+        assert_eq!(x, [fresh[0] ^ 5, fresh[1] ^ 6]);
     }
 
     #[test]

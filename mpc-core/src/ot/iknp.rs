@@ -96,12 +96,17 @@ pub struct IknpSender {
     delta: Zeroizing<Block>,
     prgs: Vec<AesPrg>,
     batch: u64,
+    /// Scratch for the columns, kept between batches (fresh pages per batch cost as much as the PRG).
+    scratch: Zeroizing<Vec<Block>>,
 }
 
 /// The extension receiver of one direction: holds both seeds of every column.
 pub struct IknpReceiver {
     prgs: Vec<[AesPrg; 2]>,
     batch: u64,
+    /// Scratch for the `t0` columns and for `u`, kept between batches.
+    scratch: Zeroizing<Vec<Block>>,
+    u: Vec<Block>,
 }
 
 impl std::fmt::Debug for IknpSender {
@@ -137,6 +142,7 @@ impl IknpSender {
             delta: Zeroizing::new(delta),
             prgs: seeds.iter().map(|&s| AesPrg::new(s)).collect(),
             batch: 0,
+            scratch: Zeroizing::new(Vec::new()),
         })
     }
 
@@ -167,18 +173,21 @@ impl IknpSender {
             };
         let batch = self.batch;
         self.batch += 1;
-        let mut cols = Zeroizing::new(vec![0u128; KAPPA * total]);
+        let cols = &mut self.scratch;
+        cols.resize(KAPPA * total, 0);
         for (i, (prg, col)) in self.prgs.iter_mut().zip(cols.chunks_mut(total)).enumerate() {
-            prg.fill(col);
             if (*self.delta >> i) & 1 == 1 {
                 let u = &msg[i * total * 16..(i + 1) * total * 16];
                 for (c, u) in col.iter_mut().zip(u.chunks_exact(16)) {
-                    *c ^= u128::from_le_bytes(u.try_into().expect("16 bytes"));
+                    *c = u128::from_le_bytes(u.try_into().expect("16 bytes"));
                 }
+                prg.xor_into(col);
+            } else {
+                prg.fill(col);
             }
         }
         let mut q = Zeroizing::new(vec![0u128; KAPPA * total]);
-        transpose_columns(&cols, total, &mut q);
+        transpose_columns(cols, total, &mut q);
         if check == Check::Kos {
             let u_len = KAPPA * total * 16;
             let h = challenge(batch, &msg[..u_len]);
@@ -210,6 +219,8 @@ impl IknpReceiver {
                 .map(|&[k0, k1]| [AesPrg::new(k0), AesPrg::new(k1)])
                 .collect(),
             batch: 0,
+            scratch: Zeroizing::new(Vec::new()),
+            u: Vec::new(),
         })
     }
 
@@ -231,26 +242,23 @@ impl IknpReceiver {
         let total = r.len();
         let batch = self.batch;
         self.batch += 1;
-        let mut t0 = Zeroizing::new(vec![0u128; KAPPA * total]);
-        let mut t1 = Zeroizing::new(vec![0u128; total]);
-        let mut u = vec![0u128; KAPPA * total];
+        let t0 = &mut self.scratch;
+        t0.resize(KAPPA * total, 0);
+        let u = &mut self.u;
+        u.resize(KAPPA * total, 0);
         for (i, [g0, g1]) in self.prgs.iter_mut().enumerate() {
             let col = &mut t0[i * total..(i + 1) * total];
+            let row = &mut u[i * total..(i + 1) * total];
             g0.fill(col);
-            g1.fill(&mut t1);
-            for (((u, a), b), r) in u[i * total..(i + 1) * total]
-                .iter_mut()
-                .zip(col.iter())
-                .zip(t1.iter())
-                .zip(r.iter())
-            {
-                *u = a ^ b ^ r;
+            for ((u, a), r) in row.iter_mut().zip(col.iter()).zip(r.iter()) {
+                *u = a ^ r;
             }
+            g1.xor_into(row);
         }
         let mut msg = Vec::with_capacity(message_len(blocks, check));
-        blocks_to_bytes(&u, &mut msg);
+        blocks_to_bytes(u, &mut msg);
         let mut t = Zeroizing::new(vec![0u128; KAPPA * total]);
-        transpose_columns(&t0, total, &mut t);
+        transpose_columns(t0, total, &mut t);
         if check == Check::Kos {
             let h = challenge(batch, &msg);
             let ones: Zeroizing<Vec<Block>> = Zeroizing::new(

@@ -9,43 +9,46 @@ use super::hash::Block;
 
 /// Transposes a 128 x 128 bit matrix in place: bit `c` of row `r` becomes bit `r` of row `c`.
 pub fn transpose_128(m: &mut [Block; 128]) {
-    let mut lo = [0u64; 128];
-    let mut hi = [0u64; 128];
-    for (i, x) in m.iter().enumerate() {
-        lo[i] = *x as u64;
-        hi[i] = (*x >> 64) as u64;
+    let mut rows = [[0u64; 2]; 128];
+    for (r, x) in rows.iter_mut().zip(m.iter()) {
+        *r = [*x as u64, (*x >> 64) as u64];
     }
-    // Level 64: the high half of row k trades places with the low half of row k + 64.
-    for k in 0..64 {
-        std::mem::swap(&mut hi[k], &mut lo[k + 64]);
-    }
-    for lane in [&mut lo, &mut hi] {
-        swap_levels(lane);
-    }
-    for (i, x) in m.iter_mut().enumerate() {
-        *x = (hi[i] as u128) << 64 | lo[i] as u128;
+    transpose_rows(&mut rows);
+    for (r, x) in rows.iter().zip(m.iter_mut()) {
+        *x = (r[1] as u128) << 64 | r[0] as u128;
     }
 }
 
-/// Levels 32..1 on one 64-bit lane of 128 rows (two independent 64 x 64 transposes).
+/// The transposition on rows given as `[low, high]` 64-bit lanes. Levels below 64 act on both lanes
+/// alike, lane by lane, so each pair of rows is one two-lane SIMD operation.
 #[inline(always)]
-fn swap_levels(a: &mut [u64; 128]) {
-    const MASKS: [(usize, u64); 6] = [
-        (32, 0x0000_0000_ffff_ffff),
-        (16, 0x0000_ffff_0000_ffff),
-        (8, 0x00ff_00ff_00ff_00ff),
-        (4, 0x0f0f_0f0f_0f0f_0f0f),
-        (2, 0x3333_3333_3333_3333),
-        (1, 0x5555_5555_5555_5555),
-    ];
-    for (j, mask) in MASKS {
-        for base in (0..128).step_by(2 * j) {
-            let (top, bottom) = a[base..base + 2 * j].split_at_mut(j);
-            for (x, y) in top.iter_mut().zip(bottom.iter_mut()) {
-                let t = ((*x >> j) ^ *y) & mask;
-                *x ^= t << j;
-                *y ^= t;
-            }
+fn transpose_rows(rows: &mut [[u64; 2]; 128]) {
+    // Level 64: the high half of row k trades places with the low half of row k + 64.
+    let (top, bottom) = rows.split_at_mut(64);
+    for (a, b) in top.iter_mut().zip(bottom.iter_mut()) {
+        std::mem::swap(&mut a[1], &mut b[0]);
+    }
+    level::<32>(rows, 0x0000_0000_ffff_ffff);
+    level::<16>(rows, 0x0000_ffff_0000_ffff);
+    level::<8>(rows, 0x00ff_00ff_00ff_00ff);
+    level::<4>(rows, 0x0f0f_0f0f_0f0f_0f0f);
+    level::<2>(rows, 0x3333_3333_3333_3333);
+    level::<1>(rows, 0x5555_5555_5555_5555);
+}
+
+/// One swap level: rows `k` and `k + J` (bit `J` of `k` clear) exchange their `J x J` off-diagonal
+/// sub-blocks in both lanes. `J` is a constant so the inner loop unrolls and vectorizes.
+#[inline(always)]
+fn level<const J: usize>(rows: &mut [[u64; 2]; 128], mask: u64) {
+    for chunk in rows.chunks_exact_mut(2 * J) {
+        let (top, bottom) = chunk.split_at_mut(J);
+        for (x, y) in top.iter_mut().zip(bottom.iter_mut()) {
+            let t0 = ((x[0] >> J) ^ y[0]) & mask;
+            let t1 = ((x[1] >> J) ^ y[1]) & mask;
+            x[0] ^= t0 << J;
+            x[1] ^= t1 << J;
+            y[0] ^= t0;
+            y[1] ^= t1;
         }
     }
 }
@@ -55,13 +58,16 @@ fn swap_levels(a: &mut [u64; 128]) {
 pub fn transpose_columns(rows: &[Block], blocks: usize, out: &mut [Block]) {
     debug_assert_eq!(rows.len(), 128 * blocks);
     debug_assert_eq!(out.len(), 128 * blocks);
-    let mut m = [0u128; 128];
-    for b in 0..blocks {
-        for (i, x) in m.iter_mut().enumerate() {
-            *x = rows[i * blocks + b];
+    let mut m = [[0u64; 2]; 128];
+    for (b, out) in out.chunks_exact_mut(128).enumerate() {
+        for (i, r) in m.iter_mut().enumerate() {
+            let x = rows[i * blocks + b];
+            *r = [x as u64, (x >> 64) as u64];
         }
-        transpose_128(&mut m);
-        out[b * 128..(b + 1) * 128].copy_from_slice(&m);
+        transpose_rows(&mut m);
+        for (r, x) in m.iter().zip(out.iter_mut()) {
+            *x = (r[1] as u128) << 64 | r[0] as u128;
+        }
     }
 }
 
