@@ -149,6 +149,14 @@ fn components() {
         std::hint::black_box(gilboa::receive(&tt, &y, 1, &m).expect("receive"));
         gr += t.elapsed();
     }
+    let t = Instant::now();
+    for _ in 0..rounds {
+        std::hint::black_box(r.extend(&choices, Check::None, &mut rng));
+    }
+    eprintln!(
+        "component: IKNP receiver alone: {:.2} ns/OT",
+        per_ot(t.elapsed())
+    );
     eprintln!(
         "component: IKNP receiver {:.2}, IKNP sender {:.2}, Gilboa Z64 sender {:.2}, receiver {:.2} ns/OT",
         per_ot(tr),
@@ -158,8 +166,73 @@ fn components() {
     );
 }
 
+/// User plus system CPU time of this process so far (Linux `/proc/self/stat`, 100 Hz ticks); zero elsewhere.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    Duration::from_millis(fields.iter().sum::<u64>() * 10)
+}
+
+/// Wall-clock and CPU throughput of longer runs, printed for the notes: the machine is shared, so the CPU
+/// figure (items per CPU-second, both parties together) is the load-independent one.
+fn summary(rt: &tokio::runtime::Runtime, config: OtConfig) {
+    let batch = 4096;
+    let rounds = 16;
+    for (name, l, n) in [
+        ("z64", 64, 2),
+        ("z128", 128, 2),
+        ("z64", 64, 3),
+        ("z128", 128, 3),
+    ] {
+        let cpu = process_cpu();
+        let (wall, bytes) = if l == 64 {
+            triples::<Z64>(rt, n, batch, rounds, config)
+        } else {
+            triples::<Z128>(rt, n, batch, rounds, config)
+        };
+        let cpu = process_cpu() - cpu;
+        let items = (batch * rounds as usize) as f64;
+        eprintln!(
+            "summary: {name} triples, {n} parties: {:.0}/s wall, {:.0} per CPU-second (all parties), {bytes:.1} bytes sent per triple per party (formula {:.1})",
+            items / wall.as_secs_f64(),
+            items / cpu.as_secs_f64().max(1e-9),
+            (n - 1) as f64 * triple_bytes_per_peer(l),
+        );
+    }
+    for check in [Check::None, Check::Kos] {
+        let blocks = 2048;
+        let rounds = 16;
+        let cpu = process_cpu();
+        let (wall, bytes) = random_ots(rt, blocks, rounds, check);
+        let cpu = process_cpu() - cpu;
+        let items = (blocks * 128 * rounds as usize) as f64;
+        eprintln!(
+            "summary: random OTs ({check:?}), 2 parties: {:.0}/s wall, {:.0} per CPU-second, {bytes:.3} bytes per OT",
+            items / wall.as_secs_f64(),
+            items / cpu.as_secs_f64().max(1e-9),
+        );
+    }
+}
+
 fn bench(c: &mut Criterion) {
     components();
+    if std::env::var_os("OT_BENCH_SUMMARY").is_some() {
+        let mut config = OtConfig::default();
+        if let Some(v) = std::env::var("OT_BENCH_BATCH_OTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            config.max_batch_ots = v;
+        }
+        summary(&runtime(), config);
+        return;
+    }
     if std::env::var_os("OT_BENCH_COMPONENTS_ONLY").is_some() {
         return;
     }
