@@ -206,8 +206,8 @@ fn summary(rt: &tokio::runtime::Runtime, config: OtConfig) {
         );
     }
     for check in [Check::None, Check::Kos] {
-        let blocks = 2048;
-        let rounds = 16;
+        let blocks = 64;
+        let rounds = 512;
         let cpu = process_cpu();
         let (wall, bytes) = random_ots(rt, blocks, rounds, check);
         let cpu = process_cpu() - cpu;
@@ -242,7 +242,7 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
 
-    let blocks = 2048; // 262,144 OTs per batch
+    let blocks = 64; // 8,192 OTs per batch, as the source uses
     for check in [Check::None, Check::Kos] {
         let (_, bytes) = random_ots(&rt, blocks, 1, check);
         eprintln!("random OT ({check:?}): {bytes:.3} bytes sent per OT by the receiver");

@@ -85,9 +85,13 @@ fn challenge(batch: u64, u: &[u8]) -> Block {
 }
 
 fn blocks_to_bytes(blocks: &[Block], out: &mut Vec<u8>) {
-    out.reserve(blocks.len() * 16);
-    for b in blocks {
-        out.extend_from_slice(&b.to_le_bytes());
+    if cfg!(target_endian = "little") {
+        out.extend_from_slice(bytemuck::cast_slice(blocks));
+    } else {
+        out.reserve(blocks.len() * 16);
+        for b in blocks {
+            out.extend_from_slice(&b.to_le_bytes());
+        }
     }
 }
 
