@@ -284,10 +284,23 @@ fn send_scalar<R: OtRing>(q: &[Block], delta: Block, x: &[R]) -> (Vec<u8>, Zeroi
         ccr_hash(&mut h0[..n]);
         ccr_hash(&mut h1[..n]);
         for (e, (x, sh)) in xs.iter().zip(shares.iter_mut()).enumerate() {
+            let (h0, h1) = (&h0[e * l..(e + 1) * l], &h1[e * l..(e + 1) * l]);
+            if l == 64 {
+                // Z64: all in 64-bit words.
+                let x = x.to_u128() as u64;
+                let mut acc = 0u64;
+                for (k, (&a, &b)) in h0.iter().zip(h1.iter()).enumerate() {
+                    let (a, b) = (a as u64, b as u64);
+                    writer.push64(a.wrapping_sub(b).wrapping_add(x), 64 - k as u32);
+                    acc = acc.wrapping_sub(a << k);
+                }
+                *sh = R::from_i128(acc as i128);
+                continue;
+            }
             let x = x.to_u128();
             let mut acc = 0u128;
-            for k in 0..l {
-                let (a, b) = (h0[e * l + k] & lmask, h1[e * l + k] & lmask);
+            for (k, (&a, &b)) in h0.iter().zip(h1.iter()).enumerate() {
+                let (a, b) = (a & lmask, b & lmask);
                 let bits = (l - k) as u32;
                 writer.push(a.wrapping_sub(b).wrapping_add(x), bits);
                 acc = acc.wrapping_sub(a << k);
@@ -316,13 +329,25 @@ fn receive_scalar<R: OtRing>(t: &[Block], y: &[R], msg: &[u8]) -> Zeroizing<Vec<
         h[..n].copy_from_slice(ts);
         ccr_hash(&mut h[..n]);
         for (e, (y, sh)) in ys.iter().zip(shares.iter_mut()).enumerate() {
+            let h = &h[e * l..(e + 1) * l];
+            if l == 64 {
+                let y = y.to_u128() as u64;
+                let mut acc = 0u64;
+                for (k, &h) in h.iter().enumerate() {
+                    let tau = reader.read64(64 - k as u32);
+                    let take = 0u64.wrapping_sub((y >> k) & 1);
+                    acc = acc.wrapping_add((h as u64).wrapping_add(tau & take) << k);
+                }
+                *sh = R::from_i128(acc as i128);
+                continue;
+            }
             let y = y.to_u128();
             let mut acc = 0u128;
-            for k in 0..l {
+            for (k, &h) in h.iter().enumerate() {
                 let bits = (l - k) as u32;
                 let tau = reader.read(bits);
                 let take = 0u128.wrapping_sub((y >> k) & 1);
-                acc = acc.wrapping_add((h[e * l + k] & lmask).wrapping_add(tau & take) << k);
+                acc = acc.wrapping_add((h & lmask).wrapping_add(tau & take) << k);
             }
             *sh = R::from_i128(acc as i128);
         }
