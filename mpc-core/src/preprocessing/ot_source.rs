@@ -1003,6 +1003,65 @@ mod tests {
         assert_eq!(trunc_hiding_bits(128, 2, 85), 40);
     }
 
+    /// SecureML's reuse of `E = X - A` with the OT source: `X^T r` and `X w` for a regression step.
+    #[tokio::test]
+    async fn masked_matrix_products_with_ot_triples() {
+        use crate::protocols::matmul::MaskedMatrix;
+        use crate::protocols::test_util::random_elems;
+        use crate::share::SharedMatrix;
+        for n in [2, 3] {
+            let (m, k) = (6, 3);
+            let x = random_elems::<Z128>(m * k);
+            let (w, r) = (random_elems::<Z128>(k), random_elems::<Z128>(4));
+            let xt: Vec<Z128> = (0..k)
+                .flat_map(|j| (2..6).map(move |i| (i, j)))
+                .map(|(i, j)| x[i * k + j])
+                .collect();
+            let want = (
+                matmul_plain(&x, &w, m, k, 1),
+                matmul_plain(&xt, &r, k, 4, 1),
+            );
+            let (xs, ws, rs) = (shares_of(&x, n), shares_of(&w, n), shares_of(&r, n));
+            let out = simulate(n, move |mut ctx| {
+                let (xs, ws, rs) = (xs.clone(), ws.clone(), rs.clone());
+                async move {
+                    let me = ctx.id();
+                    let mat = |v: &Vec<Vec<Z128>>, r, c| {
+                        SharedMatrix::new(r, c, Shared::from_share(v[me].clone()))
+                    };
+                    let mut src = OtSource::<Z128>::setup(&mut ctx).await?;
+                    let mask = src.matrix_mask(&mut ctx, m, k).await?;
+                    let xm = MaskedMatrix::open(&mut ctx, &mat(&xs, m, k)?, mask).await?;
+                    let all = MaskUse {
+                        row_start: 0,
+                        row_end: m,
+                        transpose: false,
+                        cols: 1,
+                    };
+                    let t = src.mask_triple(&mut ctx, xm.mask(), all.clone()).await?;
+                    let xw = xm.mul(&mut ctx, &all, &mat(&ws, k, 1)?, t).await?;
+                    let tr = MaskUse {
+                        row_start: 2,
+                        row_end: 6,
+                        transpose: true,
+                        cols: 1,
+                    };
+                    let t = src.mask_triple(&mut ctx, xm.mask(), tr.clone()).await?;
+                    let xtr = xm.mul(&mut ctx, &tr, &mat(&rs, 4, 1)?, t).await?;
+                    Ok((
+                        open(&mut ctx, xw.as_shared()).await?,
+                        open(&mut ctx, xtr.as_shared()).await?,
+                    ))
+                }
+            })
+            .await
+            .unwrap();
+            for got in out {
+                assert_eq!(got, want);
+            }
+        }
+    }
+
     #[tokio::test]
     async fn random_shares_are_local() {
         let out = simulate(3, |mut ctx| async move {
