@@ -9,7 +9,13 @@
 //! - [`hash`]: the AES-128 counter-mode PRG and the fixed-key-AES correlation-robust hash they use.
 //! - [`transpose`]: 128 x 128 bit-matrix transposition.
 //!
-//! Every key, seed and OT output is held in zeroizing containers and prints redacted.
+//! Every key, seed and OT output is held in zeroizing containers and prints redacted. Nothing a peer sends
+//! can make these functions panic: lengths are checked before any slicing, points are validated on decoding,
+//! and failures come back as errors that name the peer.
+//!
+//! Security: semi-honest, computational (128-bit base OTs and extension, AES as a random permutation for the
+//! correlation-robust hash). SoftSpokenOT (Roy, CRYPTO 2022) would replace [`iknp`] behind the same
+//! correlated-OT interface (`q_j = t_j xor r_j Delta`); it is not implemented yet.
 
 pub mod base;
 pub mod gilboa;

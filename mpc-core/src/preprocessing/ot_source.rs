@@ -33,6 +33,9 @@
 //! party per peer ([`triple_bytes_per_peer`]); a batch rounds the OTs up to whole blocks of 128 and the
 //! correction bits up to whole bytes. Two flights per batch.
 //!
+//! Rings: Z64 and Z128 ([`OtRing`]); `Fp` is not offered (Gilboa's bit decomposition as implemented here
+//! needs a power-of-two modulus), so an `Fp` session keeps the dealer.
+//!
 //! A background [`OtSource::start_producer`] makes triples ahead on its own forked channel into a bounded
 //! buffer while the online phase runs; [`OtSource::pregenerate`] makes everything a planned run needs up front
 //! (a plan can be recorded from a dry run with [`Recorder`]) and reports its size.
