@@ -30,6 +30,7 @@ pub mod context;
 pub mod error;
 pub mod fixed;
 pub mod net;
+pub mod ot;
 pub mod preprocessing;
 pub mod prg;
 pub mod protocols;
