@@ -23,8 +23,11 @@
 //!    keys. Every received point is decoded with `CompressedRistretto::decompress`, and an invalid point,
 //!    a wrong length, an unsorted or repeated key or an inconsistent bitmap aborts the session naming the
 //!    sender.
-//! 4. **Order.** Each party's rows in the intersection, sorted by join key, are the joint row order: every
-//!    party gets the same order without any further message ([`Intersection::rows`]).
+//! 4. **Order.** The joint row order is the byte order of the ids ([`Intersection::rows`]): each party knows
+//!    which of its rows are in the intersection, so it knows the intersection's ids themselves, and sorting
+//!    them reveals nothing more, needs no message, and gives the same order (so the same train/test split)
+//!    on every run. (Sorting by join key would also agree, but join keys are fresh on every run, so the
+//!    split and the accuracy would change from run to run.)
 //!
 //! What each party learns (semi-honest parties, DDH):
 //! - every party: every party's set size, the intersection size, and which of its own rows are in the
@@ -210,8 +213,8 @@ impl Default for PsiOptions {
 /// What one party learns from [`intersect`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Intersection {
-    /// This party's row indices (into its [`IdList`]) of the intersection, in the joint order (sorted by join
-    /// key): row `t` of the joined table is `rows[t]` at every party.
+    /// This party's row indices (into its [`IdList`]) of the intersection, in the joint order (the ids' byte
+    /// order): row `t` of the joined table is `rows[t]` at every party.
     pub rows: Vec<usize>,
     /// Every party's id count (public).
     pub set_sizes: Vec<usize>,
@@ -351,7 +354,7 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
         .map(|(p, &row)| ((unblind.0 * p).compress().to_bytes(), row))
         .collect();
     drop(unblind);
-    keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    keys.sort_unstable_by_key(|k| k.0);
     if keys.windows(2).any(|w| w[0].0 == w[1].0) {
         // Two distinct ids with one join key: a hash collision, which does not happen in practice.
         return Err(Error::Data {
@@ -412,6 +415,9 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
             .map(|(k, _)| k.1)
             .collect()
     };
+    // The joint order: the ids' byte order (see the module docs), the same at every party and on every run.
+    let mut rows = rows;
+    rows.sort_unstable_by(|&a, &b| ids.ids[a].as_bytes().cmp(ids.ids[b].as_bytes()));
     if rows.is_empty() {
         return Err(empty_error(ids, n));
     }

@@ -290,7 +290,7 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
     if out.feature_owners.is_empty() {
         s.push_str("Split: each party shuffles its own rows with a public seed and keeps 80% for training, 20% for testing; the plaintext baseline trains on exactly the same rows in the same order with the exact sigmoid (f64).\n\n");
     } else {
-        s.push_str("Vertical partitioning: the parties' rows were aligned by a private set intersection (ECDH on Ristretto) on the id column and put in the order of their join keys; that joint order is shuffled with a public seed and split 80% for training, 20% for testing; the plaintext baseline trains on the same joined rows in the same order with the exact sigmoid (f64).\n\n");
+        s.push_str("Vertical partitioning: the parties' rows were aligned by a private set intersection (ECDH on Ristretto) on the id column and put in the byte order of the ids; that joint order is shuffled with a public seed and split 80% for training, 20% for testing; the plaintext baseline trains on the same joined rows in the same order with the exact sigmoid (f64).\n\n");
     }
     s.push_str(&format!(
         "Training rows per party: {:?}; test rows: {}.\n\n",

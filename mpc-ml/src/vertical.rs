@@ -8,7 +8,7 @@
 //!    column names and the training options. Exactly one party must hold the label; a feature name held by two
 //!    parties, or differing options, stop every party with an error naming the party.
 //! 2. **Intersection.** [`psi::intersect`] (ECDH-PSI on Ristretto) gives each party its rows in the
-//!    intersection, in the joint order (sorted by join key), which every party computes alone.
+//!    intersection, in the joint order (the ids' byte order), which every party computes alone.
 //! 3. **Split.** The joint rows are split 80/20 by a shuffle with the public seed [`crate::split::SPLIT_SEED`]
 //!    ([`split_joint`]); every party applies the same permutation to its own columns.
 //! 4. **Standardization** ([`Standardize::Global`]). Each party holds whole columns, so it computes the mean and
@@ -636,11 +636,10 @@ async fn exchange_moments(
             .map_err(Error::mpc(me))?;
     }
     let mut scaling = Scaling::identity(0);
-    for p in 0..ctx.parties() {
+    for (p, &d) in counts.iter().enumerate() {
         let theirs = if p == me {
             mine.clone_moments()
         } else {
-            let d = counts[p];
             ctx.recv_checked(p, |b| {
                 let m: Moments = serde_json::from_slice(b)
                     .map_err(|e| format!("unreadable column statistics: {e}"))?;

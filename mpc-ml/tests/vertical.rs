@@ -47,7 +47,7 @@ fn options(config: TrainConfig, min: usize) -> VerticalLocalOptions {
 /// The plaintext join of every party's columns by id, as a map from id to (features in party order, label).
 fn plain_join(parties: &[VerticalData]) -> HashMap<String, (Vec<f64>, f64)> {
     let mut out = HashMap::new();
-    'ids: for (i, id) in parties[0].ids.ids.iter().enumerate() {
+    'ids: for id in &parties[0].ids.ids {
         let mut row = Vec::new();
         let mut label = None;
         for p in parties {
@@ -58,7 +58,6 @@ fn plain_join(parties: &[VerticalData]) -> HashMap<String, (Vec<f64>, f64)> {
             if let Some(l) = &p.labels {
                 label = Some(l[j]);
             }
-            let _ = i;
         }
         out.insert(id.clone(), (row, label.unwrap()));
     }
@@ -139,7 +138,7 @@ async fn three_party_linear_matches_plaintext_on_the_join() {
     let n = 90;
     let val = |i: usize, k: usize| ((i * 37 + k * 101) % 97) as f64 / 10.0 - 4.0;
     let noise = |i: usize| ((i * 53) % 11) as f64 / 50.0 - 0.1;
-    let mut texts = vec![
+    let mut texts = [
         String::from("pid,a,y\n"),
         String::from("pid,b\n"),
         String::from("c,pid\n"),
@@ -243,8 +242,7 @@ async fn file_errors_name_party_file_and_line() {
     // A duplicated id in the lab file: line 4 repeats line 2's id.
     let mut lines: Vec<&str> = lab.lines().collect();
     let dup_id = lines[1].split(',').next().unwrap().to_string();
-    let rest: Vec<&str> = lines[3].splitn(2, ',').collect();
-    let dup = format!("{dup_id},{}", rest[1]);
+    let dup = format!("{dup_id},{}", lines[3].split_once(',').unwrap().1);
     lines[3] = &dup;
     let e = run_texts([&clinic, &lines.join("\n")], 10).await;
     assert!(
@@ -253,7 +251,7 @@ async fn file_errors_name_party_file_and_line() {
     );
     // An empty id in the clinic file.
     let mut lines: Vec<String> = clinic.lines().map(str::to_string).collect();
-    lines[5] = format!(",{}", lines[5].splitn(2, ',').nth(1).unwrap());
+    lines[5] = format!(",{}", lines[5].split_once(',').unwrap().1);
     let e = run_texts([&lines.join("\n"), &lab], 10).await;
     assert!(
         e.contains("party 0: f0.csv, line 6") && e.contains("empty"),

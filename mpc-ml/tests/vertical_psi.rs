@@ -63,6 +63,10 @@ fn check(sets: &[Vec<String>], results: &[Result<Intersection, Error>]) {
             "party {p}"
         );
         assert_eq!(got.len(), want.len(), "party {p} has a row twice");
+        assert!(
+            got.windows(2).all(|w| w[0] < w[1]),
+            "party {p}: not in id order"
+        );
         assert_eq!(r.set_sizes, sets.iter().map(Vec::len).collect::<Vec<_>>());
         match &order {
             None => order = Some(got),
@@ -177,7 +181,7 @@ async fn small_and_empty_intersections_stop_every_party() {
 
 #[tokio::test]
 async fn differing_minimum_is_named() {
-    let lists = vec![list(0, ids(0, 12, 0, 1)), list(1, ids(1, 12, 0, 2))];
+    let lists = [list(0, ids(0, 12, 0, 1)), list(1, ids(1, 12, 0, 2))];
     let out = simulate_with(SimOptions::default(), 2, move |mut ctx| {
         let list = lists[ctx.id()].clone();
         async move {
