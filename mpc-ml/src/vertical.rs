@@ -31,7 +31,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelKind, PreprocessingKind, Standardize, TrainConfig};
-use crate::data::{parse_cell, PartyData, UNSCALED_LIMIT};
+use crate::data::{parse_cell, PartyData, MIN_ROWS, UNSCALED_LIMIT};
 use crate::error::{Error, Result};
 use crate::local::{LocalRun, PartyRun, Progress, Transport};
 use crate::model::Model;
@@ -225,12 +225,29 @@ pub fn load_vertical_str(
     })
 }
 
+/// Checks that every column of a feature list is some party's feature (each party takes the listed columns
+/// it has, so a misspelt name would otherwise be dropped silently).
+pub fn check_feature_list(parties: &[VerticalData], list: &[String]) -> Result<()> {
+    match list
+        .iter()
+        .find(|f| !parties.iter().any(|p| p.features.contains(f)))
+    {
+        Some(f) => Err(Error::option(
+            "features",
+            format!("no party's file has the feature column `{f}`"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The 80/20 split of `m` joint rows: (training positions, test positions), in the shuffled order of a ChaCha8
 /// generator seeded with [`SPLIT_SEED`]; every party computes the same.
 pub fn split_joint(m: usize) -> (Vec<usize>, Vec<usize>) {
     let mut idx: Vec<usize> = (0..m).collect();
     idx.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(SPLIT_SEED));
-    let test = ((m as f64 * TEST_FRACTION).round() as usize).clamp(1.min(m), m.saturating_sub(1));
+    let test = ((m as f64 * TEST_FRACTION).round() as usize)
+        .max(1)
+        .min(m.saturating_sub(1));
     let test_idx = idx.split_off(m - test);
     (idx, test_idx)
 }
@@ -330,6 +347,16 @@ async fn run(
     // 2. Intersection.
     let intersection = psi::intersect(ctx, &data.ids, &options.psi).await?;
     let m = intersection.len();
+
+    if m < MIN_ROWS {
+        return Err(Error::Data {
+            party: me,
+            path: data.path().to_string(),
+            reason: format!(
+                "the intersection has {m} rows; training needs at least {MIN_ROWS} (for a training and a test split)"
+            ),
+        });
+    }
 
     // 3. Split.
     let (train_positions, test_positions) = split_joint(m);
@@ -850,6 +877,8 @@ mod tests {
 
     #[test]
     fn joint_split_is_deterministic_and_disjoint() {
+        assert_eq!(split_joint(1), (vec![0], vec![]));
+        assert_eq!(split_joint(0), (vec![], vec![]));
         let (tr, te) = split_joint(50);
         assert_eq!((tr.len(), te.len()), (40, 10));
         assert_eq!(split_joint(50), (tr.clone(), te.clone()));

@@ -122,6 +122,7 @@ async fn clinic_and_lab_logistic_matches_plaintext_on_the_join() {
     let baseline = metrics::evaluate(&plain, &test.rows, &test.labels)
         .accuracy
         .unwrap();
+    eprintln!("clinic/lab: secure accuracy {secure}, plaintext {baseline}");
     assert!(secure >= 0.95, "secure accuracy {secure}");
     assert!(
         (secure - baseline).abs() <= 0.01 + 1e-12,
@@ -192,6 +193,7 @@ async fn three_party_linear_matches_plaintext_on_the_join() {
     let r2_plain = metrics::evaluate(&plain, &test.rows, &test.labels)
         .r2
         .unwrap();
+    eprintln!("three-party linear: secure R2 {r2}, plaintext {r2_plain}");
     assert!(
         r2 > 0.95 && (r2 - r2_plain).abs() < 0.01,
         "{r2} against {r2_plain}"
@@ -298,8 +300,22 @@ async fn small_intersections_stop_every_party() {
         e.contains("party 0: f0.csv") || e.contains("party 1: f1.csv"),
         "{e}"
     );
+    // Three shared ids pass a minimum of 1 but are too few to train on.
+    let e = run_texts([&clinic, &lines[..4].join("\n")], 1).await;
+    assert!(e.contains("has 3 rows; training needs at least 5"), "{e}");
     // No shared id at all.
     let other = lab.replace("\nP", "\nX");
     let e = run_texts([&clinic, &other], 1).await;
     assert!(e.contains("is empty: the parties share no id"), "{e}");
+}
+
+#[test]
+fn a_feature_list_column_no_party_has_is_refused() {
+    let parties = clinic_lab();
+    let ok = ["mean_radius".to_string(), "worst_area".to_string()];
+    assert!(vertical::check_feature_list(&parties, &ok).is_ok());
+    let e = vertical::check_feature_list(&parties, &["mean_radios".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`mean_radios`"), "{e}");
 }

@@ -130,6 +130,9 @@ pub fn run(args: Args) -> CliResult {
             .enumerate()
             .map(|(p, f)| vertical::load_vertical_csv(p, f, &spec))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(list) = &spec.features {
+            vertical::check_feature_list(&parties, list)?;
+        }
         let files = args
             .party_data
             .iter()
