@@ -29,13 +29,18 @@
 //!    on every run. (Sorting by join key would also agree, but join keys are fresh on every run, so the
 //!    split and the accuracy would change from run to run.)
 //!
-//! What each party learns (semi-honest parties, DDH):
+//! What each party learns (semi-honest parties, DDH), with [`Reveal::Rows`] (the default, which vertical
+//! training needs):
 //! - every party: every party's set size, the intersection size, and which of its own rows are in the
 //!   intersection (the vertical training needs this to contribute the columns of exactly those rows);
 //! - the leader (party 0) additionally learns, for each other party `j`, which of its own rows are also in
 //!   `j`'s set, and the size of the intersection of any two other parties' sets (it sees their sorted join
 //!   keys). With two parties this is exactly the intersection, so for `n = 2` every party learns only the
 //!   sizes and its own rows in the intersection.
+//!
+//! With [`Reveal::SizeOnly`] every hop also shuffles the vector it passes on and the leader replies with the
+//! count alone: every party learns the set sizes and the intersection size, and (for `n > 2`) the leader the
+//! size of the intersection of any two parties' sets, nothing about which rows match.
 //!
 //! Not built: the variant that reveals nothing but secret shares of a 0/1 indicator per row (a circuit PSI,
 //! for example by oblivious programmable PRFs, followed by training on all rows weighted by the shared
@@ -195,17 +200,32 @@ impl IdList {
     }
 }
 
+/// What [`intersect`] reveals to each party.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reveal {
+    /// The intersection's size, and to each party which of its own rows are in it (vertical training needs
+    /// this to contribute the columns of those rows).
+    #[default]
+    Rows,
+    /// The intersection's size only: every hop of the ring also shuffles the vector it passes on, so no party
+    /// can link a join key to its own rows, and the leader replies with the count alone.
+    SizeOnly,
+}
+
 /// Options of [`intersect`]; every party must use the same.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PsiOptions {
     /// The smallest intersection accepted (at least 1).
     pub min_intersection: usize,
+    /// What the parties learn.
+    pub reveal: Reveal,
 }
 
 impl Default for PsiOptions {
     fn default() -> Self {
         PsiOptions {
             min_intersection: DEFAULT_MIN_INTERSECTION,
+            reveal: Reveal::Rows,
         }
     }
 }
@@ -214,8 +234,10 @@ impl Default for PsiOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Intersection {
     /// This party's row indices (into its [`IdList`]) of the intersection, in the joint order (the ids' byte
-    /// order): row `t` of the joined table is `rows[t]` at every party.
+    /// order): row `t` of the joined table is `rows[t]` at every party. Empty with [`Reveal::SizeOnly`].
     pub rows: Vec<usize>,
+    /// The intersection's size.
+    pub size: usize,
     /// Every party's id count (public).
     pub set_sizes: Vec<usize>,
     /// What the intersection revealed, and to whom.
@@ -225,12 +247,12 @@ pub struct Intersection {
 impl Intersection {
     /// The intersection's size.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.size
     }
 
     /// True if the intersection is empty (never, after a successful [`intersect`]).
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.size == 0
     }
 }
 
@@ -238,6 +260,7 @@ impl Intersection {
 struct Announce {
     ids: usize,
     min_intersection: usize,
+    reveal: Reveal,
 }
 
 /// Runs the private set intersection of `ids` with the other parties of `ctx`. On a local error the party
@@ -280,6 +303,7 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
     let mine = Announce {
         ids: ids.len(),
         min_intersection: options.min_intersection,
+        reveal: options.reveal,
     };
     let bytes = serde_json::to_vec(&mine).map_err(|e| Error::option("psi", e.to_string()))?;
     let peers: Vec<PartyId> = ctx.peers().collect();
@@ -310,6 +334,16 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
                 ),
             });
         }
+        if theirs.reveal != options.reveal {
+            return Err(Error::Mismatch {
+                party: p,
+                other: me,
+                what: format!(
+                    "what the intersection reveals ({:?} against {:?})",
+                    theirs.reveal, options.reveal
+                ),
+            });
+        }
         sizes[p] = theirs.ids;
     }
     if sizes.contains(&0) {
@@ -327,6 +361,7 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
         .map(|&i| start.0 * hash_to_group(ids.ids[i].as_bytes()))
         .collect();
     drop(start);
+    let size_only = options.reveal == Reveal::SizeOnly;
     let next = (me + 1) % n;
     let prev = (me + n - 1) % n;
     for hop in 1..=n {
@@ -342,6 +377,9 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
             .map_err(mpc(me))?;
         if hop < n {
             travelling = key.blind(&travelling);
+            if size_only {
+                travelling.shuffle(ctx.rng());
+            }
         }
     }
     drop(key);
@@ -364,7 +402,8 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
         });
     }
 
-    // 3. Intersection at the leader; 4. the joint order is the sorted order of join keys.
+    // 3. Intersection at the leader.
+    let size;
     let rows: Vec<usize> = if me == 0 {
         let mut inside = vec![true; keys.len()];
         let mut theirs_all = Vec::with_capacity(n - 1);
@@ -386,6 +425,11 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
             .map(|(k, _)| k.0)
             .collect();
         for (p, theirs) in theirs_all {
+            if size_only {
+                let msg = (common.len() as u64).to_le_bytes().to_vec();
+                ctx.send_bytes(p, msg).await.map_err(mpc(me))?;
+                continue;
+            }
             let mut bitmap = vec![0u8; theirs.len().div_ceil(8)];
             for (i, k) in theirs.iter().enumerate() {
                 if common.binary_search(k).is_ok() {
@@ -396,57 +440,75 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
             msg.extend_from_slice(&bitmap);
             ctx.send_bytes(p, msg).await.map_err(mpc(me))?;
         }
+        size = common.len();
         keys.iter()
             .zip(&inside)
-            .filter(|(_, &f)| f)
+            .filter(|(_, &f)| f && !size_only)
             .map(|(k, _)| k.1)
             .collect()
     } else {
         let sorted: Vec<u8> = keys.iter().flat_map(|(k, _)| k.iter().copied()).collect();
         ctx.send_bytes(0, sorted).await.map_err(mpc(me))?;
         let len = keys.len();
-        let bitmap = ctx
-            .recv_checked(0, |b| decode_bitmap(b, len))
-            .await
-            .map_err(mpc(me))?;
-        keys.iter()
-            .zip(bitmap)
-            .filter(|(_, f)| *f)
-            .map(|(k, _)| k.1)
-            .collect()
+        if size_only {
+            size = ctx
+                .recv_checked(0, |b| decode_count(b, len))
+                .await
+                .map_err(mpc(me))?;
+            Vec::new()
+        } else {
+            let bitmap = ctx
+                .recv_checked(0, |b| decode_bitmap(b, len))
+                .await
+                .map_err(mpc(me))?;
+            size = bitmap.iter().filter(|&&b| b).count();
+            keys.iter()
+                .zip(bitmap)
+                .filter(|(_, f)| *f)
+                .map(|(k, _)| k.1)
+                .collect()
+        }
     };
     // The joint order: the ids' byte order (see the module docs), the same at every party and on every run.
     let mut rows = rows;
     rows.sort_unstable_by(|&a, &b| ids.ids[a].as_bytes().cmp(ids.ids[b].as_bytes()));
-    if rows.is_empty() {
+    if size == 0 {
         return Err(empty_error(ids, n));
     }
-    if rows.len() < options.min_intersection {
+    if size < options.min_intersection {
         return Err(Error::Data {
             party: me,
             path: ids.path.clone(),
             reason: format!(
                 "the private set intersection on `{}` over {n} parties has {} rows; at least {} are required (min_intersection), so that no party can probe single records",
                 ids.column,
-                rows.len(),
+                size,
                 options.min_intersection
             ),
         });
     }
-    tracing::info!(
-        party = me,
-        size = rows.len(),
-        "private set intersection done"
-    );
+    tracing::info!(party = me, size, "private set intersection done");
     let all: Vec<PartyId> = (0..n).collect();
     let mut revealed = vec![Disclosure {
-        what: format!(
-            "the number of ids of every party, the size of the intersection, and to each party which of its own rows are in it (id column `{}`)",
-            ids.column
-        ),
+        what: if size_only {
+            format!(
+                "the number of ids of every party and the size of the intersection (id column `{}`)",
+                ids.column
+            )
+        } else {
+            format!(
+                "the number of ids of every party, the size of the intersection, and to each party which of its own rows are in it (id column `{}`)",
+                ids.column
+            )
+        },
         to: all,
     }];
-    if n > 2 {
+    if n > 2 && size_only {
+        revealed.push(Disclosure {
+            what: "the size of the intersection of any two parties' sets".into(),
+            to: vec![0],
+        });
+    } else if n > 2 {
         revealed.push(Disclosure {
             what: "for each other party, which of the leader's rows are also in that party's set, and the size of the intersection of any two other parties' sets".into(),
             to: vec![0],
@@ -454,6 +516,7 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
     }
     Ok(Intersection {
         rows,
+        size,
         set_sizes: sizes,
         revealed,
     })
@@ -507,6 +570,23 @@ fn decode_sorted_keys(bytes: &[u8], len: usize) -> std::result::Result<Vec<[u8; 
         return Err("join keys that are not strictly increasing".into());
     }
     Ok(keys)
+}
+
+/// The leader's reply in [`Reveal::SizeOnly`]: an 8-byte count, at most `len`.
+fn decode_count(bytes: &[u8], len: usize) -> std::result::Result<usize, String> {
+    let c: [u8; 8] = bytes.try_into().map_err(|_| {
+        format!(
+            "an intersection size of {} bytes where 8 are expected",
+            bytes.len()
+        )
+    })?;
+    let count = u64::from_le_bytes(c);
+    if count > len as u64 {
+        return Err(format!(
+            "an intersection of {count} rows where this party has {len}"
+        ));
+    }
+    Ok(count as usize)
 }
 
 /// The leader's reply: an 8-byte count, then one bit per key; the count must match the bits.

@@ -340,6 +340,13 @@ async fn run(
         ));
     }
 
+    if options.psi.reveal != psi::Reveal::Rows {
+        return Err(Error::option(
+            "reveal",
+            "vertical training needs each party to know its rows in the intersection (Reveal::Rows)",
+        ));
+    }
+
     // 1. Agreement.
     let features = agree(ctx, data, config).await?;
     let label_party = features.label_party;

@@ -37,6 +37,7 @@ fn options(config: TrainConfig, min: usize) -> VerticalLocalOptions {
             config,
             psi: PsiOptions {
                 min_intersection: min,
+                ..PsiOptions::default()
             },
         },
         preprocessing: PreprocessingKind::Dealer,

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use mpc_core::{simulate_with, SimOptions};
-use mpc_ml::psi::{self, IdList, Intersection, PsiOptions};
+use mpc_ml::psi::{self, IdList, Intersection, PsiOptions, Reveal};
 use mpc_ml::Error;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -32,6 +32,7 @@ async fn run(lists: Vec<IdList>, min: usize) -> Vec<Result<Intersection, Error>>
         async move {
             let options = PsiOptions {
                 min_intersection: min,
+                ..PsiOptions::default()
             };
             Ok(psi::intersect(&mut ctx, &list, &options).await)
         }
@@ -187,6 +188,7 @@ async fn differing_minimum_is_named() {
         async move {
             let options = PsiOptions {
                 min_intersection: 10 + ctx.id(),
+                ..PsiOptions::default()
             };
             Ok(psi::intersect(&mut ctx, &list, &options).await)
         }
@@ -221,8 +223,11 @@ async fn an_invalid_point_from_a_peer_is_refused_naming_it() {
                 ));
             }
             // A cheating party 1: a valid announcement, then 12 "points" that are not on the group.
-            ctx.send_bytes(0, br#"{"ids":12,"min_intersection":10}"#.to_vec())
-                .await?;
+            ctx.send_bytes(
+                0,
+                br#"{"ids":12,"min_intersection":10,"reveal":"Rows"}"#.to_vec(),
+            )
+            .await?;
             let _ = ctx.recv_bytes(0).await?;
             ctx.send_bytes(0, vec![0xff; 12 * 32]).await?;
             // Stay until party 0 gives up (its vector, then its abort).
@@ -244,4 +249,48 @@ async fn an_invalid_point_from_a_peer_is_refused_naming_it() {
         e.contains("party 1") && e.contains("not a valid Ristretto point"),
         "{e}"
     );
+}
+
+/// Runs the size-only intersection for every party.
+async fn run_size_only(lists: Vec<IdList>) -> Vec<Intersection> {
+    let n = lists.len();
+    let out = simulate_with(SimOptions::default(), n, move |mut ctx| {
+        let list = lists[ctx.id()].clone();
+        async move {
+            let options = PsiOptions {
+                reveal: Reveal::SizeOnly,
+                ..PsiOptions::default()
+            };
+            Ok(psi::intersect(&mut ctx, &list, &options).await)
+        }
+    })
+    .await
+    .unwrap();
+    out.into_iter()
+        .map(|o| o.result.unwrap().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn size_only_reveals_the_size_and_no_rows() {
+    for sets in [
+        vec![ids(0, 25, 7, 11), ids(1, 25, 2, 12)],
+        vec![ids(0, 18, 7, 13), ids(1, 18, 2, 14), ids(2, 18, 5, 15)],
+    ] {
+        let lists = sets
+            .iter()
+            .enumerate()
+            .map(|(p, s)| list(p, s.clone()))
+            .collect();
+        let results = run_size_only(lists).await;
+        let want = plain_join(&sets).len();
+        for r in &results {
+            assert_eq!((r.len(), r.rows.len()), (want, 0));
+            assert!(
+                r.revealed[0].what.contains("size of the intersection ("),
+                "{:?}",
+                r.revealed
+            );
+        }
+    }
 }

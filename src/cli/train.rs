@@ -142,6 +142,7 @@ pub fn run(args: Args) -> CliResult {
             config,
             psi: PsiOptions {
                 min_intersection: args.min_intersection,
+                ..PsiOptions::default()
             },
         };
         train_vertically(parties, options, args.preprocessing, files, &out)?;
