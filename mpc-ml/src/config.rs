@@ -67,6 +67,32 @@ impl std::str::FromStr for Standardize {
     }
 }
 
+/// How the parties' data is split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Partitioning {
+    /// Every party holds rows of the same columns.
+    #[default]
+    Horizontal,
+    /// Every party holds other columns about the same people; rows are matched by a private set
+    /// intersection on an id column ([`crate::vertical`]).
+    Vertical,
+}
+
+impl std::str::FromStr for Partitioning {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "horizontal" => Ok(Partitioning::Horizontal),
+            "vertical" => Ok(Partitioning::Vertical),
+            other => Err(Error::option(
+                "partitioning",
+                format!("`{other}` is not a partitioning: use `horizontal` or `vertical`"),
+            )),
+        }
+    }
+}
+
 /// Where the correlated randomness comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -74,7 +100,7 @@ pub enum PreprocessingKind {
     /// A dealer endpoint that does not collude with any party.
     #[default]
     Dealer,
-    /// Oblivious transfer, no third party (not available in this build).
+    /// Oblivious transfer, no third party (mpc-core's `OtSource`).
     Ot,
 }
 

@@ -250,7 +250,7 @@ pub fn load_csv_str(party: PartyId, name: &str, text: &str, spec: &DataSpec) -> 
     Ok(data)
 }
 
-fn parse_cell(s: &str) -> std::result::Result<f64, String> {
+pub(crate) fn parse_cell(s: &str) -> std::result::Result<f64, String> {
     if s.is_empty() {
         return Err("the cell is empty".into());
     }

@@ -1,4 +1,5 @@
-//! mpc-ml: institutions that hold rows of the same columns (horizontal partitioning) train a logistic or
+//! mpc-ml: institutions that hold rows of the same columns (horizontal partitioning), or other columns about
+//! the same people (vertical partitioning, rows matched privately by [`psi`]), train a logistic or
 //! linear regression model together on secret shares, and only the parties named to receive it learn it.
 //!
 //! ```
@@ -26,6 +27,9 @@
 //!   [`mpc_core::Context`] (in memory, or mpc-net's QUIC mesh); [`sigmoid`]: the approximation and its error;
 //! - [`local`]: [`run_local`], every party of a run in one process; [`party`]: [`party::run_party`], one party
 //!   of a deployment from its `[train]` table ([`party_config`]);
+//! - [`psi`]: the private set intersection of an id column (ECDH on Ristretto, 2 or more parties);
+//!   [`vertical`]: parties holding other columns about the same people train on the joined columns, rows
+//!   aligned by the intersection ([`vertical::run_vertical_local`], [`vertical::train_vertical_party`]);
 //! - [`plain`]: the plaintext f64 baseline with the same recipe; [`metrics`]: accuracy, ROC AUC, log-loss, R^2;
 //! - [`model`], [`report`]: the model file (weights on raw values) and the Markdown report.
 //!
@@ -44,6 +48,7 @@ pub mod party;
 pub mod party_config;
 pub mod plain;
 mod prefetch;
+pub mod psi;
 pub mod report;
 pub mod scaling;
 pub mod secure;
@@ -51,8 +56,9 @@ pub mod sigmoid;
 mod sigmoid_shares;
 pub mod source;
 pub mod split;
+pub mod vertical;
 
-pub use config::{ModelKind, PreprocessingKind, Standardize, TrainConfig};
+pub use config::{ModelKind, Partitioning, PreprocessingKind, Standardize, TrainConfig};
 pub use data::{DataSpec, PartyData};
 pub use error::{Error, Result};
 pub use local::{run_local, LocalOptions, LocalRun, Transport};

@@ -5,7 +5,11 @@
 //! [train]
 //! data = "hospital_a.csv"        # this party's CSV file, relative to the config file
 //! label = "malignant"
-//! id_column = "patient_id"       # optional
+//! id_column = "patient_id"       # optional; required with partitioning = "vertical"
+//! partitioning = "horizontal"    # or "vertical": other columns about the same people, rows matched by a
+//!                                # private set intersection on id_column; the party whose file has the
+//!                                # label column holds the label
+//! min_intersection = 10          # vertical only: the smallest intersection accepted
 //! features = ["mean_radius"]     # optional: default every column but the label and the id
 //! model = "logistic"             # or "linear"
 //! epochs = 10
@@ -24,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::{ModelKind, PreprocessingKind, Standardize, TrainConfig};
+use crate::config::{ModelKind, Partitioning, PreprocessingKind, Standardize, TrainConfig};
 use crate::data::DataSpec;
 use crate::error::{Error, Result};
 
@@ -41,6 +45,10 @@ pub struct TrainSection {
     pub preprocessing: PreprocessingKind,
     /// The output directory (resolved against the config file's folder).
     pub out: PathBuf,
+    /// Horizontal or vertical partitioning.
+    pub partitioning: Partitioning,
+    /// Vertical runs: the smallest intersection accepted.
+    pub min_intersection: usize,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +72,8 @@ struct Raw {
     preprocessing: Option<Spanned<String>>,
     receivers: Option<Spanned<Vec<i64>>>,
     out: Option<Spanned<String>>,
+    partitioning: Option<Spanned<String>>,
+    min_intersection: Option<Spanned<i64>>,
 }
 
 /// Reads the `[train]` table of the config file at `path`.
@@ -206,6 +216,33 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
         Some(s) => base.join(non_empty(s, "out")?),
         None => base.join("mpc-out"),
     };
+    let partitioning = match parse_enum(&raw.partitioning, "partitioning")? {
+        Some((v, span)) => v
+            .parse::<Partitioning>()
+            .map_err(|e| at(Some(span), &named("partitioning"), reason_of(e)))?,
+        None => Partitioning::Horizontal,
+    };
+    if partitioning == Partitioning::Vertical && id_column.is_none() {
+        let span = raw.partitioning.as_ref().map(|s| s.span());
+        return Err(at(
+            span,
+            &named("id_column"),
+            "vertical partitioning needs `id_column`, the column the rows are matched on".into(),
+        ));
+    }
+    let min_intersection = count(
+        &raw.min_intersection,
+        "min_intersection",
+        crate::psi::DEFAULT_MIN_INTERSECTION,
+    )?;
+    if min_intersection == 0 {
+        let span = raw.min_intersection.as_ref().map(|s| s.span());
+        return Err(at(
+            span,
+            &named("min_intersection"),
+            "must be at least 1".into(),
+        ));
+    }
     Ok(TrainSection {
         data,
         spec: DataSpec {
@@ -217,6 +254,8 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
         config,
         preprocessing,
         out,
+        partitioning,
+        min_intersection,
     })
 }
 
@@ -278,6 +317,31 @@ mod tests {
         assert_eq!(s.config.receivers, vec![0, 1]);
         assert_eq!(s.config.batch_size, 64);
         assert_eq!(s.preprocessing, PreprocessingKind::Dealer);
+        assert_eq!(s.partitioning, Partitioning::Horizontal);
+        let v = GOOD.replace(
+            "epochs = 5",
+            "partitioning = \"vertical\"\nid_column = \"pid\"\nmin_intersection = 20",
+        );
+        let s = parse_train_section(Path::new("/cfg/p.toml"), &v).unwrap();
+        assert_eq!(s.partitioning, Partitioning::Vertical);
+        assert_eq!(s.spec.id_column.as_deref(), Some("pid"));
+        assert_eq!(s.min_intersection, 20);
+    }
+
+    #[test]
+    fn vertical_needs_an_id_column() {
+        let e = err(&GOOD.replace("epochs = 5", "partitioning = \"vertical\""));
+        assert!(
+            e.contains("line 7") && e.contains("train.id_column") && e.contains("vertical"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("epochs = 5", "partitioning = \"diagonal\""));
+        assert!(
+            e.contains("train.partitioning") && e.contains("`diagonal`"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("epochs = 5", "id_column = \"p\"\nmin_intersection = 0"));
+        assert!(e.contains("train.min_intersection"), "{e}");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::plain::{loss_curve, train_plain, Link};
 use crate::secure::{Disclosure, FORMAT};
 use crate::sigmoid;
 use crate::split::pool;
+use crate::vertical::FeatureOwner;
 
 /// The secure model against plaintext f64 training on the same split.
 #[derive(Clone, Debug, Serialize)]
@@ -172,6 +173,9 @@ pub struct ModelFile {
     pub sigmoid: String,
     /// What was opened, to whom.
     pub revealed: Vec<Disclosure>,
+    /// In a vertical run, every feature with the party that holds its column.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub feature_owners: Vec<FeatureOwner>,
 }
 
 impl ModelFile {
@@ -201,6 +205,7 @@ impl ModelFile {
             bound_bits: FORMAT.bound_bits,
             sigmoid: sigmoid_description(),
             revealed: out.revealed.clone(),
+            feature_owners: out.feature_owners.clone(),
         }
     }
 }
@@ -282,7 +287,11 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
         info.transport,
         FORMAT.frac_bits,
     ));
-    s.push_str("Split: each party shuffles its own rows with a public seed and keeps 80% for training, 20% for testing; the plaintext baseline trains on exactly the same rows in the same order with the exact sigmoid (f64).\n\n");
+    if out.feature_owners.is_empty() {
+        s.push_str("Split: each party shuffles its own rows with a public seed and keeps 80% for training, 20% for testing; the plaintext baseline trains on exactly the same rows in the same order with the exact sigmoid (f64).\n\n");
+    } else {
+        s.push_str("Vertical partitioning: the parties' rows were aligned by a private set intersection (ECDH on Ristretto) on the id column and put in the byte order of the ids; that joint order is shuffled with a public seed and split 80% for training, 20% for testing; the plaintext baseline trains on the same joined rows in the same order with the exact sigmoid (f64).\n\n");
+    }
     s.push_str(&format!(
         "Training rows per party: {:?}; test rows: {}.\n\n",
         out.rows_per_party,
@@ -318,9 +327,17 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
         "## Model\n\nSigmoid approximation in training: {}.\n\n",
         sigmoid_description()
     ));
-    s.push_str("| feature | weight (raw units) |\n| --- | ---: |\n");
+    s.push_str("| feature | weight (raw units) | held by |\n| --- | ---: | ---: |\n");
     for (f, w) in cmp.model.features.iter().zip(&cmp.model.weights) {
-        s.push_str(&format!("| {f} | {w:.6e} |\n"));
+        let owner = out
+            .feature_owners
+            .iter()
+            .find(|o| o.feature == *f)
+            .map_or_else(
+                || "every party".to_string(),
+                |o| format!("party {}", o.party),
+            );
+        s.push_str(&format!("| {f} | {w:.6e} | {owner} |\n"));
     }
     s.push_str(&format!("| (intercept) | {:.6e} |\n", cmp.model.intercept));
     s

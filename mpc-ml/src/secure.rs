@@ -90,6 +90,9 @@ pub struct TrainOutput {
     pub epoch_models: Vec<Model>,
     /// The training loss of each epoch's model on this party's own training rows (receivers only).
     pub own_loss_per_epoch: Vec<f64>,
+    /// Every feature of the model with the party that holds its column (vertical runs; empty in horizontal
+    /// runs, where every party holds every column).
+    pub feature_owners: Vec<crate::vertical::FeatureOwner>,
     /// The standardization (public).
     pub scaling: Scaling,
     /// Training rows of every party (public).
@@ -197,11 +200,85 @@ async fn run(
     }
     let x = SharedMatrix::new(total, d + 1, Shared::from_share(xs)).map_err(mpc(me))?;
     let y = Shared::from_share(ys);
+    let descent = descend(ctx, source, &x, &y, config, progress).await?;
+    let training_seconds = start.elapsed().as_secs_f64();
+    let run_stats = ctx.stats().since(&stats_start);
+    let steps = descent.steps;
+    let step_rounds = descent.step_rounds;
+
+    let epoch_models: Vec<Model> = descent
+        .weights
+        .map(|v| {
+            v.iter()
+                .map(|c| {
+                    let (weights, intercept) = scaling.to_raw(&c[..d], c[d]);
+                    Model {
+                        model: config.model,
+                        features: data.features.clone(),
+                        weights,
+                        intercept,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let own_loss_per_epoch = epoch_models
+        .iter()
+        .map(|m| metrics::loss(m, &data.rows, &data.labels))
+        .collect();
+    tracing::info!(party = me, seconds = training_seconds, "training done");
+    Ok(TrainOutput {
+        party: me,
+        model: epoch_models.last().cloned(),
+        epoch_models,
+        own_loss_per_epoch,
+        feature_owners: Vec::new(),
+        revealed: disclosures(n, config),
+        scaling,
+        rows_per_party,
+        timing: Timing {
+            training_seconds,
+            steps,
+            step_rounds,
+            rounds_per_step: step_rounds as f64 / steps.max(1) as f64,
+            total_rounds: ctx.stats().rounds,
+            bytes_sent: run_stats.bytes_sent(),
+        },
+    })
+}
+
+/// The standardized weights (with the intercept last) after every epoch, for the receivers, and the step
+/// counts of [`descend`].
+pub(crate) struct Descent {
+    /// One weight vector per epoch, if this party is a receiver.
+    pub weights: Option<Vec<Vec<f64>>>,
+    /// Gradient steps.
+    pub steps: usize,
+    /// Rounds of this party during the steps.
+    pub step_rounds: u64,
+}
+
+/// Steps 4 to 6 on shares: masks the shared training matrix `x` (rows, features plus the intercept column)
+/// once, runs mini-batch gradient descent against the shared labels `y` (at [`FORMAT`]), and opens the weights
+/// after every epoch to the receivers. Horizontal and vertical training both end here.
+pub(crate) async fn descend(
+    ctx: &mut Context,
+    source: &mut dyn Preprocessing<Z128>,
+    x: &SharedMatrix<Z128>,
+    y: &Shared<Z128>,
+    config: &TrainConfig,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Descent> {
+    let me = ctx.id();
+    let mpc = Error::mpc;
+    let total = x.rows();
+    let d = x.cols().saturating_sub(1);
+    let linear = config.model == ModelKind::Linear;
     let mask = source
         .matrix_mask(ctx, total, d + 1)
         .await
         .map_err(mpc(me))?;
-    let masked = MaskedMatrix::open(ctx, &x, mask).await.map_err(mpc(me))?;
+    let masked = MaskedMatrix::open(ctx, x, mask).await.map_err(mpc(me))?;
 
     // Gradient descent.
     let f = FORMAT.frac_bits;
@@ -305,48 +382,17 @@ async fn run(
     )
     .await
     .map_err(mpc(me))?;
-    let training_seconds = start.elapsed().as_secs_f64();
-    let run_stats = ctx.stats().since(&stats_start);
     let steps = schedule.len() * config.epochs;
-
-    let epoch_models: Vec<Model> = opened
-        .map(|v| {
+    Ok(Descent {
+        weights: opened.map(|v| {
             FORMAT
                 .decode_slice(&v)
                 .chunks(d + 1)
-                .map(|c| {
-                    let (weights, intercept) = scaling.to_raw(&c[..d], c[d]);
-                    Model {
-                        model: config.model,
-                        features: data.features.clone(),
-                        weights,
-                        intercept,
-                    }
-                })
+                .map(<[f64]>::to_vec)
                 .collect()
-        })
-        .unwrap_or_default();
-    let own_loss_per_epoch = epoch_models
-        .iter()
-        .map(|m| metrics::loss(m, &data.rows, &data.labels))
-        .collect();
-    tracing::info!(party = me, seconds = training_seconds, "training done");
-    Ok(TrainOutput {
-        party: me,
-        model: epoch_models.last().cloned(),
-        epoch_models,
-        own_loss_per_epoch,
-        revealed: disclosures(n, config),
-        scaling,
-        rows_per_party,
-        timing: Timing {
-            training_seconds,
-            steps,
-            step_rounds,
-            rounds_per_step: step_rounds as f64 / steps.max(1) as f64,
-            total_rounds: ctx.stats().rounds,
-            bytes_sent: run_stats.bytes_sent(),
-        },
+        }),
+        steps,
+        step_rounds,
     })
 }
 

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use mpc_ml::report::{write_outputs, Comparison, RunInfo};
-use mpc_ml::{LocalOptions, PartyData, PreprocessingKind, TrainConfig, Transport};
+use mpc_ml::vertical::{run_vertical_local, VerticalData, VerticalLocalOptions, VerticalOptions};
+use mpc_ml::{LocalOptions, LocalRun, PartyData, PreprocessingKind, TrainConfig, Transport};
 
 /// Prints a line to stdout, ignoring a closed pipe (`mpc demo | head` must not panic).
 macro_rules! say {
@@ -34,17 +35,7 @@ pub fn train_locally(
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let bar = if std::io::stdout().is_terminal() {
-        let bar = indicatif::ProgressBar::new(config.epochs as u64);
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("training {bar:30} epoch {pos}/{len} {elapsed}")
-        {
-            bar.set_style(style);
-        }
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress_bar(config.epochs);
     let progress_bar = bar.clone();
     let options = LocalOptions {
         config: config.clone(),
@@ -55,7 +46,65 @@ pub fn train_locally(
     };
     let run = runtime.block_on(mpc_ml::run_local(parties, options, Transport::InMemory));
     bar.finish_and_clear();
+    finish(run?, &config, preprocessing, files, out)
+}
+
+/// Runs every party of a vertical run on this machine (rows matched by the private set intersection), prints
+/// the table and writes the model (with each feature's owner) and the report into `out`.
+pub fn train_vertically(
+    parties: Vec<VerticalData>,
+    options: VerticalOptions,
+    preprocessing: PreprocessingKind,
+    files: Vec<String>,
+    out: &Path,
+) -> Result<Outcome, Box<dyn std::error::Error + Send + Sync>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let bar = progress_bar(options.config.epochs);
+    let progress_bar = bar.clone();
+    let config = options.config.clone();
+    let local = VerticalLocalOptions {
+        options,
+        preprocessing,
+        progress: Some(Arc::new(move |done, _| {
+            progress_bar.set_position(done as u64)
+        })),
+    };
+    let run = runtime.block_on(run_vertical_local(parties, local, Transport::InMemory));
+    bar.finish_and_clear();
     let run = run?;
+    say!(
+        "private set intersection on the id column: {} rows in common (set sizes {:?})",
+        run.outputs[0].intersection.len(),
+        run.outputs[0].intersection.set_sizes
+    );
+    finish(run.run, &config, preprocessing, files, out)
+}
+
+fn progress_bar(epochs: usize) -> indicatif::ProgressBar {
+    if std::io::stdout().is_terminal() {
+        let bar = indicatif::ProgressBar::new(epochs as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("training {bar:30} epoch {pos}/{len} {elapsed}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
+fn finish(
+    run: LocalRun,
+    config: &TrainConfig,
+    preprocessing: PreprocessingKind,
+    files: Vec<String>,
+    out: &Path,
+) -> Result<Outcome, Box<dyn std::error::Error + Send + Sync>> {
+    let config = config.clone();
     let comparison = Comparison::of(&run, &config)?;
     let info = RunInfo {
         files,

@@ -1,12 +1,15 @@
 //! `mpc train`: one party of a deployment (`--config party.toml`), or every party on this machine
-//! (`--local --party-data FILE ...`).
+//! (`--local --party-data FILE ...`), horizontally (same columns) or with `--vertical` (same people, other
+//! columns, rows matched by a private set intersection on `--id-column`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use mpc_ml::psi::PsiOptions;
+use mpc_ml::vertical::{self, VerticalOptions, VerticalSpec};
 use mpc_ml::{data, DataSpec, ModelKind, PreprocessingKind, Standardize, TrainConfig};
 
-use super::common::train_locally;
+use super::common::{train_locally, train_vertically};
 use super::CliResult;
 
 /// Arguments of `mpc train`.
@@ -27,9 +30,16 @@ pub struct Args {
     /// `logistic` or `linear`.
     #[arg(long, default_value = "logistic")]
     pub model: ModelKind,
-    /// An id column to ignore.
+    /// An id column: ignored in horizontal runs; with `--vertical`, the column the rows are matched on.
     #[arg(long)]
     pub id_column: Option<String>,
+    /// Vertical partitioning: each `--party-data` file holds other columns about the same people; rows are
+    /// aligned by a private set intersection on `--id-column`, and one file holds `--label`.
+    #[arg(long, requires = "local")]
+    pub vertical: bool,
+    /// With `--vertical`: the smallest intersection accepted (so that no party can probe single records).
+    #[arg(long, default_value_t = mpc_ml::psi::DEFAULT_MIN_INTERSECTION)]
+    pub min_intersection: usize,
     /// Feature columns, comma separated (default: every column but the label and the id).
     #[arg(long, value_delimiter = ',')]
     pub features: Option<Vec<String>>,
@@ -67,9 +77,10 @@ pub fn run(args: Args) -> CliResult {
     if let Some(path) = &args.config {
         let section = mpc_ml::party_config::load_train_section(path)?;
         return Err(format!(
-            "`mpc train --config` needs the QUIC mesh (mpc-net), which is not in this build yet; the [train] table of {} is valid (data {})",
+            "`mpc train --config` needs the QUIC mesh (mpc-net), which is not in this build yet; the [train] table of {} is valid (data {}, {:?} partitioning)",
             path.display(),
-            section.data.display()
+            section.data.display(),
+            section.partitioning
         )
         .into());
     }
@@ -99,6 +110,41 @@ pub fn run(args: Args) -> CliResult {
         receivers: args.receivers.clone(),
     };
     config.validate(args.party_data.len())?;
+    if args.vertical {
+        let id_column = args
+            .id_column
+            .clone()
+            .ok_or("`--vertical` needs `--id-column COLUMN`, the column the rows are matched on")?;
+        let spec = VerticalSpec {
+            id_column,
+            label: spec.label,
+            features: spec.features,
+            model: spec.model,
+        };
+        let parties = args
+            .party_data
+            .iter()
+            .enumerate()
+            .map(|(p, f)| vertical::load_vertical_csv(p, f, &spec))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(list) = &spec.features {
+            vertical::check_feature_list(&parties, list)?;
+        }
+        let files = args
+            .party_data
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let options = VerticalOptions {
+            config,
+            psi: PsiOptions {
+                min_intersection: args.min_intersection,
+                ..PsiOptions::default()
+            },
+        };
+        train_vertically(parties, options, args.preprocessing, files, &out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let parties = args
         .party_data
         .iter()
