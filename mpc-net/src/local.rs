@@ -1,0 +1,125 @@
+//! Every party of a session on this machine over real loopback QUIC: in one process
+//! ([`loopback_mesh`], [`loopback_session`]) for tests, the demo and benchmarks, or as configuration files
+//! with fresh keys ([`write_local_configs`]) for one process per party.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::config::{PartyEntry, Role, Roster};
+use crate::error::{NetError, Result};
+use crate::identity::{self, Identity};
+use crate::mesh::Mesh;
+use crate::transport::{bind_udp, MeshOptions};
+
+/// Options that suit loopback: first datagrams of 4 KiB (the loopback MTU is far larger).
+pub fn loopback_options() -> MeshOptions {
+    MeshOptions {
+        initial_mtu: 4096,
+        ..MeshOptions::default()
+    }
+}
+
+/// `n` computing parties on 127.0.0.1 with fresh keys, connected; element `i` is party `i`.
+pub async fn loopback_mesh(n: usize, opts: MeshOptions) -> Result<Vec<Mesh>> {
+    loopback_session(n, false, opts).await
+}
+
+/// `parties` computing parties, plus a dealer endpoint (the last element, id `parties`) if `dealer`.
+pub async fn loopback_session(
+    parties: usize,
+    dealer: bool,
+    opts: MeshOptions,
+) -> Result<Vec<Mesh>> {
+    let n = parties + usize::from(dealer);
+    let mut identities = Vec::with_capacity(n);
+    let mut sockets = Vec::with_capacity(n);
+    let mut entries = Vec::with_capacity(n);
+    for id in 0..n {
+        let identity = Identity::new_self_signed(&format!("party-{id}"))?;
+        let socket = bind_udp(SocketAddr::from(([127, 0, 0, 1], 0)), opts.socket_buffer)?;
+        let addr = socket.local_addr().map_err(|e| NetError::Listen {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            message: e.to_string(),
+        })?;
+        entries.push(PartyEntry {
+            id,
+            name: if dealer && id == parties {
+                "dealer".into()
+            } else {
+                format!("party-{id}")
+            },
+            address: addr.to_string(),
+            fingerprint: identity.fingerprint,
+            role: if dealer && id == parties {
+                Role::Dealer
+            } else {
+                Role::Computing
+            },
+        });
+        identities.push(identity);
+        sockets.push(socket);
+    }
+    let roster = Roster::new(entries).map_err(NetError::InvalidArgument)?;
+    let mut tasks = Vec::with_capacity(n);
+    for (id, (identity, socket)) in identities.into_iter().zip(sockets).enumerate() {
+        let roster = roster.clone();
+        let opts = opts.clone();
+        tasks.push(tokio::spawn(async move {
+            Mesh::connect_with(identity, &roster, "loopback", id, socket, opts).await
+        }));
+    }
+    let mut meshes = Vec::with_capacity(n);
+    for t in tasks {
+        meshes.push(
+            t.await
+                .map_err(|e| NetError::InvalidArgument(format!("a set-up task failed: {e}")))??,
+        );
+    }
+    Ok(meshes)
+}
+
+/// Writes fresh keys and one configuration file per endpoint into `dir` (`party-<i>.toml`), for a session
+/// on 127.0.0.1 with free UDP ports; `extra` is appended to every file (e.g. a `[network]` table).
+pub fn write_local_configs(
+    dir: &Path,
+    parties: usize,
+    dealer: bool,
+    extra: &str,
+) -> Result<Vec<PathBuf>> {
+    let n = parties + usize::from(dealer);
+    let mut roster = String::new();
+    let mut ports = Vec::new();
+    for id in 0..n {
+        let name = if dealer && id == parties {
+            "dealer".to_string()
+        } else {
+            format!("party-{id}")
+        };
+        let generated = identity::generate(&name, &dir.join("keys"))?;
+        // A port that is free now; another process could take it before the party binds it.
+        let probe = bind_udp(SocketAddr::from(([127, 0, 0, 1], 0)), 0)?;
+        let port = probe.local_addr().map(|a| a.port()).unwrap_or(0);
+        drop(probe);
+        ports.push((name.clone(), port));
+        let _ = write!(
+            roster,
+            "\n[[party]]\nid = {id}\nname = \"{name}\"\naddress = \"127.0.0.1:{port}\"\nfingerprint = \"{}\"\n{}",
+            generated.identity.fingerprint,
+            if dealer && id == parties { "role = \"dealer\"\n" } else { "" }
+        );
+    }
+    let mut paths = Vec::new();
+    for (id, (name, port)) in ports.iter().enumerate() {
+        let text = format!(
+            "session_id = \"local-session\"\nparty_id = {id}\nkey = \"keys/{name}.key\"\ncertificate = \"keys/{name}.crt\"\nlisten = \"127.0.0.1:{port}\"\n{extra}\n{roster}"
+        );
+        let path = dir.join(format!("party-{id}.toml"));
+        std::fs::write(&path, text).map_err(|source| NetError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
