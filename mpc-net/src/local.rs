@@ -31,39 +31,11 @@ pub async fn loopback_session(
     dealer: bool,
     opts: MeshOptions,
 ) -> Result<Vec<Mesh>> {
-    let n = parties + usize::from(dealer);
-    let mut identities = Vec::with_capacity(n);
-    let mut sockets = Vec::with_capacity(n);
-    let mut entries = Vec::with_capacity(n);
-    for id in 0..n {
-        let identity = Identity::new_self_signed(&format!("party-{id}"))?;
-        let socket = bind_udp(SocketAddr::from(([127, 0, 0, 1], 0)), opts.socket_buffer)?;
-        let addr = socket.local_addr().map_err(|e| NetError::Listen {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            message: e.to_string(),
-        })?;
-        entries.push(PartyEntry {
-            id,
-            name: if dealer && id == parties {
-                "dealer".into()
-            } else {
-                format!("party-{id}")
-            },
-            address: addr.to_string(),
-            fingerprint: identity.fingerprint,
-            role: if dealer && id == parties {
-                Role::Dealer
-            } else {
-                Role::Computing
-            },
-        });
-        identities.push(identity);
-        sockets.push(socket);
-    }
-    let roster = Roster::new(entries).map_err(NetError::InvalidArgument)?;
+    let parts = LoopbackParts::new(parties, dealer, opts.socket_buffer)?;
+    let n = parts.identities.len();
     let mut tasks = Vec::with_capacity(n);
-    for (id, (identity, socket)) in identities.into_iter().zip(sockets).enumerate() {
-        let roster = roster.clone();
+    for (id, (identity, socket)) in parts.identities.into_iter().zip(parts.sockets).enumerate() {
+        let roster = parts.roster.clone();
         let opts = opts.clone();
         tasks.push(tokio::spawn(async move {
             Mesh::connect_with(identity, &roster, "loopback", id, socket, opts).await
@@ -77,6 +49,61 @@ pub async fn loopback_session(
         );
     }
     Ok(meshes)
+}
+
+/// The ingredients of a loopback session before anything connects: fresh identities, bound sockets and the
+/// roster, so that tests can connect each party with its own options (or a deliberately wrong session id).
+#[derive(Debug)]
+pub struct LoopbackParts {
+    /// One identity per endpoint.
+    pub identities: Vec<Identity>,
+    /// One bound UDP socket on 127.0.0.1 per endpoint.
+    pub sockets: Vec<std::net::UdpSocket>,
+    /// The roster listing them (names `party-<i>`, and `dealer`).
+    pub roster: Roster,
+}
+
+impl LoopbackParts {
+    /// Identities, sockets and roster for `parties` computing parties plus a dealer if `dealer`.
+    pub fn new(parties: usize, dealer: bool, socket_buffer: usize) -> Result<LoopbackParts> {
+        let n = parties + usize::from(dealer);
+        let mut identities = Vec::with_capacity(n);
+        let mut sockets = Vec::with_capacity(n);
+        let mut entries = Vec::with_capacity(n);
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        for id in 0..n {
+            let is_dealer = dealer && id == parties;
+            let identity = Identity::new_self_signed(&format!("party-{id}"))?;
+            let socket = bind_udp(any, socket_buffer)?;
+            let addr = socket.local_addr().map_err(|e| NetError::Listen {
+                addr: any,
+                message: e.to_string(),
+            })?;
+            entries.push(PartyEntry {
+                id,
+                name: if is_dealer {
+                    "dealer".into()
+                } else {
+                    format!("party-{id}")
+                },
+                address: addr.to_string(),
+                fingerprint: identity.fingerprint,
+                role: if is_dealer {
+                    Role::Dealer
+                } else {
+                    Role::Computing
+                },
+            });
+            identities.push(identity);
+            sockets.push(socket);
+        }
+        let roster = Roster::new(entries).map_err(NetError::InvalidArgument)?;
+        Ok(LoopbackParts {
+            identities,
+            sockets,
+            roster,
+        })
+    }
 }
 
 /// Writes fresh keys and one configuration file per endpoint into `dir` (`party-<i>.toml`), for a session
