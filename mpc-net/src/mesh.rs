@@ -507,11 +507,12 @@ impl Mesh {
             if let Ok(m) = rx.try_recv() {
                 return Ok(m);
             }
-            if let Some(e) = shared.local_error() {
-                return Err(e);
-            }
+            // What happened to the peer explains more than our own abort (which it may have caused).
             let s = state.borrow_and_update().clone();
-            if let Some(e) = shared.state_error(from, &s) {
+            if let Some(e) = shared
+                .state_error(from, &s)
+                .or_else(|| shared.local_error())
+            {
                 // The last messages may have been queued just before the state changed.
                 if let Ok(m) = rx.try_recv() {
                     return Ok(m);
@@ -540,10 +541,11 @@ impl Network for Mesh {
     async fn send(&self, channel: ChannelId, to: PartyId, msg: Vec<u8>) -> mpc_core::Result<()> {
         let shared = &self.inner.shared;
         let peer = shared.peer(to)?;
-        if let Some(e) = shared.local_error() {
-            return Err(e.into());
-        }
-        if let Some(e) = shared.state_error(to, &peer.state.borrow()) {
+        let state = peer.state.borrow().clone();
+        if let Some(e) = shared
+            .state_error(to, &state)
+            .or_else(|| shared.local_error())
+        {
             return Err(e.into());
         }
         if msg.len() > shared.max_frame {
