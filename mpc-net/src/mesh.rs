@@ -128,8 +128,11 @@ impl Shared {
     fn set_state(&self, peer: &Peer, state: PeerState) {
         peer.state.send_if_modified(|s| {
             if *s == PeerState::Alive {
-                if state != PeerState::Left {
-                    tracing::warn!(party = peer.id, name = self.name(peer.id), "{state:?}");
+                if let Some(e) = self
+                    .state_error(peer.id, &state)
+                    .filter(|_| state != PeerState::Left)
+                {
+                    tracing::warn!("{e}");
                 }
                 *s = state;
                 true
@@ -623,6 +626,9 @@ fn fail_write(shared: &Shared, peer: &Peer, what: String) {
 async fn monitor(shared: Arc<Shared>, id: PartyId) {
     let Ok(peer) = shared.peer(id) else { return };
     let e = peer.conn.closed().await;
+    if matches!(e, ConnectionError::LocallyClosed) {
+        return; // our own close or abort; the local state says why
+    }
     let state = shared.describe_close(&e);
     shared.set_state(peer, state);
 }
