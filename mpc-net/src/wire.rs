@@ -107,8 +107,11 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
         return Ok(None);
     }
     let len = decode_frame_len(prefix, max)?;
-    let mut buf = vec![0u8; len];
-    if len > 0 && !read_full(r, &mut buf).await? {
+    // Read into spare capacity (no zero-filling pass); the slack lets read_to_end see the end of the
+    // `take` without growing, and so copying, the buffer.
+    let mut buf = Vec::with_capacity(len + 32);
+    (&mut *r).take(len as u64).read_to_end(&mut buf).await?;
+    if buf.len() != len {
         return Err(FrameError::Truncated);
     }
     Ok(Some(buf))
