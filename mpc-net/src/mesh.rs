@@ -250,6 +250,9 @@ impl Shared {
 
 /// A party's endpoint of a QUIC mesh; implements [`Network`]. Cheap to clone: clones share the connections.
 ///
+/// Messages from a peer are read as they arrive into unbounded per-channel queues (a peer is trusted not to
+/// flood us: the model is semi-honest), each bounded by the maximum frame size.
+///
 /// Call [`Mesh::close`] when the session is over so that peers read everything before the connections go;
 /// dropping the last clone without closing closes the connections abruptly.
 #[derive(Clone)]
@@ -283,7 +286,11 @@ impl std::fmt::Debug for Mesh {
 }
 
 impl Mesh {
-    /// Loads this party's key and certificate, listens, and connects to every party of the roster.
+    /// Loads this party's key and certificate (which must be the one the roster pins for this party),
+    /// listens on the configured address, and connects to every party of the roster. Values in the file's
+    /// `[network]` table override `opts`. Fails with [`NetError::Unreachable`] naming the missing parties
+    /// and their addresses if the connect timeout passes, or [`NetError::HelloMismatch`] if a peer runs
+    /// another session, roster or protocol version.
     pub async fn connect(config: &PartyConfig, opts: MeshOptions) -> Result<Mesh> {
         let opts = opts.with_settings(&config.network);
         let identity = Identity::load(&config.key_path, &config.cert_path)?;
