@@ -6,6 +6,12 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::future::Future;
+use std::sync::Arc;
+
+use mpc_core::simulate::PartyOutput;
+use mpc_core::{Context, Network};
+
 use crate::config::{PartyEntry, Role, Roster};
 use crate::error::{NetError, Result};
 use crate::identity::{self, Identity};
@@ -49,6 +55,71 @@ pub async fn loopback_session(
         );
     }
     Ok(meshes)
+}
+
+/// Like mpc-core's `simulate_with`, over real loopback QUIC: runs `f` for each of `parties` computing
+/// parties (and mpc-core's dealer on an extra endpoint if `dealer`), closes every mesh, and returns each
+/// party's result with its traffic counters. Pass the outputs to `mpc_core::simulate::collect` for the
+/// results or the root-cause error.
+pub async fn run_session<T, F, Fut>(
+    parties: usize,
+    dealer: bool,
+    opts: MeshOptions,
+    f: F,
+) -> Result<Vec<PartyOutput<T>>>
+where
+    T: Send + 'static,
+    F: Fn(Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = mpc_core::Result<T>> + Send + 'static,
+{
+    let meshes = loopback_session(parties, dealer, opts).await?;
+    let f = Arc::new(f);
+    let mut handles = Vec::with_capacity(parties);
+    let mut dealer_handle = None;
+    for mesh in meshes {
+        let net: Arc<dyn Network> = Arc::new(mesh.clone());
+        let ctx =
+            Context::new(net, parties).map_err(|e| NetError::InvalidArgument(e.to_string()))?;
+        if ctx.id() == parties {
+            dealer_handle = Some(tokio::spawn(async move {
+                let r = mpc_core::preprocessing::dealer::serve(ctx).await;
+                mesh.close().await;
+                r
+            }));
+            continue;
+        }
+        let f = f.clone();
+        handles.push(tokio::spawn(async move {
+            let stats_ctx = ctx.on_channel(u32::MAX);
+            let result = f(ctx).await;
+            if let Err(e) = &result {
+                stats_ctx.abort(&e.to_string()).await;
+            }
+            mesh.close().await;
+            PartyOutput {
+                result,
+                stats: stats_ctx.stats(),
+            }
+        }));
+    }
+    let mut outputs = Vec::with_capacity(parties);
+    for (party, h) in handles.into_iter().enumerate() {
+        outputs.push(h.await.unwrap_or_else(|e| PartyOutput {
+            result: Err(mpc_core::Error::PeerLost {
+                party,
+                reason: format!("task failed: {e}"),
+            }),
+            stats: Default::default(),
+        }));
+    }
+    if let Some(h) = dealer_handle {
+        if let Ok(Err(e)) = h.await {
+            if outputs.iter().all(|o| o.result.is_ok()) {
+                return Err(NetError::InvalidArgument(format!("the dealer failed: {e}")));
+            }
+        }
+    }
+    Ok(outputs)
 }
 
 /// The ingredients of a loopback session before anything connects: fresh identities, bound sockets and the

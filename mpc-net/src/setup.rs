@@ -258,7 +258,7 @@ async fn dial(
                 control_recv: recv,
             })
         };
-        let budget = (deadline - now).min(Duration::from_millis(1500));
+        let budget = (deadline - now).min(Duration::from_secs(3));
         let failure = match tokio::time::timeout(budget, attempt).await {
             Ok(Ok(link)) => return Ok(link),
             Ok(Err(Failure::Fatal(e))) => return Err(Failure::Fatal(e)),

@@ -229,3 +229,22 @@ async fn a_party_that_leaves_is_read_to_the_end_then_reported() {
     .await;
     assert_eq!(results[0].as_ref().unwrap(), &20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_session_reports_the_root_cause_and_every_party_stops() {
+    let outputs = mpc_net::local::run_session(3, false, loopback_options(), |mut ctx| async move {
+        if ctx.id() == 1 {
+            return Err(Error::InvalidArgument("party 1 has no data".into()));
+        }
+        ctx.recv_bytes(1).await.map(|_| ())
+    })
+    .await
+    .unwrap();
+    for (id, o) in outputs.iter().enumerate() {
+        assert!(o.result.is_err(), "party {id} succeeded");
+    }
+    match mpc_core::simulate::collect(outputs) {
+        Err(Error::InvalidArgument(m)) => assert!(m.contains("no data")),
+        other => panic!("expected the root cause, got {other:?}"),
+    }
+}
