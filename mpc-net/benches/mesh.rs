@@ -5,7 +5,7 @@
 //! - `rtt/mesh_1B` vs `rtt/bare_quinn_1B`: a one-byte ping-pong.
 //! - `beaver/mul_1M_Z64_2p`: Beaver multiplication of 1,000,000 Z64 elements between 2 parties over loopback
 //!   QUIC with insecure-shared-seed triples (generated outside the timed part); one round, 16 MB sent by
-//!   each party.
+//!   each party; beside it the same over mpc-core's in-memory network (no encryption, no sockets).
 //!
 //! Run: `cargo bench -p mpc-net --bench mesh`. Figures are in mpc-net/BENCH_NOTES.md.
 
@@ -206,60 +206,70 @@ type Party = Arc<tokio::sync::Mutex<(Context, InsecureSharedSeed<Z64>)>>;
 fn beaver(c: &mut Criterion) {
     let rt = runtime();
     let meshes: Vec<Mesh> = rt.block_on(loopback_mesh(2, loopback_options())).unwrap();
-    let ctxs: Vec<Party> = meshes
+    let quic: Vec<Arc<dyn Network>> = meshes
         .iter()
-        .map(|m| {
-            let ctx = Context::new(Arc::new(m.clone()), 2).unwrap();
-            let src = InsecureSharedSeed::<Z64>::for_context([1; 32], &ctx);
-            Arc::new(tokio::sync::Mutex::new((ctx, src)))
-        })
+        .map(|m| Arc::new(m.clone()) as Arc<dyn Network>)
+        .collect();
+    let memory: Vec<Arc<dyn Network>> = mpc_core::net::MemoryNetwork::new(2)
+        .into_iter()
+        .map(|m| Arc::new(m) as Arc<dyn Network>)
         .collect();
     let mut g = c.benchmark_group("beaver");
     g.sample_size(10)
         .measurement_time(Duration::from_secs(6))
         .throughput(Throughput::Elements(MUL_LEN as u64));
-    g.bench_function("mul_1M_Z64_2p", |b| {
-        b.iter_custom(|iters| {
-            let ctxs = ctxs.clone();
-            rt.block_on(async move {
-                let barrier = Arc::new(tokio::sync::Barrier::new(2));
-                let tasks: Vec<_> = ctxs
-                    .into_iter()
-                    .map(|c| {
-                        let barrier = barrier.clone();
-                        tokio::spawn(async move {
-                            let mut guard = c.lock().await;
-                            let (ctx, src) = &mut *guard;
-                            let mut rng = mpc_core::prg::Prg::from_entropy();
-                            let x = Shared::from_share(Z64::random_vec(&mut rng, MUL_LEN));
-                            let y = Shared::from_share(Z64::random_vec(&mut rng, MUL_LEN));
-                            let mut triples = Vec::new();
-                            for _ in 0..iters {
-                                triples.push(src.triples(ctx, MUL_LEN).await.unwrap());
-                            }
-                            barrier.wait().await;
-                            let start = Instant::now();
-                            for t in triples {
-                                mul(ctx, &x, &y, t).await.unwrap();
-                            }
-                            start.elapsed()
-                        })
-                    })
-                    .collect();
-                let mut worst = Duration::ZERO;
-                for t in tasks {
-                    worst = worst.max(t.await.unwrap());
-                }
-                worst
+    for (name, nets) in [("mul_1M_Z64_2p", quic), ("mul_1M_Z64_2p_in_memory", memory)] {
+        let parties: Vec<Party> = nets
+            .into_iter()
+            .map(|net| {
+                let ctx = Context::new(net, 2).unwrap();
+                let src = InsecureSharedSeed::<Z64>::for_context([1; 32], &ctx);
+                Arc::new(tokio::sync::Mutex::new((ctx, src)))
             })
-        })
-    });
+            .collect();
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| rt.block_on(timed_muls(parties.clone(), iters)))
+        });
+    }
     g.finish();
     rt.block_on(async {
         for m in &meshes {
             m.close().await;
         }
     });
+}
+
+/// Both parties multiply `iters` times; the slower party's time (triples are made before the clock starts).
+async fn timed_muls(parties: Vec<Party>, iters: u64) -> Duration {
+    let barrier = Arc::new(tokio::sync::Barrier::new(parties.len()));
+    let tasks: Vec<_> = parties
+        .into_iter()
+        .map(|c| {
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                let mut guard = c.lock().await;
+                let (ctx, src) = &mut *guard;
+                let mut rng = mpc_core::prg::Prg::from_entropy();
+                let x = Shared::from_share(Z64::random_vec(&mut rng, MUL_LEN));
+                let y = Shared::from_share(Z64::random_vec(&mut rng, MUL_LEN));
+                let mut triples = Vec::new();
+                for _ in 0..iters {
+                    triples.push(src.triples(ctx, MUL_LEN).await.unwrap());
+                }
+                barrier.wait().await;
+                let start = Instant::now();
+                for t in triples {
+                    mul(ctx, &x, &y, t).await.unwrap();
+                }
+                start.elapsed()
+            })
+        })
+        .collect();
+    let mut worst = Duration::ZERO;
+    for t in tasks {
+        worst = worst.max(t.await.unwrap());
+    }
+    worst
 }
 
 criterion_group!(benches, throughput_and_rtt, beaver);
