@@ -10,6 +10,15 @@
 //! - [`Mesh`]: the connected mesh (set-up with retries and a hello check, then per-channel streams).
 //! - [`local`]: every party of a session in one process over loopback QUIC, for tests, demos and benchmarks.
 //!
+//! A deployment, per institution: `mpc keygen --name NAME --out keys` (wraps [`identity::generate`]) and
+//! e-mail the printed fingerprint; collect the others' into the roster of a [`PartyConfig`] file; then
+//! `Mesh::connect(&PartyConfig::load(path)?, MeshOptions::default())` and hand the mesh to
+//! `mpc_core::Context::new`. Call [`Mesh::close`] at the end so peers read everything before the
+//! connections go. A session that fails on any party fails on all of them, with an error naming the party.
+//!
+//! In one process (tests, the demo, benchmarks), [`local::loopback_mesh`] connects `n` fresh parties over
+//! loopback QUIC:
+//!
 //! ```
 //! use std::sync::Arc;
 //! use mpc_core::{Context, protocols::{input, open}, ring::Z64};
