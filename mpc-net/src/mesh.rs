@@ -269,9 +269,13 @@ struct MeshInner {
 
 impl Drop for MeshInner {
     fn drop(&mut self) {
+        // Ends the writer tasks (their queues close) and, with the connections and the endpoint, every
+        // reader and monitor task.
+        lock(&self.shared.outboxes).take();
         for peer in self.shared.peers.iter().flatten() {
             peer.conn.close(VarInt::from_u32(code::DROPPED), b"dropped");
         }
+        self.endpoint.close(VarInt::from_u32(code::DROPPED), b"dropped");
     }
 }
 
