@@ -275,7 +275,8 @@ impl Drop for MeshInner {
         for peer in self.shared.peers.iter().flatten() {
             peer.conn.close(VarInt::from_u32(code::DROPPED), b"dropped");
         }
-        self.endpoint.close(VarInt::from_u32(code::DROPPED), b"dropped");
+        self.endpoint
+            .close(VarInt::from_u32(code::DROPPED), b"dropped");
     }
 }
 

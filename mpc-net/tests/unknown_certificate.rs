@@ -1,5 +1,6 @@
 //! A connection attempt from a certificate that is not in the roster is refused, and the refusal is logged
-//! with that certificate's fingerprint; the real parties still connect.
+//! with that certificate's fingerprint; the real parties still connect. A dialler refuses a server whose
+//! certificate is not the one pinned for it.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -85,4 +86,40 @@ async fn a_certificate_outside_the_roster_is_refused_and_logged() {
         text.contains("not in the roster") && text.contains(&stranger_fp.to_string()),
         "log was: {text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_certificate_other_than_the_pinned_one_is_refused() {
+    let parts = LoopbackParts::new(2, false, 1 << 20).unwrap();
+    // Party 0 pins a certificate for party 1 that party 1 does not hold.
+    let mut entries = parts.roster.parties().to_vec();
+    entries[1].fingerprint = Identity::new_self_signed("impostor").unwrap().fingerprint;
+    let wrong = mpc_net::Roster::new(entries).unwrap();
+    let opts = MeshOptions {
+        connect_timeout: Duration::from_secs(2),
+        ..loopback_options()
+    };
+    let mut tasks = Vec::new();
+    for (id, (identity, socket)) in parts.identities.into_iter().zip(parts.sockets).enumerate() {
+        let roster = if id == 0 {
+            wrong.clone()
+        } else {
+            parts.roster.clone()
+        };
+        let opts = opts.clone();
+        tasks.push(tokio::spawn(async move {
+            Mesh::connect_with(identity, &roster, "s", id, socket, opts).await
+        }));
+    }
+    let r0 = tasks.remove(0).await.unwrap();
+    let r1 = tasks.remove(0).await.unwrap();
+    match r0 {
+        Err(mpc_net::NetError::Unreachable { missing, .. }) => {
+            assert_eq!(missing.len(), 1);
+            let why = missing[0].last_error.clone().unwrap_or_default();
+            assert!(why.contains("certificate"), "{why}");
+        }
+        other => panic!("party 0 connected to an unpinned certificate: {other:?}"),
+    }
+    assert!(r1.is_err(), "party 1 should not have a link to party 0");
 }
