@@ -27,3 +27,8 @@
 pub use mpc_core as core;
 pub use mpc_ml as ml;
 pub use mpc_net as net;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -74,6 +74,7 @@ impl Stats {
 
 struct SharedState {
     stats: Stats,
+    claimed: std::collections::HashSet<String>,
     failure: Option<String>,
     next_channel: ChannelId,
 }
@@ -119,6 +120,7 @@ impl Context {
                     rounds: 0,
                     peers: vec![PeerStats::default(); endpoints],
                 },
+                claimed: Default::default(),
                 failure: None,
                 next_channel: 1,
             })),
@@ -189,6 +191,12 @@ impl Context {
             shared: self.shared.clone(),
             rng: Prg::from_entropy(),
         }
+    }
+
+    /// Marks a once-per-session resource (such as a dealer source for one ring) as taken; false if this
+    /// session (this context or any of its forks) already took it.
+    pub fn claim_once(&self, what: &str) -> bool {
+        self.lock().claimed.insert(what.to_string())
     }
 
     /// A snapshot of the counters (shared by this context and its forks).
@@ -272,6 +280,31 @@ impl Context {
     pub async fn recv_elems<R: Ring>(&mut self, from: PartyId, len: usize) -> Result<Vec<R>> {
         let bytes = self.recv_bytes(from).await?;
         self.decode_elems(from, &bytes, len).await
+    }
+
+    /// Receives exactly `acc.len()` ring elements from a party and adds them to `acc` without an
+    /// intermediate vector; any other length or encoding is an error naming the party.
+    pub async fn recv_add_elems<R: Ring>(&mut self, from: PartyId, acc: &mut [R]) -> Result<()> {
+        let bytes = self.recv_bytes(from).await?;
+        let expected = acc.len() * R::BYTES;
+        if bytes.len() != expected {
+            return Err(self
+                .fail(Error::WrongLength {
+                    party: from,
+                    expected,
+                    got: bytes.len(),
+                })
+                .await);
+        }
+        match R::add_from_le(acc, &bytes) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self
+                .fail(Error::Malformed {
+                    party: from,
+                    reason: e.to_string(),
+                })
+                .await),
+        }
     }
 
     /// Checks and decodes `len` ring elements that `from` sent; failures abort the session.

@@ -30,12 +30,14 @@ pub mod context;
 pub mod error;
 pub mod fixed;
 pub mod net;
+pub mod ot;
 pub mod preprocessing;
 pub mod prg;
 pub mod protocols;
 pub mod ring;
 pub mod share;
 pub mod simulate;
+pub mod testing;
 
 pub use context::{Context, Stats};
 pub use error::{Error, Result};

@@ -103,6 +103,22 @@ pub trait Ring:
         bytes.chunks_exact(Self::BYTES).map(Self::read_le).collect()
     }
 
+    /// Adds the little-endian elements in `bytes` to `acc`, element by element; `bytes` must hold exactly
+    /// `acc.len()` elements.
+    fn add_from_le(acc: &mut [Self], bytes: &[u8]) -> Result<()> {
+        if bytes.len() != acc.len() * Self::BYTES {
+            return Err(length_error(
+                Self::NAME,
+                acc.len() * Self::BYTES,
+                bytes.len(),
+            ));
+        }
+        for (a, chunk) in acc.iter_mut().zip(bytes.chunks_exact(Self::BYTES)) {
+            *a += Self::read_le(chunk)?;
+        }
+        Ok(())
+    }
+
     /// A vector of `n` random elements.
     fn random_vec(rng: &mut impl RngCore, n: usize) -> Vec<Self> {
         let mut v = vec![Self::ZERO; n];
@@ -255,6 +271,36 @@ macro_rules! wrapping_ring {
                 } else {
                     xs.iter().flat_map(|x| x.0.to_le_bytes()).collect()
                 }
+            }
+
+            fn random_vec(rng: &mut impl RngCore, n: usize) -> Vec<Self> {
+                // Zeroed allocation (calloc) instead of a memset pass before the fill.
+                let mut v: Vec<Self> = bytemuck::zeroed_vec(n);
+                Self::fill_random(rng, &mut v);
+                v
+            }
+
+            fn add_from_le(acc: &mut [Self], bytes: &[u8]) -> Result<()> {
+                const W: usize = $bits / 8;
+                if bytes.len() != acc.len() * W {
+                    return Err(length_error(Self::NAME, acc.len() * W, bytes.len()));
+                }
+                match bytemuck::try_cast_slice::<u8, $int>(bytes) {
+                    Ok(words) if cfg!(target_endian = "little") => {
+                        acc.iter_mut()
+                            .zip(words)
+                            .for_each(|(a, &w)| a.0 = a.0.wrapping_add(w));
+                    }
+                    _ => acc
+                        .iter_mut()
+                        .zip(bytes.chunks_exact(W))
+                        .for_each(|(a, c)| {
+                            a.0 = a.0.wrapping_add(<$int>::from_le_bytes(
+                                c.try_into().expect("chunk of W bytes"),
+                            ))
+                        }),
+                }
+                Ok(())
             }
 
             fn decode_slice(bytes: &[u8]) -> Result<Vec<Self>> {
@@ -428,10 +474,10 @@ impl Ring for Fp {
         }
         let (words, rem) = ((bits / 64) as usize, bits % 64);
         let mut out = [0u64; 4];
-        for i in 0..4 {
+        for (i, o) in out.iter_mut().enumerate() {
             let lo = limbs.get(i + words).copied().unwrap_or(0);
             let hi = limbs.get(i + words + 1).copied().unwrap_or(0);
-            out[i] = if rem == 0 {
+            *o = if rem == 0 {
                 lo
             } else {
                 (lo >> rem) | (hi << (64 - rem))
@@ -504,7 +550,11 @@ mod laws {
                         prop_assert_eq!(<$ring>::read_le(&buf).unwrap(), a);
                         let bytes = <$ring>::encode_slice(&v);
                         prop_assert_eq!(bytes.len(), v.len() * <$ring>::BYTES);
-                        prop_assert_eq!(<$ring>::decode_slice(&bytes).unwrap(), v);
+                        prop_assert_eq!(&<$ring>::decode_slice(&bytes).unwrap(), &v);
+                        let mut acc = vec![a; v.len()];
+                        <$ring>::add_from_le(&mut acc, &bytes).unwrap();
+                        prop_assert!(acc.iter().zip(&v).all(|(&s, &x)| s == a + x));
+                        prop_assert!(<$ring>::add_from_le(&mut acc, &bytes[..bytes.len().saturating_sub(1)]).is_err() || v.is_empty());
                     }
 
                     #[test]

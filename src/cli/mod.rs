@@ -1,6 +1,7 @@
 //! Subcommands of the `mpc` binary, one file each.
 
 pub mod bench;
+pub mod common;
 pub mod demo;
 pub mod keygen;
 pub mod train;

@@ -1,12 +1,118 @@
-//! `mpc train` (not built yet: see the open issue that adds it).
+//! `mpc train`: one party of a deployment (`--config party.toml`), or every party on this machine
+//! (`--local --party-data FILE ...`).
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mpc_ml::{data, DataSpec, ModelKind, PreprocessingKind, Standardize, TrainConfig};
+
+use super::common::train_locally;
 use super::CliResult;
 
 /// Arguments of `mpc train`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// This party's config file (network part for mpc-net, `[train]` table for training).
+    #[arg(long, value_name = "FILE", conflicts_with = "local")]
+    pub config: Option<PathBuf>,
+    /// Run every party on this machine, one per `--party-data` file.
+    #[arg(long)]
+    pub local: bool,
+    /// A party's CSV file (repeat: the first is party 0).
+    #[arg(long = "party-data", value_name = "FILE")]
+    pub party_data: Vec<PathBuf>,
+    /// The label column.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// `logistic` or `linear`.
+    #[arg(long, default_value = "logistic")]
+    pub model: ModelKind,
+    /// An id column to ignore.
+    #[arg(long)]
+    pub id_column: Option<String>,
+    /// Feature columns, comma separated (default: every column but the label and the id).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Passes over the training rows.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Rows per gradient step.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Gradient-descent step size.
+    #[arg(long, default_value_t = 0.1)]
+    pub learning_rate: f64,
+    /// L2 penalty on the weights.
+    #[arg(long, default_value_t = 0.0)]
+    pub l2: f64,
+    /// `dealer` or `ot`.
+    #[arg(long, default_value = "dealer")]
+    pub preprocessing: PreprocessingKind,
+    /// `global` (reveals global means and standard deviations) or `none`.
+    #[arg(long, default_value = "global")]
+    pub standardize: Standardize,
+    /// Parties that receive the model, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub receivers: Vec<usize>,
+    /// Output directory for the model and the report.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Connect the local parties over the in-memory network (the only local transport in this build).
+    #[arg(long)]
+    pub in_memory: bool,
+}
 
 /// Runs `mpc train`.
-pub fn run(_args: Args) -> CliResult {
-    Err("`mpc train` is not available in this build yet".into())
+pub fn run(args: Args) -> CliResult {
+    if let Some(path) = &args.config {
+        let section = mpc_ml::party_config::load_train_section(path)?;
+        return Err(format!(
+            "`mpc train --config` needs the QUIC mesh (mpc-net), which is not in this build yet; the [train] table of {} is valid (data {})",
+            path.display(),
+            section.data.display()
+        )
+        .into());
+    }
+    if !args.local {
+        return Err("say `--config party.toml` (one party) or `--local --party-data FILE ...` (every party here)".into());
+    }
+    if args.party_data.len() < 2 {
+        return Err(
+            "`--local` needs at least two `--party-data FILE` options, one per party".into(),
+        );
+    }
+    let label = args.label.clone().ok_or("`--label COLUMN` is required")?;
+    let out = args.out.clone().ok_or("`--out DIR` is required")?;
+    let spec = DataSpec {
+        label,
+        id_column: args.id_column.clone(),
+        features: args.features.clone(),
+        model: args.model,
+    };
+    let config = TrainConfig {
+        model: args.model,
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        learning_rate: args.learning_rate,
+        l2: args.l2,
+        standardize: args.standardize,
+        receivers: args.receivers.clone(),
+    };
+    config.validate(args.party_data.len())?;
+    if args.preprocessing == PreprocessingKind::Ot {
+        return Err("ot preprocessing is not available in this build".into());
+    }
+    let parties = args
+        .party_data
+        .iter()
+        .enumerate()
+        .map(|(p, f)| data::load_csv_file(p, f, &spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    let files = args
+        .party_data
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    train_locally(parties, config, args.preprocessing, files, &out)?;
+    Ok(ExitCode::SUCCESS)
 }

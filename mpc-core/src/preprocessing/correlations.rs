@@ -130,7 +130,7 @@ const TAG_B: u64 = 1;
 const TAG_C: u64 = 2;
 
 fn expand<R: Ring>(seed: &Seed, request: u64, tag: u64, len: usize) -> Vec<R> {
-    let mut prg = seed.prg(request.wrapping_mul(8).wrapping_add(tag));
+    let mut prg = seed.expander(request.wrapping_mul(8).wrapping_add(tag));
     R::random_vec(&mut prg, len)
 }
 
@@ -142,6 +142,70 @@ fn sum_shares<R: Ring>(seeds: &[Seed], request: u64, tag: u64, len: usize, from:
         }
     }
     total
+}
+
+/// Elements per chunk when corrections are computed streaming: small enough to stay in cache.
+const CHUNK: usize = 4096;
+
+/// `c_0 = (sum_i a_i) (sum_i b_i) - sum_{i>0} c_i`, computed chunk by chunk from the parties' expanders with
+/// no large temporaries. `own` holds party 0's `a_0`, `b_0` if already expanded.
+fn streamed_triple_correction<R: Ring>(
+    seeds: &[Seed],
+    id: u64,
+    count: usize,
+    own: Option<(&[R], &[R])>,
+) -> Vec<R> {
+    let stream = |tag: u64| id.wrapping_mul(8).wrapping_add(tag);
+    let first = usize::from(own.is_some());
+    let mut ea: Vec<_> = seeds[first..]
+        .iter()
+        .map(|s| s.expander(stream(TAG_A)))
+        .collect();
+    let mut eb: Vec<_> = seeds[first..]
+        .iter()
+        .map(|s| s.expander(stream(TAG_B)))
+        .collect();
+    let mut ec: Vec<_> = seeds[1..]
+        .iter()
+        .map(|s| s.expander(stream(TAG_C)))
+        .collect();
+    let mut out = vec![R::ZERO; count];
+    let (mut a, mut b, mut buf) = (
+        vec![R::ZERO; CHUNK],
+        vec![R::ZERO; CHUNK],
+        vec![R::ZERO; CHUNK],
+    );
+    let mut start = 0;
+    while start < count {
+        let len = CHUNK.min(count - start);
+        let (a, b, buf) = (&mut a[..len], &mut b[..len], &mut buf[..len]);
+        for (acc, exps, own) in [
+            (&mut *a, &mut ea, own.map(|o| o.0)),
+            (&mut *b, &mut eb, own.map(|o| o.1)),
+        ] {
+            match own {
+                Some(o) => acc.copy_from_slice(&o[start..start + len]),
+                None => acc.fill(R::ZERO),
+            }
+            for e in exps.iter_mut() {
+                R::fill_random(e, buf);
+                acc.iter_mut().zip(buf.iter()).for_each(|(x, &y)| *x += y);
+            }
+        }
+        let o = &mut out[start..start + len];
+        o.iter_mut()
+            .zip(a.iter().zip(b.iter()))
+            .for_each(|(o, (&x, &y))| *o = x * y);
+        for e in ec.iter_mut() {
+            R::fill_random(e, buf);
+            o.iter_mut().zip(buf.iter()).for_each(|(x, &y)| *x -= y);
+        }
+        start += len;
+    }
+    for v in [&mut a, &mut b, &mut buf] {
+        zeroize::Zeroize::zeroize(v);
+    }
+    out
 }
 
 /// Shapes of the mask's sub-matrix `A'` used by a mask triple: `(rows of A', cols of A' = rows of B)`.
@@ -285,9 +349,19 @@ impl<R: Ring> Corrector<R> {
         }
     }
 
-    /// Party 0's correction for request number `id` (empty for requests that need none).
-    pub(crate) fn correction(&mut self, id: u64, req: &Request) -> Result<Vec<R>> {
+    /// Party 0's correction for request number `id` (empty for requests that need none). `own`, if given,
+    /// is party 0's own item with its seed-derived parts already expanded, so they are not expanded twice.
+    pub(crate) fn correction(
+        &mut self,
+        id: u64,
+        req: &Request,
+        own: Option<&Item<R>>,
+    ) -> Result<Vec<R>> {
         let seeds = &self.seeds;
+        let own_triples = match own {
+            Some(Item::Triples(t)) => Some((t.a.as_slice(), t.b.as_slice())),
+            _ => None,
+        };
         let minus_others = |target: Vec<R>, tag: u64| {
             let others = sum_shares::<R>(seeds, id, tag, target.len(), 1);
             target
@@ -297,11 +371,7 @@ impl<R: Ring> Corrector<R> {
                 .collect::<Vec<R>>()
         };
         Ok(match *req {
-            Request::Triples { count } => {
-                let a = sum_shares::<R>(seeds, id, TAG_A, count, 0);
-                let b = sum_shares::<R>(seeds, id, TAG_B, count, 0);
-                minus_others(a.iter().zip(&b).map(|(&x, &y)| x * y).collect(), TAG_C)
-            }
+            Request::Triples { count } => streamed_triple_correction(seeds, id, count, own_triples),
             Request::MatrixTriple { m, k, n } => {
                 let a = sum_shares::<R>(seeds, id, TAG_A, m * k, 0);
                 let b = sum_shares::<R>(seeds, id, TAG_B, k * n, 0);

@@ -5,7 +5,8 @@
 //! The dealer is an ordinary endpoint of the network (id `n` in a session of `n` computing parties), so the
 //! same code runs in memory and over the QUIC mesh, authenticated like any party.
 //!
-//! Messages (all on [`DEALER_CHANNEL`]): at start the dealer sends each party a 32-byte seed. Party 0 sends
+//! Messages: at start the dealer sends each party one 32-byte seed per ring, on that ring's seed channel
+//! (`DEALER_CHANNEL - tag`). On [`DEALER_CHANNEL`] party 0 sends
 //! each request that needs a correction or that defines a mask, as `[ring tag][request id u64][request]`; the
 //! dealer answers with the correction's elements. Other parties send nothing: their shares come from their seed.
 //!
@@ -39,8 +40,8 @@ fn ring_tag<R: Ring>() -> u8 {
     }
 }
 
-fn ring_seed<R: Ring>(master: &Seed) -> Seed {
-    Seed::from_rng(&mut master.prg(1 << 32 | ring_tag::<R>() as u64))
+fn seed_channel(tag: u8) -> ChannelId {
+    DEALER_CHANNEL - tag as ChannelId
 }
 
 /// A computing party's handle on the dealer. One per ring per session.
@@ -64,22 +65,28 @@ impl<R: Ring> std::fmt::Debug for DealerSource<R> {
 
 impl<R: Ring> DealerSource<R> {
     /// Receives this party's seed from the session's dealer (the endpoint after the computing parties).
+    /// A session has one dealer source per ring: connecting a second time for the same ring is an error.
     pub async fn connect(ctx: &Context) -> Result<Self> {
         let dealer = ctx
             .dealer()
             .ok_or_else(|| Error::Preprocessing("the session has no dealer endpoint".into()))?;
-        let mut dctx = ctx.on_channel(DEALER_CHANNEL);
-        let master = dctx
+        if !ctx.claim_once(&format!("dealer source {}", R::NAME)) {
+            return Err(Error::Preprocessing(format!(
+                "a dealer source for {} is already connected",
+                R::NAME
+            )));
+        }
+        let mut sctx = ctx.on_channel(seed_channel(ring_tag::<R>()));
+        let seed = sctx
             .recv_checked(dealer, |b| {
                 <[u8; 32]>::try_from(b)
                     .map_err(|_| format!("a dealer seed is 32 bytes, got {}", b.len()))
             })
             .await?;
-        let master = Seed::from_bytes(master);
         Ok(DealerSource {
-            ctx: dctx,
+            ctx: ctx.on_channel(DEALER_CHANNEL),
             dealer,
-            seed: ring_seed::<R>(&master),
+            seed: Seed::from_bytes(seed),
             masks: HashMap::new(),
             next_id: 0,
             _ring: PhantomData,
@@ -128,11 +135,17 @@ struct RingState<R: Ring> {
 }
 
 impl<R: Ring> RingState<R> {
-    fn new(masters: &[Seed]) -> Self {
-        RingState {
-            corrector: Corrector::new(masters.iter().map(ring_seed::<R>).collect()),
-            last_id: None,
+    /// Draws a fresh seed per party and sends each party its own on this ring's seed channel.
+    async fn start(ctx: &Context) -> Result<Self> {
+        let seeds: Vec<Seed> = (0..ctx.parties()).map(|_| Seed::random()).collect();
+        let mut sctx = ctx.on_channel(seed_channel(ring_tag::<R>()));
+        for (party, seed) in seeds.iter().enumerate() {
+            sctx.send_bytes(party, seed.expose_bytes().to_vec()).await?;
         }
+        Ok(RingState {
+            corrector: Corrector::new(seeds),
+            last_id: None,
+        })
     }
 
     fn answer(&mut self, id: u64, body: &[u8]) -> std::result::Result<Vec<u8>, String> {
@@ -146,7 +159,7 @@ impl<R: Ring> RingState<R> {
         let req = Request::decode(body)?;
         let correction = self
             .corrector
-            .correction(id, &req)
+            .correction(id, &req, None)
             .map_err(|e| e.to_string())?;
         Ok(R::encode_slice(&correction))
     }
@@ -155,14 +168,10 @@ impl<R: Ring> RingState<R> {
 /// Runs the dealer until party 0 leaves the session. `ctx` is the dealer's context (its id is the number of
 /// computing parties). Returns an error if a party aborts or sends a malformed request.
 pub async fn serve(ctx: Context) -> Result<()> {
+    let mut z64 = RingState::<Z64>::start(&ctx).await?;
+    let mut z128 = RingState::<Z128>::start(&ctx).await?;
+    let mut fp = RingState::<Fp>::start(&ctx).await?;
     let mut ctx = ctx.on_channel(DEALER_CHANNEL);
-    let masters: Vec<Seed> = (0..ctx.parties()).map(|_| Seed::random()).collect();
-    for (party, seed) in masters.iter().enumerate() {
-        ctx.send_bytes(party, seed.expose_bytes().to_vec()).await?;
-    }
-    let mut z64 = RingState::<Z64>::new(&masters);
-    let mut z128 = RingState::<Z128>::new(&masters);
-    let mut fp = RingState::<Fp>::new(&masters);
     loop {
         let msg = match ctx.recv_bytes(0).await {
             Ok(m) => m,

@@ -9,7 +9,8 @@
 //!   item. Trust: the dealer must not collude with any party.
 //! - [`InsecureSharedSeed`]: every party derives everything from one public seed. It hides nothing and exists
 //!   only to benchmark the online phase alone.
-//! - An OT-based source without a dealer plugs in behind the same trait.
+//! - [`OtSource`] (`ot`): no third party; base OTs on Ristretto, IKNP OT extension and Gilboa multiplication
+//!   make every cross term pairwise. Trust: semi-honest, any `n - 1` parties may collude.
 
 /// The error for a source whose internal bookkeeping produced the wrong kind of item.
 pub(crate) fn wrong_item() -> Error {
@@ -101,10 +102,15 @@ macro_rules! impl_preprocessing_via_next {
 mod correlations;
 pub mod dealer;
 mod items;
+mod ot_source;
 mod shared_seed;
 
 pub use dealer::DealerSource;
 pub use items::{MaskTriple, MatrixMask, MatrixTriple, Triples, TruncPairs};
+pub use ot_source::{
+    triple_bytes_per_peer, trunc_hiding_bits, trunc_mask_bits, OtConfig, OtRequest, OtSource,
+    PregenReport, Recorder,
+};
 pub use shared_seed::InsecureSharedSeed;
 
 use async_trait::async_trait;

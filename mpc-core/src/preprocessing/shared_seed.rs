@@ -61,16 +61,27 @@ impl<R: Ring> InsecureSharedSeed<R> {
     fn next(&mut self, req: Request) -> Result<Item<R>> {
         let id = self.next_id;
         self.next_id += 1;
-        let correction = match &mut self.corrector {
-            Some(c) => c.correction(id, &req)?,
-            None => Vec::new(),
-        };
-        LocalShares {
+        let mut local = LocalShares {
             party: self.party,
             seed: &self.seed,
             masks: &mut self.masks,
+        };
+        match (&mut self.corrector, &req) {
+            // Party 0 expands its own a_0, b_0 once and computes c_0 from them.
+            (Some(c), &Request::Triples { count }) => {
+                let mut item = local.item(id, &req, vec![R::ZERO; count])?;
+                let correction = c.correction(id, &req, Some(&item))?;
+                if let Item::Triples(t) = &mut item {
+                    t.c = correction;
+                }
+                Ok(item)
+            }
+            (Some(c), _) => {
+                let correction = c.correction(id, &req, None)?;
+                local.item(id, &req, correction)
+            }
+            (None, _) => local.item(id, &req, Vec::new()),
         }
-        .item(id, &req, correction)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Input: an owner secret-shares a vector among all computing parties.
 //!
 //! The owner draws a fresh 32-byte seed for every other party and sends it; that party's share is the seed's
-//! ChaCha expansion, and the owner keeps `x - sum of the expansions`. One message of 32 bytes per party,
+//! AES-CTR expansion ([`crate::prg::Seed::expander`]), and the owner keeps `x - sum of the expansions`. One message of 32 bytes per party,
 //! whatever the vector's length. The length is public and must be known to every party.
 
 use crate::context::Context;
@@ -33,7 +33,7 @@ pub async fn share_from<R: Ring>(
         let peers: Vec<PartyId> = ctx.peers().collect();
         for peer in peers {
             let seed = Seed::from_rng(ctx.rng());
-            let theirs = R::random_vec(&mut seed.prg(0), len);
+            let theirs = R::random_vec(&mut seed.expander(0), len);
             own.iter_mut().zip(&theirs).for_each(|(o, &t)| *o -= t);
             ctx.send_bytes(peer, seed.expose_bytes().to_vec()).await?;
         }
@@ -46,7 +46,7 @@ pub async fn share_from<R: Ring>(
             })
             .await?;
         Ok(Shared::from_share(R::random_vec(
-            &mut Seed::from_bytes(seed).prg(0),
+            &mut Seed::from_bytes(seed).expander(0),
             len,
         )))
     }
@@ -79,7 +79,13 @@ mod tests {
         })
         .await
         .unwrap();
-        assert!(out.iter().all(|o| o == &expected));
+        assert!(
+            out.iter().all(|o| o == &expected),
+            "{} n={n}: {:?} vs {:?}",
+            R::NAME,
+            &out[0][..3],
+            &expected[..3]
+        );
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::preprocessing::{MaskTriple, MaskUse, MatrixMask, MatrixTriple};
-use crate::protocols::open::open;
+use crate::protocols::open::open_owned;
 use crate::ring::Ring;
 use crate::share::{matmul_plain, Shared, SharedMatrix};
 
@@ -50,7 +50,7 @@ pub async fn matmul<R: Ring>(
             .zip(&t.b)
             .map(|(&y, &b)| y - b),
     );
-    let opened = open(ctx, &Shared::from_share(masked)).await?;
+    let opened = open_owned(ctx, Shared::from_share(masked)).await?;
     let (e, f) = opened.split_at(m * k);
     let mut z = std::mem::take(&mut t.c);
     add_assign(&mut z, &matmul_plain(e, &t.b, m, k, n));
@@ -105,7 +105,7 @@ impl<R: Ring> MaskedMatrix<R> {
             .zip(mask.share_values())
             .map(|(&x, &a)| x - a)
             .collect();
-        let e = open(ctx, &Shared::from_share(masked)).await?;
+        let e = open_owned(ctx, Shared::from_share(masked)).await?;
         Ok(MaskedMatrix {
             rows: x.rows(),
             cols: x.cols(),
@@ -193,7 +193,7 @@ impl<R: Ring> MaskedMatrix<R> {
             .zip(&triple.b)
             .map(|(&y, &b)| y - b)
             .collect();
-        let f = open(ctx, &Shared::from_share(masked)).await?;
+        let f = open_owned(ctx, Shared::from_share(masked)).await?;
         let mut z = std::mem::take(&mut triple.c);
         add_assign(&mut z, &matmul_plain(&e, &triple.b, m, k, n));
         add_assign(&mut z, &matmul_plain(&a, &f, m, k, n));
@@ -221,6 +221,7 @@ fn block_of<R: Ring>(rows_major: &[R], rows: usize, cols: usize, transpose: bool
 mod tests {
     use super::*;
     use crate::preprocessing::{DealerSource, InsecureSharedSeed, Preprocessing};
+    use crate::protocols::open::open;
     use crate::protocols::test_util::{for_parties, random_elems, shares_of};
     use crate::ring::{Fp, Z128, Z64};
     use crate::simulate::{collect, simulate_with, SimOptions};

@@ -6,7 +6,7 @@
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::preprocessing::Triples;
-use crate::protocols::open::open;
+use crate::protocols::open::open_owned;
 use crate::ring::Ring;
 use crate::share::Shared;
 
@@ -39,7 +39,7 @@ pub async fn mul<R: Ring>(
             .zip(&triples.b)
             .map(|(&y, &b)| y - b),
     );
-    let opened = open(ctx, &Shared::from_share(masked)).await?;
+    let opened = open_owned(ctx, Shared::from_share(masked)).await?;
     let (d, e) = opened.split_at(n);
     let lead = ctx.is_leader();
     let mut z = std::mem::take(&mut triples.c);

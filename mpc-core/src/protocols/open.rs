@@ -24,6 +24,24 @@ pub async fn open_to<R: Ring>(
     x: &Shared<R>,
     receivers: &[PartyId],
 ) -> Result<Option<Vec<R>>> {
+    open_owned_to(ctx, x.clone(), receivers).await
+}
+
+/// Opens `x` to every party, consuming it: its share vector becomes the accumulator (no copy).
+pub async fn open_owned<R: Ring>(ctx: &mut Context, x: Shared<R>) -> Result<Vec<R>> {
+    let all: Vec<PartyId> = (0..ctx.parties()).collect();
+    let out = open_owned_to(ctx, x, &all).await?;
+    out.ok_or_else(|| {
+        crate::error::Error::InvalidArgument("internal: open to all returned nothing".into())
+    })
+}
+
+/// [`open_to`], consuming `x`.
+pub async fn open_owned_to<R: Ring>(
+    ctx: &mut Context,
+    x: Shared<R>,
+    receivers: &[PartyId],
+) -> Result<Option<Vec<R>>> {
     ctx.check_parties(receivers)?;
     let me = ctx.id();
     let bytes = R::encode_slice(x.share_values());
@@ -37,19 +55,18 @@ pub async fn open_to<R: Ring>(
     if !receivers.contains(&me) {
         return Ok(None);
     }
-    let mut sum = x.share_values().to_vec();
+    // The share becomes the sum; once the others' shares are added it is the public value.
+    let mut sum = x.into_share_values();
     let peers: Vec<PartyId> = ctx.peers().collect();
     for p in peers {
-        let theirs = ctx.recv_elems::<R>(p, x.len()).await?;
-        sum.iter_mut().zip(&theirs).for_each(|(s, &t)| *s += t);
+        ctx.recv_add_elems::<R>(p, &mut sum).await?;
     }
     Ok(Some(sum))
 }
 
 /// Opens several vectors to every party in one round (one message per peer), returning them in order.
 pub async fn open_many<R: Ring>(ctx: &mut Context, xs: &[&Shared<R>]) -> Result<Vec<Vec<R>>> {
-    let joined = Shared::concat(xs);
-    let all = open(ctx, &joined).await?;
+    let all = open_owned(ctx, Shared::concat(xs)).await?;
     let mut out = Vec::with_capacity(xs.len());
     let mut at = 0;
     for x in xs {

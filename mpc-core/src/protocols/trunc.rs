@@ -18,7 +18,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::fixed::FixedPoint;
 use crate::preprocessing::TruncPairs;
-use crate::protocols::open::open;
+use crate::protocols::open::open_owned;
 use crate::ring::PowerOfTwoRing;
 use crate::share::Shared;
 
@@ -56,7 +56,7 @@ pub async fn trunc<R: PowerOfTwoRing>(
         .zip(&pairs.r)
         .map(|(&x, &r)| x + r + offset)
         .collect();
-    let c = open(ctx, &Shared::from_share(masked)).await?;
+    let c = open_owned(ctx, Shared::from_share(masked)).await?;
     let mut out = std::mem::take(&mut pairs.r_shifted);
     if ctx.is_leader() {
         let unshift = R::pow2(fx.bound_bits - f);
@@ -101,6 +101,7 @@ mod tests {
     use super::*;
     use crate::preprocessing::{InsecureSharedSeed, Preprocessing};
     use crate::protocols::mul::mul;
+    use crate::protocols::open::open;
     use crate::protocols::test_util::{for_parties, shares_of};
     use crate::ring::{Ring, Z128, Z64};
     use crate::simulate;

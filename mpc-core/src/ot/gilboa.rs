@@ -1,0 +1,431 @@
+//! Gilboa multiplication ("Two party RSA key generation", CRYPTO 1999): correlated OTs turn a sender's
+//! value `x` and a receiver's value `y` into additive shares of `x * y` in Z/2^l, here with a vector `x`
+//! (a vector OLE: one choice element `y` times a whole vector of `w` elements, as needed for matrix-vector
+//! triples).
+//!
+//! For bit `k` of `y` (OT number `e * l + k` for element `e`) the IKNP outputs are `q` at the sender and
+//! `t = q xor y_k Delta` at the receiver. The sender derives `s0 = H(q)` and `s1 = H(q xor Delta)` (as `w`
+//! words each, [`super::hash::ccr_hash`] with counters) and sends `tau = s0 - s1 + x mod 2^(l-k)`; the
+//! receiver takes `v = H(t) + y_k tau = s0 + y_k x mod 2^(l-k)`. Then
+//! `sum_k 2^k v_k = sum_k 2^k s0_k + x y mod 2^l`, so the receiver's share is `sum_k 2^k v_k` and the
+//! sender's is `-sum_k 2^k s0_k`. Only the low `l - k` bits of `tau` matter for bit `k` (higher bits are
+//! multiplied away by `2^k`), so the sender sends `l - k` bits: `w l (l + 1) / 2` bits per element in all
+//! (2080 bits for Z64, 8256 for Z128, with `w = 1`).
+
+use zeroize::Zeroizing;
+
+use super::hash::{ccr_hash, counter_tweak, Block};
+use super::OtRing;
+
+/// Bytes of the sender's message for `elements` choice elements with vectors of `w` words in a ring of `l` bits.
+pub fn message_len(elements: usize, w: usize, l: usize) -> usize {
+    (elements * w * l * (l + 1) / 2).div_ceil(8)
+}
+
+/// OTs processed per inner chunk (bounds the scratch buffers).
+const CHUNK_OTS: usize = 128;
+
+/// Appends values of up to 64 bits to a little-endian bit stream.
+struct BitWriter {
+    out: Vec<u8>,
+    acc: u128,
+    fill: u32,
+}
+
+impl BitWriter {
+    fn new(capacity: usize) -> Self {
+        BitWriter {
+            out: Vec::with_capacity(capacity + 8),
+            acc: 0,
+            fill: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn push64(&mut self, v: u64, bits: u32) {
+        if bits == 0 {
+            return;
+        }
+        let v = if bits == 64 {
+            v
+        } else {
+            v & ((1u64 << bits) - 1)
+        };
+        self.acc |= (v as u128) << self.fill;
+        self.fill += bits;
+        if self.fill >= 64 {
+            self.out.extend_from_slice(&(self.acc as u64).to_le_bytes());
+            self.acc >>= 64;
+            self.fill -= 64;
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, v: u128, bits: u32) {
+        if bits > 64 {
+            self.push64(v as u64, 64);
+            self.push64((v >> 64) as u64, bits - 64);
+        } else {
+            self.push64(v as u64, bits);
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        let bytes = self.fill.div_ceil(8) as usize;
+        self.out.extend_from_slice(&self.acc.to_le_bytes()[..bytes]);
+        self.out
+    }
+}
+
+/// Reads values of up to 64 bits from a little-endian bit stream whose length was checked beforehand.
+struct BitReader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    acc: u128,
+    fill: u32,
+}
+
+impl<'a> BitReader<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        BitReader {
+            bytes,
+            pos: 0,
+            acc: 0,
+            fill: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn read64(&mut self, bits: u32) -> u64 {
+        if bits == 0 {
+            return 0;
+        }
+        if self.fill < bits {
+            let mut word = [0u8; 8];
+            let end = (self.pos + 8).min(self.bytes.len());
+            word[..end - self.pos].copy_from_slice(&self.bytes[self.pos..end]);
+            self.pos = end;
+            self.acc |= (u64::from_le_bytes(word) as u128) << self.fill;
+            self.fill += 64;
+        }
+        let v = if bits == 64 {
+            self.acc as u64
+        } else {
+            (self.acc as u64) & ((1u64 << bits) - 1)
+        };
+        self.acc >>= bits;
+        self.fill -= bits;
+        v
+    }
+
+    #[inline(always)]
+    fn read(&mut self, bits: u32) -> u128 {
+        if bits > 64 {
+            let lo = self.read64(64) as u128;
+            lo | (self.read64(bits - 64) as u128) << 64
+        } else {
+            self.read64(bits) as u128
+        }
+    }
+}
+
+/// Hash blocks per OT message for vectors of `w` words of `l` bits.
+fn blocks_per_message(w: usize, l: usize) -> usize {
+    (w * l).div_ceil(128)
+}
+
+/// Word `i` (of `l` bits) of a hash stream.
+#[inline(always)]
+fn word(blocks: &[Block], i: usize, l: usize) -> u128 {
+    if l == 128 {
+        blocks[i]
+    } else {
+        let per = 128 / l;
+        let b = blocks[i / per] >> ((i % per) * l);
+        b & ((1u128 << l) - 1)
+    }
+}
+
+/// Fills `out[j * nb + c] = H(x_j xor offset xor tweak(c))`.
+fn hash_stream(xs: &[Block], offset: Block, nb: usize, out: &mut [Block]) {
+    for (j, &x) in xs.iter().enumerate() {
+        for c in 0..nb {
+            out[j * nb + c] = x ^ offset ^ counter_tweak(c);
+        }
+    }
+    ccr_hash(&mut out[..xs.len() * nb]);
+}
+
+fn mask(bits: u32) -> u128 {
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    }
+}
+
+/// The sender's side for `x.len() / w` elements: given the correlated-OT outputs `q` (at least
+/// `elements * l` of them) and `Delta`, returns the message for the receiver and the sender's shares of
+/// `x_e * y_e` (`w` words per element, in the order of `x`).
+pub fn send<R: OtRing>(
+    q: &[Block],
+    delta: Block,
+    x: &[R],
+    w: usize,
+) -> (Vec<u8>, Zeroizing<Vec<R>>) {
+    if w == 1 {
+        return send_scalar(q, delta, x);
+    }
+    let l = R::BITS as usize;
+    let elements = x.len().checked_div(w).unwrap_or(0);
+    debug_assert!(q.len() >= elements * l);
+    let nb = blocks_per_message(w, l);
+    let mut writer = BitWriter::new(message_len(elements, w, l));
+    let mut share = Zeroizing::new(vec![0u128; elements * w]);
+    let mut h0 = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
+    let mut h1 = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
+    let xw: Zeroizing<Vec<u128>> = Zeroizing::new(x.iter().map(|v| v.to_u128()).collect());
+    let total = elements * l;
+    let mut start = 0;
+    while start < total {
+        let end = (start + CHUNK_OTS).min(total);
+        hash_stream(&q[start..end], 0, nb, &mut h0);
+        hash_stream(&q[start..end], delta, nb, &mut h1);
+        for j in start..end {
+            let (e, k) = (j / l, (j % l) as u32);
+            let bits = l as u32 - k;
+            let m = mask(bits);
+            let off = (j - start) * nb;
+            let (s0, s1) = (&h0[off..off + nb], &h1[off..off + nb]);
+            for i in 0..w {
+                let a = word(s0, i, l);
+                let b = word(s1, i, l);
+                let tau = a.wrapping_sub(b).wrapping_add(xw[e * w + i]) & m;
+                writer.push(tau, bits);
+                let sh = &mut share[e * w + i];
+                *sh = sh.wrapping_sub(a << k);
+            }
+        }
+        start = end;
+    }
+    let out = Zeroizing::new(share.iter().map(|&v| R::from_i128(v as i128)).collect());
+    (writer.finish(), out)
+}
+
+/// The receiver's side: given the correlated-OT outputs `t`, its choice elements `y` and the sender's
+/// message, returns its shares of `x_e * y_e` (`w` words per element). A message of the wrong length is an
+/// error.
+pub fn receive<R: OtRing>(
+    t: &[Block],
+    y: &[R],
+    w: usize,
+    msg: &[u8],
+) -> std::result::Result<Zeroizing<Vec<R>>, String> {
+    let l = R::BITS as usize;
+    let elements = y.len();
+    let expected = message_len(elements, w, l);
+    if msg.len() != expected {
+        return Err(format!(
+            "a multiplication message of {} bytes, expected {expected}",
+            msg.len()
+        ));
+    }
+    if w == 1 {
+        return Ok(receive_scalar(t, y, msg));
+    }
+    debug_assert!(t.len() >= elements * l);
+    let nb = blocks_per_message(w, l);
+    let mut reader = BitReader::new(msg);
+    let mut share = Zeroizing::new(vec![0u128; elements * w]);
+    let mut h = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
+    let total = elements * l;
+    let mut start = 0;
+    while start < total {
+        let end = (start + CHUNK_OTS).min(total);
+        hash_stream(&t[start..end], 0, nb, &mut h);
+        for j in start..end {
+            let (e, k) = (j / l, (j % l) as u32);
+            let bits = l as u32 - k;
+            let m = mask(bits);
+            let bit = (y[e].to_u128() >> k) & 1;
+            let off = (j - start) * nb;
+            for i in 0..w {
+                let tau = reader.read(bits);
+                let v = word(&h[off..off + nb], i, l).wrapping_add(tau.wrapping_mul(bit)) & m;
+                let sh = &mut share[e * w + i];
+                *sh = sh.wrapping_add(v << k);
+            }
+        }
+        start = end;
+    }
+    Ok(Zeroizing::new(
+        share.iter().map(|&v| R::from_i128(v as i128)).collect(),
+    ))
+}
+
+/// [`send`] for `w = 1`: one hash block per message, whole elements per chunk of 128 OTs.
+fn send_scalar<R: OtRing>(q: &[Block], delta: Block, x: &[R]) -> (Vec<u8>, Zeroizing<Vec<R>>) {
+    let l = R::BITS as usize;
+    let lmask = mask(l as u32);
+    let mut writer = BitWriter::new(message_len(x.len(), 1, l));
+    let mut share = Zeroizing::new(vec![R::ZERO; x.len()]);
+    let mut h0 = Zeroizing::new([0u128; CHUNK_OTS]);
+    let mut h1 = Zeroizing::new([0u128; CHUNK_OTS]);
+    let per_chunk = CHUNK_OTS / l;
+    for (c, (xs, shares)) in x
+        .chunks(per_chunk)
+        .zip(share.chunks_mut(per_chunk))
+        .enumerate()
+    {
+        let qs = &q[c * CHUNK_OTS..c * CHUNK_OTS + xs.len() * l];
+        let n = qs.len();
+        h0[..n].copy_from_slice(qs);
+        h1[..n].iter_mut().zip(qs).for_each(|(h, q)| *h = q ^ delta);
+        ccr_hash(&mut h0[..n]);
+        ccr_hash(&mut h1[..n]);
+        for (e, (x, sh)) in xs.iter().zip(shares.iter_mut()).enumerate() {
+            let (h0, h1) = (&h0[e * l..(e + 1) * l], &h1[e * l..(e + 1) * l]);
+            if l == 64 {
+                // Z64: all in 64-bit words.
+                let x = x.to_u128() as u64;
+                let mut acc = 0u64;
+                for (k, (&a, &b)) in h0.iter().zip(h1.iter()).enumerate() {
+                    let (a, b) = (a as u64, b as u64);
+                    writer.push64(a.wrapping_sub(b).wrapping_add(x), 64 - k as u32);
+                    acc = acc.wrapping_sub(a << k);
+                }
+                *sh = R::from_i128(acc as i128);
+                continue;
+            }
+            let x = x.to_u128();
+            let mut acc = 0u128;
+            for (k, (&a, &b)) in h0.iter().zip(h1.iter()).enumerate() {
+                let (a, b) = (a & lmask, b & lmask);
+                let bits = (l - k) as u32;
+                writer.push(a.wrapping_sub(b).wrapping_add(x), bits);
+                acc = acc.wrapping_sub(a << k);
+            }
+            *sh = R::from_i128(acc as i128);
+        }
+    }
+    (writer.finish(), share)
+}
+
+/// [`receive`] for `w = 1`, after the length check.
+fn receive_scalar<R: OtRing>(t: &[Block], y: &[R], msg: &[u8]) -> Zeroizing<Vec<R>> {
+    let l = R::BITS as usize;
+    let lmask = mask(l as u32);
+    let mut reader = BitReader::new(msg);
+    let mut share = Zeroizing::new(vec![R::ZERO; y.len()]);
+    let mut h = Zeroizing::new([0u128; CHUNK_OTS]);
+    let per_chunk = CHUNK_OTS / l;
+    for (c, (ys, shares)) in y
+        .chunks(per_chunk)
+        .zip(share.chunks_mut(per_chunk))
+        .enumerate()
+    {
+        let ts = &t[c * CHUNK_OTS..c * CHUNK_OTS + ys.len() * l];
+        let n = ts.len();
+        h[..n].copy_from_slice(ts);
+        ccr_hash(&mut h[..n]);
+        for (e, (y, sh)) in ys.iter().zip(shares.iter_mut()).enumerate() {
+            let h = &h[e * l..(e + 1) * l];
+            if l == 64 {
+                let y = y.to_u128() as u64;
+                let mut acc = 0u64;
+                for (k, &h) in h.iter().enumerate() {
+                    let tau = reader.read64(64 - k as u32);
+                    let take = 0u64.wrapping_sub((y >> k) & 1);
+                    acc = acc.wrapping_add((h as u64).wrapping_add(tau & take) << k);
+                }
+                *sh = R::from_i128(acc as i128);
+                continue;
+            }
+            let y = y.to_u128();
+            let mut acc = 0u128;
+            for (k, &h) in h.iter().enumerate() {
+                let bits = (l - k) as u32;
+                let tau = reader.read(bits);
+                let take = 0u128.wrapping_sub((y >> k) & 1);
+                acc = acc.wrapping_add((h & lmask).wrapping_add(tau & take) << k);
+            }
+            *sh = R::from_i128(acc as i128);
+        }
+    }
+    share
+}
+
+/// The IKNP choice bits for choice elements `y`: bit `k` of `y_e` is OT `e * l + k`, padded with zeros to
+/// whole blocks of 128 OTs.
+pub fn choice_blocks<R: OtRing>(y: &[R]) -> Zeroizing<Vec<Block>> {
+    let l = R::BITS as usize;
+    let blocks = (y.len() * l).div_ceil(128);
+    let mut out = Zeroizing::new(vec![0u128; blocks]);
+    let per = 128 / l;
+    for (e, v) in y.iter().enumerate() {
+        out[e / per] |= v.to_u128() << ((e % per) * l);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ot::iknp::{Check, IknpReceiver, IknpSender, KAPPA};
+    use crate::prg::Prg;
+    use crate::ring::{Z128, Z64};
+    use rand_core::RngCore;
+
+    fn check<R: OtRing>(elements: usize, w: usize) {
+        let mut rng = Prg::from_entropy();
+        let delta = (rng.next_u64() as u128) << 64 | rng.next_u64() as u128;
+        let pairs: Vec<[Block; 2]> = (0..KAPPA)
+            .map(|_| [rng.next_u64() as u128, (rng.next_u64() as u128) << 64])
+            .collect();
+        let chosen: Vec<Block> = (0..KAPPA)
+            .map(|i| pairs[i][((delta >> i) & 1) as usize])
+            .collect();
+        let (mut s, mut r) = (
+            IknpSender::new(delta, &chosen).unwrap(),
+            IknpReceiver::new(&pairs).unwrap(),
+        );
+        let x = R::random_vec(&mut rng, elements * w);
+        let mut y = R::random_vec(&mut rng, elements);
+        if elements > 1 {
+            y[0] = R::ZERO;
+            y[1] = -R::ONE; // all bits set
+        }
+        let choices = choice_blocks(&y);
+        let (u, t) = r.extend(&choices, Check::None, &mut rng);
+        let q = s.extend(choices.len(), &u, Check::None).unwrap();
+        let (msg, s_share) = send(&q, delta, &x, w);
+        assert_eq!(msg.len(), message_len(elements, w, R::BITS as usize));
+        let r_share = receive(&t, &y, w, &msg).unwrap();
+        for e in 0..elements {
+            for i in 0..w {
+                assert_eq!(
+                    s_share[e * w + i] + r_share[e * w + i],
+                    x[e * w + i] * y[e],
+                    "{} element {e} word {i}",
+                    R::NAME
+                );
+            }
+        }
+        assert!(receive(&t, &y, w, &msg[1..]).is_err());
+    }
+
+    #[test]
+    fn products_match_plaintext() {
+        for (e, w) in [(1, 1), (3, 1), (5, 3), (2, 7)] {
+            check::<Z64>(e, w);
+            check::<Z128>(e, w);
+        }
+    }
+
+    #[test]
+    fn message_is_the_shrinking_length() {
+        assert_eq!(message_len(1, 1, 64), 260);
+        assert_eq!(message_len(1, 1, 128), 1032);
+        assert_eq!(message_len(8, 1, 64), 8 * 260);
+    }
+}

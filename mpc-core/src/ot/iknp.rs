@@ -1,0 +1,469 @@
+//! IKNP OT extension (Ishai, Kilian, Nissim and Petrank, "Extending Oblivious Transfers Efficiently",
+//! CRYPTO 2003) with the correlation check of KOS (Keller, Orsini and Scholl, "Actively Secure OT Extension
+//! with Optimal Overhead", CRYPTO 2015) as an option.
+//!
+//! Setup: 128 base OTs with the roles swapped. The extension sender draws `Delta` and receives seed
+//! `s_i = k_i^{Delta_i}`; the extension receiver holds both seeds `(k0_i, k1_i)`.
+//!
+//! Extension of `m` OTs (a multiple of 128) with choice bits `r`: the receiver expands
+//! `t_i = G(k0_i)`, sends `u_i = t_i xor G(k1_i) xor r` for every column `i`, and the sender computes
+//! `q_i = G(s_i) xor Delta_i u_i`. After transposing the `128 x m` bit matrices, row `j` satisfies
+//! `q_j = t_j xor r_j Delta`: a correlated OT with global `Delta` ([`IknpSender::extend`] returns the `q_j`,
+//! [`IknpReceiver::extend`] the `t_j`). Random OTs are `H(q_j), H(q_j xor Delta)` and `H(t_j)` for the
+//! correlation-robust hash of [`super::hash`] ([`random_ot_sender`], [`random_ot_receiver`]). `G` is AES-128
+//! in counter mode ([`AesPrg`]); the transposition works on 128 x 128 blocks ([`super::transpose`]).
+//!
+//! The KOS check (optional, [`Check::Kos`]): 256 extra OTs with random choices are appended; a challenge
+//! key `h` is derived by hashing the batch number and all of `u` (Fiat-Shamir), and with the POLYVAL
+//! polynomial hash `P_h` (coefficients `chi_j` = powers of `h`) the receiver sends `x = P_h(r_j * 1)` and
+//! `t = P_h(t_j)`; the sender accepts iff `P_h(q_j) = t xor x * Delta`. A receiver that sends an inconsistent
+//! `u` (not of the form `t_i xor G(k1_i) xor r` for one `r`) is caught except with probability about
+//! `m / 2^128`. The 256 extra OTs mask `x` and `t`, so the check reveals nothing about the choices. In the
+//! semi-honest model of the `ot` source the check is not needed; it is there for defence in depth and
+//! as the first step towards active security.
+//!
+//! Per extended OT the receiver sends 16 bytes (`u`), plus 32 bytes and 256 OTs per batch with the check.
+
+use polyval::universal_hash::{KeyInit, UniversalHash};
+use polyval::Polyval;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, Zeroizing};
+
+use super::base;
+use super::hash::{ccr_hash, AesPrg, Block};
+use super::transpose::transpose_columns;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::net::PartyId;
+use rand_core::RngCore;
+
+/// The computational security parameter: base OTs per direction.
+pub const KAPPA: usize = 128;
+
+/// Extra OTs per batch that mask the KOS check values.
+const CHECK_EXTRA_BLOCKS: usize = 2;
+
+/// Whether OT extension runs the KOS correlation check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Check {
+    /// No check: semi-honest security (the model of the `ot` source).
+    #[default]
+    None,
+    /// The KOS consistency check on every batch.
+    Kos,
+}
+
+/// The multiplicative identity of POLYVAL's field (`x^128 mod P`, in POLYVAL's representation), so that
+/// `P_h` of `r_j * ONE` blocks is `sum chi_j r_j`.
+const POLYVAL_ONE: Block = 0xc200_0000_0000_0000_0000_0000_0000_0001;
+
+fn polyval(h: Block, blocks: &[Block]) -> Block {
+    let key: [u8; 16] = h.to_le_bytes();
+    let mut p = Polyval::new(&key.into());
+    let mut bytes = Zeroizing::new(Vec::with_capacity(blocks.len() * 16));
+    for b in blocks {
+        bytes.extend_from_slice(&b.to_le_bytes());
+    }
+    p.update_padded(&bytes);
+    let tag: [u8; 16] = p.finalize().into();
+    u128::from_le_bytes(tag)
+}
+
+/// `a * b` in POLYVAL's field (`P_b` of the single block `a`).
+fn field_mul(a: Block, b: Block) -> Block {
+    polyval(b, &[a])
+}
+
+fn challenge(batch: u64, u: &[u8]) -> Block {
+    let mut h = Sha256::new();
+    h.update(b"mpc-core/ot/iknp/kos-challenge/v1");
+    h.update(batch.to_le_bytes());
+    h.update(u);
+    let out: [u8; 32] = h.finalize().into();
+    u128::from_le_bytes(out[..16].try_into().expect("16 bytes"))
+}
+
+fn blocks_to_bytes(blocks: &[Block], out: &mut Vec<u8>) {
+    if cfg!(target_endian = "little") {
+        out.extend_from_slice(bytemuck::cast_slice(blocks));
+    } else {
+        out.reserve(blocks.len() * 16);
+        for b in blocks {
+            out.extend_from_slice(&b.to_le_bytes());
+        }
+    }
+}
+
+/// The extension sender of one direction: holds `Delta` and one seed per column. Wiped on drop.
+pub struct IknpSender {
+    delta: Zeroizing<Block>,
+    prgs: Vec<AesPrg>,
+    batch: u64,
+    /// Scratch for the columns, kept between batches (fresh pages per batch cost as much as the PRG).
+    scratch: Zeroizing<Vec<Block>>,
+}
+
+/// The extension receiver of one direction: holds both seeds of every column.
+pub struct IknpReceiver {
+    prgs: Vec<[AesPrg; 2]>,
+    batch: u64,
+    /// Scratch for the `t0` columns and for `u`, kept between batches.
+    scratch: Zeroizing<Vec<Block>>,
+    u: Vec<Block>,
+}
+
+impl std::fmt::Debug for IknpSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IknpSender(<redacted>)")
+    }
+}
+
+impl std::fmt::Debug for IknpReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IknpReceiver(<redacted>)")
+    }
+}
+
+/// Bytes of the receiver's message for `blocks` blocks of 128 OTs.
+pub fn message_len(blocks: usize, check: Check) -> usize {
+    match check {
+        Check::None => KAPPA * blocks * 16,
+        Check::Kos => KAPPA * (blocks + CHECK_EXTRA_BLOCKS) * 16 + 32,
+    }
+}
+
+impl IknpSender {
+    /// The sender from `Delta` and the base-OT keys it received (`seeds[i] = k_i^{Delta_i}`).
+    pub fn new(delta: Block, seeds: &[Block]) -> Result<Self> {
+        if seeds.len() != KAPPA {
+            return Err(Error::InvalidArgument(format!(
+                "IKNP needs {KAPPA} base OTs, got {}",
+                seeds.len()
+            )));
+        }
+        Ok(IknpSender {
+            delta: Zeroizing::new(delta),
+            prgs: seeds.iter().map(|&s| AesPrg::new(s)).collect(),
+            batch: 0,
+            scratch: Zeroizing::new(Vec::new()),
+        })
+    }
+
+    /// The global correlation `Delta`. Secret.
+    pub fn delta(&self) -> Block {
+        *self.delta
+    }
+
+    /// Processes the receiver's message for `blocks * 128` OTs and returns the `q_j`
+    /// (`q_j = t_j xor r_j Delta`). Any malformed message, or a failed KOS check, is an error.
+    pub fn extend(
+        &mut self,
+        blocks: usize,
+        msg: &[u8],
+        check: Check,
+    ) -> std::result::Result<Zeroizing<Vec<Block>>, String> {
+        let expected = message_len(blocks, check);
+        if msg.len() != expected {
+            return Err(format!(
+                "an OT-extension message of {} bytes, expected {expected}",
+                msg.len()
+            ));
+        }
+        let total = blocks
+            + match check {
+                Check::None => 0,
+                Check::Kos => CHECK_EXTRA_BLOCKS,
+            };
+        let batch = self.batch;
+        self.batch += 1;
+        let cols = &mut self.scratch;
+        cols.resize(KAPPA * total, 0);
+        for (i, (prg, col)) in self.prgs.iter_mut().zip(cols.chunks_mut(total)).enumerate() {
+            if (*self.delta >> i) & 1 == 1 {
+                let u = &msg[i * total * 16..(i + 1) * total * 16];
+                for (c, u) in col.iter_mut().zip(u.chunks_exact(16)) {
+                    *c = u128::from_le_bytes(u.try_into().expect("16 bytes"));
+                }
+                prg.xor_into(col);
+            } else {
+                prg.fill(col);
+            }
+        }
+        let mut q = Zeroizing::new(vec![0u128; KAPPA * total]);
+        transpose_columns(cols, total, &mut q);
+        if check == Check::Kos {
+            let u_len = KAPPA * total * 16;
+            let h = challenge(batch, &msg[..u_len]);
+            let x = u128::from_le_bytes(msg[u_len..u_len + 16].try_into().expect("16"));
+            let t = u128::from_le_bytes(msg[u_len + 16..].try_into().expect("16"));
+            let lhs = polyval(h, &q);
+            let rhs = t ^ field_mul(x, *self.delta);
+            if !bool::from(lhs.ct_eq(&rhs)) {
+                return Err("the OT-extension correlation check failed".into());
+            }
+            q.truncate(KAPPA * blocks);
+        }
+        Ok(q)
+    }
+}
+
+impl IknpReceiver {
+    /// The receiver from the base-OT key pairs it sent.
+    pub fn new(seeds: &[[Block; 2]]) -> Result<Self> {
+        if seeds.len() != KAPPA {
+            return Err(Error::InvalidArgument(format!(
+                "IKNP needs {KAPPA} base OTs, got {}",
+                seeds.len()
+            )));
+        }
+        Ok(IknpReceiver {
+            prgs: seeds
+                .iter()
+                .map(|&[k0, k1]| [AesPrg::new(k0), AesPrg::new(k1)])
+                .collect(),
+            batch: 0,
+            scratch: Zeroizing::new(Vec::new()),
+            u: Vec::new(),
+        })
+    }
+
+    /// Extends `128 * choices.len()` OTs with the packed choice bits (bit `j % 128` of `choices[j / 128]` is
+    /// `r_j`). Returns the message for the sender and the `t_j`.
+    pub fn extend(
+        &mut self,
+        choices: &[Block],
+        check: Check,
+        rng: &mut impl RngCore,
+    ) -> (Vec<u8>, Zeroizing<Vec<Block>>) {
+        let blocks = choices.len();
+        let mut r = Zeroizing::new(choices.to_vec());
+        if check == Check::Kos {
+            for _ in 0..CHECK_EXTRA_BLOCKS {
+                r.push((rng.next_u64() as u128) << 64 | rng.next_u64() as u128);
+            }
+        }
+        let total = r.len();
+        let batch = self.batch;
+        self.batch += 1;
+        let t0 = &mut self.scratch;
+        t0.resize(KAPPA * total, 0);
+        let u = &mut self.u;
+        u.resize(KAPPA * total, 0);
+        for (i, [g0, g1]) in self.prgs.iter_mut().enumerate() {
+            let col = &mut t0[i * total..(i + 1) * total];
+            let row = &mut u[i * total..(i + 1) * total];
+            g0.fill(col);
+            for ((u, a), r) in row.iter_mut().zip(col.iter()).zip(r.iter()) {
+                *u = a ^ r;
+            }
+            g1.xor_into(row);
+        }
+        let mut msg = Vec::with_capacity(message_len(blocks, check));
+        blocks_to_bytes(u, &mut msg);
+        let mut t = Zeroizing::new(vec![0u128; KAPPA * total]);
+        transpose_columns(t0, total, &mut t);
+        if check == Check::Kos {
+            let h = challenge(batch, &msg);
+            let ones: Zeroizing<Vec<Block>> = Zeroizing::new(
+                (0..KAPPA * total)
+                    .map(|j| ((r[j / 128] >> (j % 128)) & 1) * POLYVAL_ONE)
+                    .collect(),
+            );
+            let x = polyval(h, &ones);
+            let tt = polyval(h, &t);
+            msg.extend_from_slice(&x.to_le_bytes());
+            msg.extend_from_slice(&tt.to_le_bytes());
+            t.truncate(KAPPA * blocks);
+        }
+        (msg, t)
+    }
+}
+
+/// Random OTs from correlated ones, for the sender: `(H(q_j), H(q_j xor Delta))`.
+pub fn random_ot_sender(q: &[Block], delta: Block) -> Zeroizing<Vec<[Block; 2]>> {
+    let mut h0 = Zeroizing::new(q.to_vec());
+    let mut h1 = Zeroizing::new(q.iter().map(|x| x ^ delta).collect::<Vec<_>>());
+    ccr_hash(&mut h0);
+    ccr_hash(&mut h1);
+    Zeroizing::new(h0.iter().zip(h1.iter()).map(|(&a, &b)| [a, b]).collect())
+}
+
+/// Random OTs from correlated ones, for the receiver: `H(t_j)`.
+pub fn random_ot_receiver(t: &[Block]) -> Zeroizing<Vec<Block>> {
+    let mut h = Zeroizing::new(t.to_vec());
+    ccr_hash(&mut h);
+    h
+}
+
+/// Both directions of OT extension between this party and one peer.
+#[derive(Debug)]
+pub struct PairOt {
+    /// This party as extension sender (it holds `Delta`) towards the peer.
+    pub sender: IknpSender,
+    /// This party as extension receiver from the peer.
+    pub receiver: IknpReceiver,
+}
+
+/// Runs the base OTs with every peer, both directions at once (two flights), and returns one [`PairOt`] per
+/// party id (`None` at this party's own index).
+pub async fn setup(ctx: &mut Context) -> Result<Vec<Option<PairOt>>> {
+    let me = ctx.id();
+    let peers: Vec<PartyId> = ctx.peers().collect();
+    // Flight 1: as base-OT sender (for our extension receiver towards each peer), send A.
+    let mut senders = Vec::new();
+    for &p in &peers {
+        let (s, a) = base::Sender::start(ctx.rng(), me, p);
+        ctx.send_bytes(p, a).await?;
+        senders.push(s);
+    }
+    // Flight 2: as base-OT receiver with the bits of a fresh Delta per peer, answer each peer's A.
+    let mut deltas = Vec::new();
+    let mut receivers = Vec::new();
+    for &p in &peers {
+        let mut d = [0u8; 16];
+        ctx.rng().fill_bytes(&mut d);
+        let delta = Zeroizing::new(u128::from_le_bytes(d));
+        d.zeroize();
+        let bits: Vec<bool> = (0..KAPPA).map(|i| (*delta >> i) & 1 == 1).collect();
+        let a = ctx.recv_bytes(p).await?;
+        let (r, msg) = match base::Receiver::respond(ctx.rng(), p, me, &a, &bits) {
+            Ok(x) => x,
+            Err(reason) => return Err(ctx.fail(Error::Malformed { party: p, reason }).await),
+        };
+        ctx.send_bytes(p, msg).await?;
+        deltas.push(delta);
+        receivers.push(r);
+    }
+    let mut out: Vec<Option<PairOt>> = (0..ctx.parties()).map(|_| None).collect();
+    for (((&p, s), r), delta) in peers.iter().zip(senders).zip(receivers).zip(deltas) {
+        let pairs = ctx
+            .recv_checked(p, |b| s.finish(b, KAPPA).map_err(|e| e.to_string()))
+            .await?;
+        let keys = r.keys();
+        out[p] = Some(PairOt {
+            sender: IknpSender::new(*delta, &keys)?,
+            receiver: IknpReceiver::new(&pairs)?,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulate;
+
+    fn random_blocks(n: usize) -> Vec<Block> {
+        let mut rng = rand::thread_rng();
+        (0..n)
+            .map(|_| (rng.next_u64() as u128) << 64 | rng.next_u64() as u128)
+            .collect()
+    }
+
+    fn local_pair() -> (IknpSender, IknpReceiver) {
+        let delta = random_blocks(1)[0];
+        let pairs: Vec<[Block; 2]> = (0..KAPPA)
+            .map(|_| [random_blocks(1)[0], random_blocks(1)[0]])
+            .collect();
+        let chosen: Vec<Block> = (0..KAPPA)
+            .map(|i| pairs[i][((delta >> i) & 1) as usize])
+            .collect();
+        (
+            IknpSender::new(delta, &chosen).unwrap(),
+            IknpReceiver::new(&pairs).unwrap(),
+        )
+    }
+
+    #[test]
+    fn correlation_holds_on_every_output() {
+        for check in [Check::None, Check::Kos] {
+            let (mut s, mut r) = local_pair();
+            let mut rng = rand::thread_rng();
+            for blocks in [1, 3] {
+                let choices = random_blocks(blocks);
+                let (msg, t) = r.extend(&choices, check, &mut rng);
+                assert_eq!(msg.len(), message_len(blocks, check));
+                let q = s.extend(blocks, &msg, check).unwrap();
+                assert_eq!((q.len(), t.len()), (128 * blocks, 128 * blocks));
+                for j in 0..128 * blocks {
+                    let rj = (choices[j / 128] >> (j % 128)) & 1;
+                    assert_eq!(q[j] ^ t[j], rj * s.delta(), "OT {j}");
+                }
+                // Random OT: the receiver gets exactly the chosen message and not the other.
+                let (m, k) = (random_ot_sender(&q, s.delta()), random_ot_receiver(&t));
+                for j in 0..128 * blocks {
+                    let rj = ((choices[j / 128] >> (j % 128)) & 1) as usize;
+                    assert_eq!(k[j], m[j][rj]);
+                    assert_ne!(k[j], m[j][1 - rj]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn polyval_one_is_the_identity() {
+        let a = random_blocks(1)[0];
+        assert_eq!(field_mul(a, POLYVAL_ONE), a);
+        assert_eq!(field_mul(POLYVAL_ONE, a), a);
+    }
+
+    #[test]
+    fn correlation_check_rejects_a_tampered_message() {
+        let mut rng = rand::thread_rng();
+        for tamper in [0usize, 16 * 3 + 5, 128 * 3 * 16 - 1, 128 * 3 * 16 + 7] {
+            let (mut s, mut r) = local_pair();
+            let choices = random_blocks(1);
+            let (mut msg, _) = r.extend(&choices, Check::Kos, &mut rng);
+            msg[tamper] ^= 0x10;
+            let err = s.extend(1, &msg, Check::Kos).unwrap_err();
+            assert!(err.contains("check failed"), "{err}");
+        }
+        // An honest message passes, and a wrong length is refused without panicking.
+        let (mut s, mut r) = local_pair();
+        let (msg, _) = r.extend(&random_blocks(2), Check::Kos, &mut rng);
+        assert!(s.extend(2, &msg[..msg.len() - 1], Check::Kos).is_err());
+        assert!(s.extend(2, &msg, Check::Kos).is_ok());
+    }
+
+    /// Base OTs and extension over the in-memory network, every pair, both directions.
+    #[tokio::test]
+    async fn setup_over_the_network_gives_correlated_ots() {
+        for n in [2, 3] {
+            let out = simulate(n, |mut ctx| async move {
+                let mut pairs = setup(&mut ctx).await?;
+                let me = ctx.id();
+                let mut deltas = vec![0u128; ctx.parties()];
+                let mut results = Vec::new();
+                for p in ctx.peers().collect::<Vec<_>>() {
+                    let pair = pairs[p].as_mut().expect("peer");
+                    deltas[p] = pair.sender.delta();
+                    // Deterministic choices so that the test can recompute them: party id in every bit.
+                    let choices = vec![if me % 2 == 0 { 0 } else { u128::MAX }; 2];
+                    let (msg, t) = pair.receiver.extend(&choices, Check::Kos, ctx.rng());
+                    ctx.send_bytes(p, msg).await?;
+                    let got = ctx.recv_bytes(p).await?;
+                    let q = pair
+                        .sender
+                        .extend(2, &got, Check::Kos)
+                        .map_err(crate::Error::Preprocessing)?;
+                    results.push((p, t.to_vec(), q.to_vec()));
+                }
+                Ok((deltas, results))
+            })
+            .await
+            .unwrap();
+            for (me, (_, results)) in out.iter().enumerate() {
+                for (p, t, _) in results {
+                    // My t (as receiver from p) against p's q (as sender to me), with p's Delta.
+                    let (deltas_p, results_p) = &out[*p];
+                    let q = &results_p.iter().find(|(x, _, _)| *x == me).unwrap().2;
+                    let r = if me % 2 == 0 { 0 } else { deltas_p[me] };
+                    for j in 0..256 {
+                        assert_eq!(q[j] ^ t[j], r);
+                    }
+                }
+            }
+        }
+    }
+}

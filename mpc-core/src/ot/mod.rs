@@ -1,0 +1,39 @@
+//! Oblivious transfer and OT-based multiplication: the machinery behind the dealer-free `ot` preprocessing
+//! source ([`crate::preprocessing::OtSource`]).
+//!
+//! One protocol per file, each citing its paper:
+//! - [`base`]: Chou–Orlandi base OTs on Ristretto, with the transcript and index hashed into every key.
+//! - [`iknp`]: IKNP OT extension (correlated and random OTs) with the optional KOS correlation check.
+//! - [`gilboa`]: Gilboa multiplication (vector OLE) in Z/2^64 and Z/2^128 from correlated OTs, with the
+//!   shrinking message length per bit.
+//! - [`hash`]: the AES-128 counter-mode PRG and the fixed-key-AES correlation-robust hash they use.
+//! - [`transpose`]: 128 x 128 bit-matrix transposition.
+//!
+//! Every key, seed and OT output is held in zeroizing containers and prints redacted. Nothing a peer sends
+//! can make these functions panic: lengths are checked before any slicing, points are validated on decoding,
+//! and failures come back as errors that name the peer.
+//!
+//! Security: semi-honest, computational (128-bit base OTs and extension, AES as a random permutation for the
+//! correlation-robust hash). SoftSpokenOT (Roy, CRYPTO 2022) would replace [`iknp`] behind the same
+//! correlated-OT interface (`q_j = t_j xor r_j Delta`); it is not implemented yet.
+
+pub mod base;
+pub mod gilboa;
+pub mod hash;
+pub mod iknp;
+pub mod transpose;
+
+use crate::ring::{PowerOfTwoRing, Z128, Z64};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::ring::Z64 {}
+    impl Sealed for crate::ring::Z128 {}
+}
+
+/// The rings OT-based multiplication supports: Z/2^64 and Z/2^128 (Gilboa's bit decomposition needs a
+/// power-of-two modulus). Sealed.
+pub trait OtRing: PowerOfTwoRing + sealed::Sealed {}
+
+impl OtRing for Z64 {}
+impl OtRing for Z128 {}

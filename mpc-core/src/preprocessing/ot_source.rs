@@ -1,0 +1,1210 @@
+//! The `ot` source: correlated randomness without a dealer, from oblivious transfer.
+//!
+//! Trust: semi-honest parties, any `n - 1` of the `n` may collude. Every party draws its own shares locally;
+//! the only interaction is a pairwise two-party multiplication (Gilboa over IKNP OT extension,
+//! [`crate::ot`]) for each cross term `x_i * y_j`, `i != j`. Each party is extension sender (with its own
+//! `Delta`) towards every peer and extension receiver from every peer; [`OtSource::setup`] runs the 128 base
+//! OTs of both directions with every peer at once (two flights).
+//!
+//! - Triples: party `i` draws `a_i`, `b_i`; `c_i = a_i b_i + sum_j (its shares of a_i b_j and a_j b_i)`. The
+//!   bits of `b_j` are the choice bits of party `j`'s OTs, `a_i` is party `i`'s correlation.
+//! - Matrix triples `C = A B` (`A: m x k`, `B: k x n`): vector correlations, not scalar triples. If `n <= m`
+//!   the elements of `B_j` are the choice elements and whole columns of `A_i` the correlations
+//!   (`k n l` OTs carrying `m`-word vectors); otherwise the roles of `A` and `B` swap. A matrix-vector
+//!   triple for `X (m x k)` times `w (k x 1)` costs `k l` OTs, not the `m k l` of scalar triples.
+//! - Masks and mask triples (SecureML's reuse of `E = X - A`): each party keeps its share of the mask; a mask
+//!   triple draws `B` and computes `C = A' B` for the sub-block `A'` like a matrix triple.
+//! - Random shares: drawn locally, no communication.
+//! - Truncation pairs, without a dealer and without communication: each party draws `r_i` uniform in
+//!   `[0, 2^rho)` with `rho = l - 1 - ceil(log2 n)` ([`trunc_mask_bits`]) and holds `(r_i, r_i >> f)`. Then
+//!   `r = sum r_i < 2^(l-1)` never wraps, and `sum (r_i >> f) = (r >> f) - e` with a carry error
+//!   `0 <= e <= n - 1`. With [`crate::protocols::trunc::trunc`] (unchanged) and `|x| < 2^k`, the opened
+//!   `x + 2^k + r` never wraps either, so truncation never fails; the result is `floor(x / 2^f) + d` with
+//!   `0 <= d <= n` units in the last place (instead of the dealer's `d <= 1` with failure probability
+//!   `2^(k+1-l)`). The price is statistical instead of perfect hiding: the honest party's `r_h` is uniform on
+//!   `[0, 2^rho)`, so the opened value is within statistical distance `2^(k+1-rho)` of one independent of `x`,
+//!   i.e. `sigma = rho - k - 1` bits ([`trunc_hiding_bits`]). For 40 bits take `k <= l - 42 - ceil(log2 n)`:
+//!   `k <= 85` in Z128 for 2 parties, `k <= 84` for 3 or 4 (the default format's `k = 87` gives 38, 37 and 36
+//!   bits for 2, 3-4 and 5-8 parties); in Z64 the default `k = 40` gives 21 bits for 2 parties. Here `r` is not
+//!   uniform over the ring, unlike the dealer's pairs.
+//!
+//! Communication per Z/2^l triple between two parties, each way: `16 l` bytes of OT extension (`u`) plus
+//! `l (l + 1) / 16` bytes of Gilboa corrections, i.e. 1,284 bytes for Z64 and 3,080 bytes for Z128 sent by each
+//! party per peer ([`triple_bytes_per_peer`]); a batch rounds the OTs up to whole blocks of 128 and the
+//! correction bits up to whole bytes. Two flights per batch.
+//!
+//! Rings: Z64 and Z128 ([`OtRing`]); `Fp` is not offered (Gilboa's bit decomposition as implemented here
+//! needs a power-of-two modulus), so an `Fp` session keeps the dealer.
+//!
+//! A background [`OtSource::start_producer`] makes triples ahead on its own forked channel into a bounded
+//! buffer while the online phase runs; [`OtSource::pregenerate`] makes everything a planned run needs up front
+//! (a plan can be recorded from a dry run with [`Recorder`]) and reports its size.
+
+use std::collections::{HashMap, VecDeque};
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use zeroize::Zeroizing;
+
+use super::{MaskTriple, MaskUse, MatrixMask, MatrixTriple, Preprocessing, Triples, TruncPairs};
+use crate::context::{Context, Stats};
+use crate::error::{Error, Result};
+use crate::net::PartyId;
+use crate::ot::iknp::{self, Check, PairOt};
+use crate::ot::{gilboa, OtRing};
+use crate::ring::Ring;
+use crate::share::{matmul_plain, Shared};
+
+/// Options of the `ot` source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OtConfig {
+    /// Run the KOS correlation check on every OT-extension batch (not needed for semi-honest security).
+    pub check: Check,
+    /// Upper bound on the OTs of one batch (one pair of flights). Small batches keep the OT matrices in
+    /// the CPU cache (8,192 OTs: 128 KiB per matrix, fastest in memory and on a LAN); on a high-latency link
+    /// raise it so that fewer round trips are needed.
+    pub max_batch_ots: usize,
+}
+
+impl Default for OtConfig {
+    fn default() -> Self {
+        OtConfig {
+            check: Check::None,
+            max_batch_ots: 1 << 13,
+        }
+    }
+}
+
+/// Bits of each party's truncation mask `r_i` in a ring of `l` bits with `parties` parties.
+pub fn trunc_mask_bits(l: u32, parties: usize) -> u32 {
+    let log_n = usize::BITS - (parties.max(1) - 1).leading_zeros();
+    l.saturating_sub(1 + log_n)
+}
+
+/// Statistical hiding (in bits) of truncation with the `ot` source's pairs for values below `2^bound_bits`.
+pub fn trunc_hiding_bits(l: u32, parties: usize, bound_bits: u32) -> i64 {
+    trunc_mask_bits(l, parties) as i64 - bound_bits as i64 - 1
+}
+
+/// Bytes one party sends one peer per Z/2^l triple (OT extension `u` plus Gilboa corrections), without
+/// per-batch rounding and without the optional check.
+pub fn triple_bytes_per_peer(l: usize) -> f64 {
+    (16 * l) as f64 + (l * (l + 1)) as f64 / 16.0
+}
+
+/// A request to a preprocessing source, as a plan for [`OtSource::pregenerate`]. Mask ids are the order in
+/// which masks are made (the first mask of a run is 0).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OtRequest {
+    /// `count` triples.
+    Triples {
+        /// Number of triples.
+        count: usize,
+    },
+    /// A matrix triple for `m x k` times `k x n`.
+    MatrixTriple {
+        /// Rows of `A`.
+        m: usize,
+        /// Columns of `A`, rows of `B`.
+        k: usize,
+        /// Columns of `B`.
+        n: usize,
+    },
+    /// An `m x k` mask.
+    MatrixMask {
+        /// Rows.
+        m: usize,
+        /// Columns.
+        k: usize,
+    },
+    /// A mask triple for mask number `mask`.
+    MaskTriple {
+        /// The mask's id.
+        mask: u64,
+        /// Which part of the mask, and `B`'s columns.
+        using: MaskUse,
+    },
+    /// `count` truncation pairs for a shift of `frac_bits`.
+    Trunc {
+        /// Number of pairs.
+        count: usize,
+        /// The shift.
+        frac_bits: u32,
+    },
+    /// `count` random shared elements.
+    Random {
+        /// Number of elements.
+        count: usize,
+    },
+}
+
+/// What [`OtSource::pregenerate`] made and what it cost this party.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PregenReport {
+    /// Requests prepared.
+    pub requests: usize,
+    /// Beaver triples.
+    pub triples: usize,
+    /// Matrix and mask triples.
+    pub matrix_triples: usize,
+    /// Elements of those matrix and mask triples' `C`.
+    pub matrix_triple_outputs: usize,
+    /// Truncation pairs.
+    pub trunc_pairs: usize,
+    /// Random shared elements (in masks and random requests).
+    pub random_elements: usize,
+    /// Traffic of this party while generating.
+    pub traffic: Stats,
+    /// Wall-clock time.
+    pub elapsed: Duration,
+}
+
+enum Prepared<R: Ring> {
+    Triples(Triples<R>),
+    MatrixTriple(MatrixTriple<R>),
+    MatrixMask(MatrixMask<R>),
+    MaskTriple(MaskTriple<R>),
+    Trunc(TruncPairs<R>),
+    Random(Shared<R>),
+}
+
+/// The OT machinery of one party: its own channel and both OT-extension directions with every peer.
+struct Engine {
+    ctx: Context,
+    pairs: Vec<Option<PairOt>>,
+    config: OtConfig,
+}
+
+impl Engine {
+    async fn setup(mut ctx: Context, config: OtConfig) -> Result<Self> {
+        if config.max_batch_ots < 128 {
+            return Err(Error::InvalidArgument(format!(
+                "batches of {} OTs: at least 128 are needed",
+                config.max_batch_ots
+            )));
+        }
+        let pairs = iknp::setup(&mut ctx).await?;
+        Ok(Engine { ctx, pairs, config })
+    }
+
+    /// This party's shares of `sum_{i != j} x_i (outer) y_j` over all ordered pairs of parties: for every
+    /// choice element `e`, the `w`-word vector `x_i[e] * y_j[e]`.
+    async fn cross<R: OtRing>(&mut self, x: &[R], w: usize, y: &[R]) -> Result<Zeroizing<Vec<R>>> {
+        let l = R::BITS as usize;
+        let elements = y.len();
+        if x.len() != elements * w {
+            return Err(Error::Shape(format!(
+                "{} correlation words for {elements} elements of {w}",
+                x.len()
+            )));
+        }
+        let mut acc = Zeroizing::new(vec![R::ZERO; elements * w]);
+        if elements == 0 || w == 0 {
+            return Ok(acc);
+        }
+        // Bound OTs and correction bytes of one batch.
+        let by_ots = self.config.max_batch_ots / l;
+        let by_bytes = MAX_BATCH_CORRECTION_BYTES / gilboa::message_len(1, w, l).max(1);
+        let per_batch = by_ots.min(by_bytes).max(1);
+        let peers: Vec<PartyId> = self.ctx.peers().collect();
+        let check = self.config.check;
+        let mut start = 0;
+        while start < elements {
+            let end = (start + per_batch).min(elements);
+            let (xs, ys) = (&x[start * w..end * w], &y[start..end]);
+            let choices = gilboa::choice_blocks(ys);
+            let blocks = choices.len();
+            let Engine { ctx, pairs, .. } = &mut *self;
+            // Flight 1: as extension receiver from every peer, send u.
+            let mut ts = Vec::with_capacity(peers.len());
+            for &p in &peers {
+                let pair = pairs[p].as_mut().ok_or_else(missing_peer)?;
+                let (msg, t) = pair.receiver.extend(&choices, check, ctx.rng());
+                ctx.send_bytes(p, msg).await?;
+                ts.push(t);
+            }
+            // Flight 2: as extension sender to every peer, answer with the Gilboa corrections.
+            for &p in &peers {
+                let pair = pairs[p].as_mut().ok_or_else(missing_peer)?;
+                let q = ctx
+                    .recv_checked(p, |b| pair.sender.extend(blocks, b, check))
+                    .await?;
+                let (msg, share) = gilboa::send(&q, pair.sender.delta(), xs, w);
+                add_into(&mut acc[start * w..end * w], &share);
+                ctx.send_bytes(p, msg).await?;
+            }
+            for (&p, t) in peers.iter().zip(&ts) {
+                let share = ctx
+                    .recv_checked(p, |b| gilboa::receive(t, ys, w, b))
+                    .await?;
+                add_into(&mut acc[start * w..end * w], &share);
+            }
+            start = end;
+        }
+        Ok(acc)
+    }
+
+    async fn triples<R: OtRing>(&mut self, count: usize) -> Result<Triples<R>> {
+        let a = R::random_vec(self.ctx.rng(), count);
+        let b = R::random_vec(self.ctx.rng(), count);
+        let cross = self.cross(&a, 1, &b).await?;
+        let c = a
+            .iter()
+            .zip(&b)
+            .zip(cross.iter())
+            .map(|((&a, &b), &s)| a * b + s)
+            .collect();
+        Triples::from_shares(a, b, c)
+    }
+
+    /// This party's share of `C = A B` given its shares `a` (`m x k`) and `b` (`k x n`).
+    async fn matrix_product<R: OtRing>(
+        &mut self,
+        a: &[R],
+        b: &[R],
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<Vec<R>> {
+        let mut c = matmul_plain(a, b, m, k, n);
+        if n <= m {
+            // Choice elements: B[t][col]; correlation: column t of A (m words).
+            let mut x = Zeroizing::new(Vec::with_capacity(k * n * m));
+            for t in 0..k {
+                for _ in 0..n {
+                    x.extend((0..m).map(|r| a[r * k + t]));
+                }
+            }
+            let out = self.cross(&x, m, b).await?;
+            for t in 0..k {
+                for col in 0..n {
+                    let v = &out[(t * n + col) * m..(t * n + col + 1) * m];
+                    for (r, &v) in v.iter().enumerate() {
+                        c[r * n + col] += v;
+                    }
+                }
+            }
+        } else {
+            // Choice elements: A[r][t]; correlation: row t of B (n words).
+            let mut x = Zeroizing::new(Vec::with_capacity(m * k * n));
+            for _ in 0..m {
+                for t in 0..k {
+                    x.extend_from_slice(&b[t * n..(t + 1) * n]);
+                }
+            }
+            let out = self.cross(&x, n, a).await?;
+            for r in 0..m {
+                for t in 0..k {
+                    let v = &out[(r * k + t) * n..(r * k + t + 1) * n];
+                    add_into(&mut c[r * n..(r + 1) * n], v);
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+fn missing_peer() -> Error {
+    Error::Preprocessing("internal: no OT extension with a peer".into())
+}
+
+fn add_into<R: Ring>(acc: &mut [R], x: &[R]) {
+    acc.iter_mut().zip(x).for_each(|(a, &b)| *a += b);
+}
+
+/// Upper bound on the Gilboa corrections of one batch (for wide vector correlations).
+const MAX_BATCH_CORRECTION_BYTES: usize = 1 << 22;
+
+/// Upper bound on the elements of one request, as for the dealer.
+const MAX_REQUEST_ELEMENTS: usize = 1 << 28;
+
+fn check_size(what: &str, elems: Option<usize>) -> Result<()> {
+    match elems {
+        Some(e) if e <= MAX_REQUEST_ELEMENTS => Ok(()),
+        _ => Err(Error::InvalidArgument(format!("{what} is too large"))),
+    }
+}
+
+/// The `ot` preprocessing source of one party. Create it with [`OtSource::setup`] (every party at the same
+/// point of the session, since it forks the context).
+pub struct OtSource<R: OtRing> {
+    engine: Engine,
+    masks: HashMap<u64, (usize, usize, Zeroizing<Vec<R>>)>,
+    next_mask: u64,
+    planned: VecDeque<(OtRequest, Prepared<R>)>,
+    producer: Option<Producer<R>>,
+    _ring: PhantomData<R>,
+}
+
+impl<R: OtRing> std::fmt::Debug for OtSource<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtSource")
+            .field("party", &self.engine.ctx.id())
+            .field("ring", &R::NAME)
+            .field("config", &self.engine.config)
+            .field("planned", &self.planned.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: OtRing> OtSource<R> {
+    /// Forks a channel from `ctx` and runs the base OTs with every peer (both directions).
+    pub async fn setup(ctx: &mut Context) -> Result<Self> {
+        Self::setup_with(ctx, OtConfig::default()).await
+    }
+
+    /// [`OtSource::setup`] with options.
+    pub async fn setup_with(ctx: &mut Context, config: OtConfig) -> Result<Self> {
+        let engine = Engine::setup(ctx.fork(), config).await?;
+        Ok(OtSource {
+            engine,
+            masks: HashMap::new(),
+            next_mask: 0,
+            planned: VecDeque::new(),
+            producer: None,
+            _ring: PhantomData,
+        })
+    }
+
+    /// The traffic counters of the session (shared with the context the source was made from).
+    pub fn stats(&self) -> Stats {
+        self.engine.ctx.stats()
+    }
+
+    /// Starts a background producer of triples on its own forked channel (with its own base OTs): it makes
+    /// batches of `batch` triples and keeps at most `capacity` batches ready. From then on [`triples`]
+    /// requests are served from its buffer, so the online phase waits only when it runs ahead of it. Every
+    /// party must call this at the same point, with the same arguments.
+    ///
+    /// [`triples`]: Preprocessing::triples
+    pub async fn start_producer(&mut self, batch: usize, capacity: usize) -> Result<()> {
+        if batch == 0 || capacity == 0 {
+            return Err(Error::InvalidArgument(
+                "a producer needs a batch size and a capacity of at least 1".into(),
+            ));
+        }
+        if self.producer.is_some() {
+            return Err(Error::InvalidArgument(
+                "the producer is already running".into(),
+            ));
+        }
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::InvalidArgument("the background producer needs a tokio runtime".into())
+        })?;
+        let ctx = self.engine.ctx.fork();
+        let config = self.engine.config;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Triples<R>>>(capacity);
+        let handle = runtime.spawn(async move {
+            let mut engine = match Engine::setup(ctx, config).await {
+                Ok(e) => e,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            loop {
+                let item = engine.triples::<R>(batch).await;
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        self.producer = Some(Producer {
+            rx,
+            handle,
+            leftover: None,
+        });
+        Ok(())
+    }
+
+    /// Makes every item of `plan` now, in order; later requests must follow the plan exactly and are served
+    /// from what was made. Returns what was made and this party's traffic for it.
+    pub async fn pregenerate(&mut self, plan: &[OtRequest]) -> Result<PregenReport> {
+        let before = self.engine.ctx.stats();
+        let started = Instant::now();
+        let mut report = PregenReport::default();
+        for req in plan {
+            let item = self.make(req).await?;
+            match &item {
+                Prepared::Triples(t) => report.triples += t.len(),
+                Prepared::MatrixTriple(t) => {
+                    report.matrix_triples += 1;
+                    report.matrix_triple_outputs += t.c.len();
+                }
+                Prepared::MaskTriple(t) => {
+                    report.matrix_triples += 1;
+                    report.matrix_triple_outputs += t.c.len();
+                }
+                Prepared::MatrixMask(mk) => report.random_elements += mk.a.len(),
+                Prepared::Trunc(t) => report.trunc_pairs += t.len(),
+                Prepared::Random(r) => report.random_elements += r.len(),
+            }
+            report.requests += 1;
+            self.planned.push_back((req.clone(), item));
+        }
+        report.traffic = self.engine.ctx.stats().since(&before);
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// Items made by [`OtSource::pregenerate`] and not yet used.
+    pub fn planned_remaining(&self) -> usize {
+        self.planned.len()
+    }
+
+    async fn make(&mut self, req: &OtRequest) -> Result<Prepared<R>> {
+        Ok(match *req {
+            OtRequest::Triples { count } => {
+                check_size("a triple request", count.checked_mul(3))?;
+                Prepared::Triples(self.engine.triples(count).await?)
+            }
+            OtRequest::MatrixTriple { m, k, n } => {
+                check_size(
+                    "a matrix triple",
+                    m.checked_mul(k)
+                        .and_then(|mk| mk.checked_mul(n))
+                        .and_then(|x| x.checked_add(m.checked_mul(k)?))
+                        .and_then(|x| x.checked_add(k.checked_mul(n)?)),
+                )?;
+                let a = R::random_vec(self.engine.ctx.rng(), m * k);
+                let b = R::random_vec(self.engine.ctx.rng(), k * n);
+                let c = self.engine.matrix_product(&a, &b, m, k, n).await?;
+                Prepared::MatrixTriple(MatrixTriple::from_shares(m, k, n, a, b, c)?)
+            }
+            OtRequest::MatrixMask { m, k } => {
+                check_size("a mask", m.checked_mul(k))?;
+                let a = R::random_vec(self.engine.ctx.rng(), m * k);
+                let id = self.next_mask;
+                self.next_mask += 1;
+                self.masks.insert(id, (m, k, Zeroizing::new(a.clone())));
+                Prepared::MatrixMask(MatrixMask::from_share(id, m, k, a)?)
+            }
+            OtRequest::MaskTriple { mask, ref using } => {
+                let (m, k, a) = self
+                    .masks
+                    .get(&mask)
+                    .ok_or_else(|| Error::Preprocessing(format!("no mask {mask}")))?;
+                let (m, k) = (*m, *k);
+                if using.row_start > using.row_end || using.row_end > m {
+                    return Err(Error::Preprocessing(format!(
+                        "rows {}..{} of a mask of {m} rows",
+                        using.row_start, using.row_end
+                    )));
+                }
+                let rows = using.row_end - using.row_start;
+                let n = using.cols;
+                let (mm, kk) = if using.transpose {
+                    (k, rows)
+                } else {
+                    (rows, k)
+                };
+                check_size(
+                    "a mask triple",
+                    mm.checked_mul(kk)
+                        .and_then(|x| x.checked_mul(n))
+                        .and_then(|x| x.checked_add(kk.checked_mul(n)?)),
+                )?;
+                let block = &a[using.row_start * k..using.row_end * k];
+                let sub: Zeroizing<Vec<R>> = Zeroizing::new(if using.transpose {
+                    (0..k)
+                        .flat_map(|c| (0..rows).map(move |r| block[r * k + c]))
+                        .collect()
+                } else {
+                    block.to_vec()
+                });
+                let b = R::random_vec(self.engine.ctx.rng(), kk * n);
+                let c = self.engine.matrix_product(&sub, &b, mm, kk, n).await?;
+                Prepared::MaskTriple(MaskTriple::from_shares(mask, b, c))
+            }
+            OtRequest::Trunc { count, frac_bits } => {
+                check_size("a truncation request", count.checked_mul(2))?;
+                let parties = self.engine.ctx.parties();
+                let rho = trunc_mask_bits(R::BITS, parties);
+                if frac_bits >= rho {
+                    return Err(Error::Preprocessing(format!(
+                        "a shift of {frac_bits} bits with {rho}-bit masks in {}",
+                        R::NAME
+                    )));
+                }
+                let keep = (1u128 << rho) - 1;
+                let mut r = R::random_vec(self.engine.ctx.rng(), count);
+                r.iter_mut()
+                    .for_each(|x| *x = R::from_i128((x.to_u128() & keep) as i128));
+                let shifted = r.iter().map(|x| x.shr_logical(frac_bits)).collect();
+                Prepared::Trunc(TruncPairs::from_shares(frac_bits, r, shifted)?)
+            }
+            OtRequest::Random { count } => {
+                check_size("a random request", Some(count))?;
+                Prepared::Random(Shared::from_share(R::random_vec(
+                    self.engine.ctx.rng(),
+                    count,
+                )))
+            }
+        })
+    }
+
+    /// Serves one request: from the plan if there is one, else triples from the producer if it runs, else now.
+    async fn next(&mut self, req: OtRequest) -> Result<Prepared<R>> {
+        if let Some((planned, _)) = self.planned.front() {
+            if *planned != req {
+                return Err(Error::Preprocessing(format!(
+                    "request {req:?} does not follow the plan, which expects {planned:?}"
+                )));
+            }
+            let (_, item) = self.planned.pop_front().expect("front exists");
+            return Ok(item);
+        }
+        if let (OtRequest::Triples { count }, Some(p)) = (&req, self.producer.as_mut()) {
+            return Ok(Prepared::Triples(p.take(*count).await?));
+        }
+        self.make(&req).await
+    }
+}
+
+/// The background producer's end of the buffer.
+struct Producer<R: Ring> {
+    rx: tokio::sync::mpsc::Receiver<Result<Triples<R>>>,
+    handle: tokio::task::JoinHandle<()>,
+    leftover: Option<Triples<R>>,
+}
+
+impl<R: Ring> Producer<R> {
+    async fn take(&mut self, count: usize) -> Result<Triples<R>> {
+        let (mut a, mut b, mut c) = (
+            Zeroizing::new(Vec::with_capacity(count)),
+            Zeroizing::new(Vec::with_capacity(count)),
+            Zeroizing::new(Vec::with_capacity(count)),
+        );
+        while a.len() < count {
+            let mut batch = match self.leftover.take() {
+                Some(t) => t,
+                None => match self.rx.recv().await {
+                    Some(t) => t?,
+                    None => {
+                        return Err(Error::Preprocessing(
+                            "the background producer stopped".into(),
+                        ))
+                    }
+                },
+            };
+            let need = count - a.len();
+            if batch.len() > need {
+                self.leftover = Some(batch.split_off(need)?);
+            }
+            let (ba, bb, bc) = batch.into_shares();
+            let (ba, bb, bc) = (
+                Zeroizing::new(ba.into_share_values()),
+                Zeroizing::new(bb.into_share_values()),
+                Zeroizing::new(bc.into_share_values()),
+            );
+            a.extend_from_slice(&ba);
+            b.extend_from_slice(&bb);
+            c.extend_from_slice(&bc);
+        }
+        Triples::from_shares(a.to_vec(), b.to_vec(), c.to_vec())
+    }
+}
+
+impl<R: Ring> Drop for Producer<R> {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+macro_rules! expect_item {
+    ($e:expr, $variant:ident) => {
+        match $e {
+            Prepared::$variant(x) => Ok(x),
+            _ => Err(super::wrong_item()),
+        }
+    };
+}
+
+#[async_trait]
+impl<R: OtRing> Preprocessing<R> for OtSource<R> {
+    fn name(&self) -> &'static str {
+        "ot"
+    }
+
+    async fn triples(&mut self, _ctx: &mut Context, count: usize) -> Result<Triples<R>> {
+        expect_item!(self.next(OtRequest::Triples { count }).await?, Triples)
+    }
+
+    async fn matrix_triple(
+        &mut self,
+        _ctx: &mut Context,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<MatrixTriple<R>> {
+        expect_item!(
+            self.next(OtRequest::MatrixTriple { m, k, n }).await?,
+            MatrixTriple
+        )
+    }
+
+    async fn matrix_mask(
+        &mut self,
+        _ctx: &mut Context,
+        m: usize,
+        k: usize,
+    ) -> Result<MatrixMask<R>> {
+        expect_item!(self.next(OtRequest::MatrixMask { m, k }).await?, MatrixMask)
+    }
+
+    async fn mask_triple(
+        &mut self,
+        _ctx: &mut Context,
+        mask: &MatrixMask<R>,
+        using: MaskUse,
+    ) -> Result<MaskTriple<R>> {
+        let req = OtRequest::MaskTriple {
+            mask: mask.id(),
+            using,
+        };
+        expect_item!(self.next(req).await?, MaskTriple)
+    }
+
+    async fn trunc_pairs(
+        &mut self,
+        _ctx: &mut Context,
+        count: usize,
+        frac_bits: u32,
+    ) -> Result<TruncPairs<R>> {
+        expect_item!(
+            self.next(OtRequest::Trunc { count, frac_bits }).await?,
+            Trunc
+        )
+    }
+
+    async fn random(&mut self, _ctx: &mut Context, count: usize) -> Result<Shared<R>> {
+        expect_item!(self.next(OtRequest::Random { count }).await?, Random)
+    }
+}
+
+/// Wraps any source and records the sequence of requests made of it (mask ids renumbered in order of
+/// creation), to build the plan of a run for [`OtSource::pregenerate`] from a dry run (for example with
+/// [`super::InsecureSharedSeed`] on dummy data of the same shapes).
+pub struct Recorder<R: Ring, P: Preprocessing<R>> {
+    inner: P,
+    plan: Vec<OtRequest>,
+    mask_ids: HashMap<u64, u64>,
+    _ring: PhantomData<R>,
+}
+
+impl<R: Ring, P: Preprocessing<R>> std::fmt::Debug for Recorder<R, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("inner", &self.inner.name())
+            .field("requests", &self.plan.len())
+            .finish()
+    }
+}
+
+impl<R: Ring, P: Preprocessing<R>> Recorder<R, P> {
+    /// Records the requests made of `inner`.
+    pub fn new(inner: P) -> Self {
+        Recorder {
+            inner,
+            plan: Vec::new(),
+            mask_ids: HashMap::new(),
+            _ring: PhantomData,
+        }
+    }
+
+    /// The requests so far.
+    pub fn plan(&self) -> &[OtRequest] {
+        &self.plan
+    }
+
+    /// The plan and the inner source.
+    pub fn into_parts(self) -> (Vec<OtRequest>, P) {
+        (self.plan, self.inner)
+    }
+}
+
+#[async_trait]
+impl<R: Ring, P: Preprocessing<R>> Preprocessing<R> for Recorder<R, P> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    async fn triples(&mut self, ctx: &mut Context, count: usize) -> Result<Triples<R>> {
+        self.plan.push(OtRequest::Triples { count });
+        self.inner.triples(ctx, count).await
+    }
+
+    async fn matrix_triple(
+        &mut self,
+        ctx: &mut Context,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<MatrixTriple<R>> {
+        self.plan.push(OtRequest::MatrixTriple { m, k, n });
+        self.inner.matrix_triple(ctx, m, k, n).await
+    }
+
+    async fn matrix_mask(
+        &mut self,
+        ctx: &mut Context,
+        m: usize,
+        k: usize,
+    ) -> Result<MatrixMask<R>> {
+        self.plan.push(OtRequest::MatrixMask { m, k });
+        let mask = self.inner.matrix_mask(ctx, m, k).await?;
+        let ordinal = self.mask_ids.len() as u64;
+        self.mask_ids.insert(mask.id(), ordinal);
+        Ok(mask)
+    }
+
+    async fn mask_triple(
+        &mut self,
+        ctx: &mut Context,
+        mask: &MatrixMask<R>,
+        using: MaskUse,
+    ) -> Result<MaskTriple<R>> {
+        let ordinal = *self
+            .mask_ids
+            .get(&mask.id())
+            .ok_or_else(|| Error::Preprocessing(format!("no mask {}", mask.id())))?;
+        self.plan.push(OtRequest::MaskTriple {
+            mask: ordinal,
+            using: using.clone(),
+        });
+        self.inner.mask_triple(ctx, mask, using).await
+    }
+
+    async fn trunc_pairs(
+        &mut self,
+        ctx: &mut Context,
+        count: usize,
+        frac_bits: u32,
+    ) -> Result<TruncPairs<R>> {
+        self.plan.push(OtRequest::Trunc { count, frac_bits });
+        self.inner.trunc_pairs(ctx, count, frac_bits).await
+    }
+
+    async fn random(&mut self, ctx: &mut Context, count: usize) -> Result<Shared<R>> {
+        self.plan.push(OtRequest::Random { count });
+        self.inner.random(ctx, count).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixed::FixedPoint;
+    use crate::preprocessing::InsecureSharedSeed;
+    use crate::protocols::open::open;
+    use crate::protocols::test_util::{for_parties, shares_of};
+    use crate::protocols::{mul::mul, trunc::trunc};
+    use crate::ring::{PowerOfTwoRing, Z128, Z64};
+    use crate::simulate;
+    use rand::Rng;
+
+    fn sum<R: Ring>(parts: &[Vec<R>]) -> Vec<R> {
+        (0..parts[0].len())
+            .map(|i| parts.iter().map(|p| p[i]).sum())
+            .collect()
+    }
+
+    fn raw<R: Ring>(t: Triples<R>) -> [Vec<R>; 3] {
+        let (a, b, c) = t.into_shares();
+        [
+            a.into_share_values(),
+            b.into_share_values(),
+            c.into_share_values(),
+        ]
+    }
+
+    async fn triples_and_bytes<R: OtRing>(n: usize) {
+        let count = 6;
+        let out = simulate(n, move |mut ctx| async move {
+            let mut src = OtSource::<R>::setup(&mut ctx).await?;
+            assert_eq!(src.name(), "ot");
+            let before = ctx.stats();
+            let t = src.triples(&mut ctx, count).await?;
+            let bytes = ctx.stats().since(&before).bytes_sent();
+            let empty = src.triples(&mut ctx, 0).await?;
+            assert!(empty.is_empty());
+            Ok((raw(t), bytes))
+        })
+        .await
+        .unwrap();
+        let l = R::BITS as usize;
+        let parts: Vec<&[Vec<R>; 3]> = out.iter().map(|(t, _)| t).collect();
+        let [a, b, c] =
+            [0, 1, 2].map(|k| sum(&parts.iter().map(|p| p[k].clone()).collect::<Vec<_>>()));
+        for i in 0..count {
+            assert_eq!(a[i] * b[i], c[i], "{} triple {i} of {n} parties", R::NAME);
+        }
+        // Bytes per party: per peer, 16 l bytes of u per triple (count l OTs, a whole number of blocks
+        // here) plus l (l + 1) / 2 bits of corrections per triple, rounded up to bytes once per batch.
+        let expected = (n - 1) * (16 * l * count + (count * l * (l + 1) / 2).div_ceil(8));
+        for (_, bytes) in &out {
+            assert_eq!(*bytes as usize, expected);
+        }
+        assert_eq!(
+            expected as f64,
+            (n - 1) as f64 * count as f64 * triple_bytes_per_peer(l)
+        );
+    }
+
+    #[tokio::test]
+    async fn triples_match_plaintext_and_byte_formula() {
+        for_parties(|n| async move {
+            triples_and_bytes::<Z64>(n).await;
+            triples_and_bytes::<Z128>(n).await;
+        })
+        .await;
+    }
+
+    /// Matrix triples in both orientations and mask triples (row blocks, transposed), against plaintext.
+    async fn matrices<R: OtRing>(n: usize) {
+        let out = simulate(n, |mut ctx| async move {
+            let mut src = OtSource::<R>::setup(&mut ctx).await?;
+            let mut got = Vec::new();
+            for (m, k, c) in [(5, 3, 1), (2, 3, 4)] {
+                let t = src.matrix_triple(&mut ctx, m, k, c).await?;
+                got.push(vec![t.a.clone(), t.b.clone(), t.c.clone()]);
+            }
+            let mask = src.matrix_mask(&mut ctx, 6, 3).await?;
+            let a = mask.share_values().to_vec();
+            for (rs, re, tr) in [(1, 5, false), (2, 6, true)] {
+                let using = MaskUse {
+                    row_start: rs,
+                    row_end: re,
+                    transpose: tr,
+                    cols: 1,
+                };
+                let t = src.mask_triple(&mut ctx, &mask, using).await?;
+                got.push(vec![a.clone(), t.b.clone(), t.c.clone()]);
+            }
+            Ok(got)
+        })
+        .await
+        .unwrap();
+        let total =
+            |i: usize, k: usize| sum(&out.iter().map(|p| p[i][k].clone()).collect::<Vec<_>>());
+        for (i, (m, k, c)) in [(5, 3, 1), (2, 3, 4)].into_iter().enumerate() {
+            assert_eq!(
+                matmul_plain(&total(i, 0), &total(i, 1), m, k, c),
+                total(i, 2)
+            );
+        }
+        let a = total(2, 0);
+        let rows: Vec<R> = a[3..15].to_vec(); // rows 1..5 of a 6 x 3 mask
+        assert_eq!(matmul_plain(&rows, &total(2, 1), 4, 3, 1), total(2, 2));
+        let block = &a[6..18]; // rows 2..6, transposed to 3 x 4
+        let t: Vec<R> = (0..3)
+            .flat_map(|c| (0..4).map(move |r| block[r * 3 + c]))
+            .collect();
+        assert_eq!(matmul_plain(&t, &total(3, 1), 3, 4, 1), total(3, 2));
+    }
+
+    #[tokio::test]
+    async fn matrix_and_mask_triples_match_plaintext() {
+        for_parties(|n| async move {
+            matrices::<Z64>(n).await;
+            matrices::<Z128>(n).await;
+        })
+        .await;
+    }
+
+    /// The matrix-vector triple costs k l OTs (B's elements as choices), not m k l.
+    #[tokio::test]
+    async fn matrix_vector_triple_uses_vector_correlations() {
+        let (m, k) = (40, 4);
+        let out = simulate(2, move |mut ctx| async move {
+            let mut src = OtSource::<Z64>::setup(&mut ctx).await?;
+            let before = ctx.stats();
+            let _t = src.matrix_triple(&mut ctx, m, k, 1).await?;
+            Ok(ctx.stats().since(&before).bytes_sent())
+        })
+        .await
+        .unwrap();
+        // k elements of B, 64 OTs each (rounded to two blocks of 128), m-word corrections.
+        let expected = 2 * 128 * 16 + gilboa::message_len(k, m, 64);
+        assert_eq!(out, vec![expected as u64; 2]);
+        assert!((expected as f64) < 0.6 * (m * k) as f64 * triple_bytes_per_peer(64));
+    }
+
+    async fn trunc_pairs_check<R: OtRing>(n: usize) {
+        let f = 12;
+        let out = simulate(n, move |mut ctx| async move {
+            let mut src = OtSource::<R>::setup(&mut ctx).await?;
+            let p = src.trunc_pairs(&mut ctx, 200, f).await?;
+            Ok((p.r.clone(), p.r_shifted.clone()))
+        })
+        .await
+        .unwrap();
+        let rho = trunc_mask_bits(R::BITS, n);
+        for i in 0..200 {
+            let r: u128 = out.iter().map(|(r, _)| r[i].to_u128()).sum();
+            assert!(out.iter().all(|(r, _)| r[i].to_u128() >> rho == 0));
+            assert!(r < 1u128 << (R::BITS - 1));
+            let shifted: u128 = out.iter().map(|(_, s)| s[i].to_u128()).sum();
+            let e = (r >> f) - shifted;
+            assert!(e < n as u128, "carry error {e} with {n} parties");
+        }
+    }
+
+    /// Fixed-point multiplication then truncation with the OT source's pairs and the unchanged trunc
+    /// protocol: never a large error, and at most n ulps above floor(x / 2^f).
+    async fn fixed_point_trunc<R: OtRing>(n: usize) {
+        let fx = FixedPoint::default_for::<R>();
+        let len = 40;
+        let mut rng = rand::thread_rng();
+        let lim = 1i128 << (fx.bound_bits - 1);
+        let x: Vec<R> = (0..len)
+            .map(|_| R::from_i128(rng.gen_range(-lim..lim)))
+            .collect();
+        let one = vec![R::from_i128(1 << fx.frac_bits); len];
+        let (xs, ones) = (shares_of(&x, n), shares_of(&one, n));
+        let out = simulate(n, move |mut ctx| {
+            let (xs, ones) = (xs.clone(), ones.clone());
+            async move {
+                let mut src = OtSource::<R>::setup(&mut ctx).await?;
+                let t = src.triples(&mut ctx, len).await?;
+                let (x, o) = (
+                    Shared::from_share(xs[ctx.id()].clone()),
+                    Shared::from_share(ones[ctx.id()].clone()),
+                );
+                let z = mul(&mut ctx, &x, &o, t).await?;
+                let pairs = src.trunc_pairs(&mut ctx, len, fx.frac_bits).await?;
+                let z = trunc(&mut ctx, &z, fx, pairs).await?;
+                open(&mut ctx, &z).await
+            }
+        })
+        .await
+        .unwrap();
+        for (got, x) in out[0].iter().zip(&x) {
+            let d = got.to_i128().unwrap() - x.to_i128().unwrap();
+            assert!(
+                (0..=n as i128).contains(&d),
+                "error {d} ulps with {n} parties"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn truncation_pairs_without_a_dealer() {
+        for_parties(|n| async move {
+            trunc_pairs_check::<Z64>(n).await;
+            trunc_pairs_check::<Z128>(n).await;
+            fixed_point_trunc::<Z128>(n).await;
+            fixed_point_trunc::<Z64>(n).await;
+        })
+        .await;
+        assert_eq!(trunc_mask_bits(128, 2), 126);
+        assert_eq!(trunc_mask_bits(128, 3), 125);
+        assert_eq!(trunc_mask_bits(128, 5), 124);
+        assert_eq!(trunc_hiding_bits(128, 2, 87), 38);
+        assert_eq!(trunc_hiding_bits(128, 2, 85), 40);
+    }
+
+    /// SecureML's reuse of `E = X - A` with the OT source: `X^T r` and `X w` for a regression step.
+    #[tokio::test]
+    async fn masked_matrix_products_with_ot_triples() {
+        use crate::protocols::matmul::MaskedMatrix;
+        use crate::protocols::test_util::random_elems;
+        use crate::share::SharedMatrix;
+        for n in [2, 3] {
+            let (m, k) = (6, 3);
+            let x = random_elems::<Z128>(m * k);
+            let (w, r) = (random_elems::<Z128>(k), random_elems::<Z128>(4));
+            let xt: Vec<Z128> = (0..k)
+                .flat_map(|j| (2..6).map(move |i| (i, j)))
+                .map(|(i, j)| x[i * k + j])
+                .collect();
+            let want = (
+                matmul_plain(&x, &w, m, k, 1),
+                matmul_plain(&xt, &r, k, 4, 1),
+            );
+            let (xs, ws, rs) = (shares_of(&x, n), shares_of(&w, n), shares_of(&r, n));
+            let out = simulate(n, move |mut ctx| {
+                let (xs, ws, rs) = (xs.clone(), ws.clone(), rs.clone());
+                async move {
+                    let me = ctx.id();
+                    let mat = |v: &Vec<Vec<Z128>>, r, c| {
+                        SharedMatrix::new(r, c, Shared::from_share(v[me].clone()))
+                    };
+                    let mut src = OtSource::<Z128>::setup(&mut ctx).await?;
+                    let mask = src.matrix_mask(&mut ctx, m, k).await?;
+                    let xm = MaskedMatrix::open(&mut ctx, &mat(&xs, m, k)?, mask).await?;
+                    let all = MaskUse {
+                        row_start: 0,
+                        row_end: m,
+                        transpose: false,
+                        cols: 1,
+                    };
+                    let t = src.mask_triple(&mut ctx, xm.mask(), all.clone()).await?;
+                    let xw = xm.mul(&mut ctx, &all, &mat(&ws, k, 1)?, t).await?;
+                    let tr = MaskUse {
+                        row_start: 2,
+                        row_end: 6,
+                        transpose: true,
+                        cols: 1,
+                    };
+                    let t = src.mask_triple(&mut ctx, xm.mask(), tr.clone()).await?;
+                    let xtr = xm.mul(&mut ctx, &tr, &mat(&rs, 4, 1)?, t).await?;
+                    Ok((
+                        open(&mut ctx, xw.as_shared()).await?,
+                        open(&mut ctx, xtr.as_shared()).await?,
+                    ))
+                }
+            })
+            .await
+            .unwrap();
+            for got in out {
+                assert_eq!(got, want);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn random_shares_are_local() {
+        let out = simulate(3, |mut ctx| async move {
+            let mut src = OtSource::<Z64>::setup(&mut ctx).await?;
+            let before = ctx.stats();
+            let r = src.random(&mut ctx, 10).await?;
+            assert_eq!(ctx.stats().since(&before).bytes_sent(), 0);
+            Ok(r.share_values().to_vec())
+        })
+        .await
+        .unwrap();
+        assert_ne!(out[0], out[1]);
+    }
+
+    #[tokio::test]
+    async fn background_producer_serves_triples() {
+        let out = simulate(3, |mut ctx| async move {
+            let mut src = OtSource::<Z128>::setup(&mut ctx).await?;
+            src.start_producer(7, 2).await?;
+            let mut got = Vec::new();
+            for count in [10, 3, 1] {
+                got.push(raw(src.triples(&mut ctx, count).await?));
+            }
+            // The online phase keeps its own channel meanwhile.
+            let me = ctx.id();
+            let x = crate::protocols::input::share_from::<Z128>(
+                &mut ctx,
+                0,
+                (me == 0).then_some(&[Z128(9)][..]),
+                1,
+            )
+            .await?;
+            assert_eq!(open(&mut ctx, &x).await?, vec![Z128(9)]);
+            Ok(got)
+        })
+        .await
+        .unwrap();
+        for i in 0..3 {
+            let [a, b, c] =
+                [0, 1, 2].map(|k| sum(&out.iter().map(|p| p[i][k].clone()).collect::<Vec<_>>()));
+            assert_eq!(a.len(), [10, 3, 1][i]);
+            for j in 0..a.len() {
+                assert_eq!(a[j] * b[j], c[j]);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn pregenerated_plan_is_served_in_order() {
+        let out = simulate(2, |mut ctx| async move {
+            // Dry run with the insecure source to record the plan.
+            let mut rec = Recorder::new(InsecureSharedSeed::<Z64>::for_context([3; 32], &ctx));
+            let _ = rec.triples(&mut ctx, 4).await?;
+            let mask = rec.matrix_mask(&mut ctx, 4, 2).await?;
+            let using = MaskUse {
+                row_start: 0,
+                row_end: 4,
+                transpose: true,
+                cols: 1,
+            };
+            let _ = rec.mask_triple(&mut ctx, &mask, using.clone()).await?;
+            let _ = rec.trunc_pairs(&mut ctx, 5, 8).await?;
+            let (plan, _) = rec.into_parts();
+            assert_eq!(
+                plan[2],
+                OtRequest::MaskTriple {
+                    mask: 0,
+                    using: using.clone()
+                }
+            );
+            let mut src = OtSource::<Z64>::setup(&mut ctx).await?;
+            let report = src.pregenerate(&plan).await?;
+            let before = ctx.stats();
+            let t = src.triples(&mut ctx, 4).await?;
+            let mask = src.matrix_mask(&mut ctx, 4, 2).await?;
+            let mt = src.mask_triple(&mut ctx, &mask, using).await?;
+            // Served from the plan: no traffic now.
+            assert_eq!(ctx.stats().since(&before).bytes_sent(), 0);
+            let wrong = src.random(&mut ctx, 1).await;
+            assert!(wrong.is_err());
+            Ok((
+                report,
+                raw(t),
+                mask.share_values().to_vec(),
+                mt.b.clone(),
+                mt.c.clone(),
+            ))
+        })
+        .await
+        .unwrap();
+        let report = &out[0].0;
+        assert_eq!(
+            (
+                report.requests,
+                report.triples,
+                report.matrix_triples,
+                report.trunc_pairs
+            ),
+            (4, 4, 1, 5)
+        );
+        assert_eq!(report.random_elements, 8);
+        // 4 triples and a 2 x 4 times 4 x 1 mask triple (4 choice elements of 2 words), one peer.
+        let expected = 16 * 64 * 4 + 260 * 4 + 2 * 2048 + gilboa::message_len(4, 2, 64);
+        assert_eq!(report.traffic.bytes_sent() as usize, expected);
+        let [a, b, c] = [0, 1, 2].map(|k| sum(&[out[0].1[k].clone(), out[1].1[k].clone()]));
+        for i in 0..4 {
+            assert_eq!(a[i] * b[i], c[i]);
+        }
+        let mask = sum(&[out[0].2.clone(), out[1].2.clone()]);
+        let at: Vec<Z64> = (0..2)
+            .flat_map(|c| (0..4).map(move |r| (r, c)))
+            .map(|(r, c)| mask[r * 2 + c])
+            .collect();
+        let (b, c) = (
+            sum(&[out[0].3.clone(), out[1].3.clone()]),
+            sum(&[out[0].4.clone(), out[1].4.clone()]),
+        );
+        assert_eq!(matmul_plain(&at, &b, 2, 4, 1), c);
+    }
+
+    #[tokio::test]
+    async fn kos_checked_source_and_redacted_debug() {
+        let out = simulate(2, |mut ctx| async move {
+            let config = OtConfig {
+                check: Check::Kos,
+                max_batch_ots: 256,
+            };
+            let mut src = OtSource::<Z64>::setup_with(&mut ctx, config).await?;
+            let t = src.triples(&mut ctx, 9).await?; // 576 OTs: three batches
+            let debug = format!("{src:?} {t:?}");
+            Ok((raw(t), debug))
+        })
+        .await
+        .unwrap();
+        let [a, b, c] = [0, 1, 2].map(|k| sum(&[out[0].0[k].clone(), out[1].0[k].clone()]));
+        for i in 0..9 {
+            assert_eq!(a[i] * b[i], c[i]);
+        }
+        let shown = &out[0].1;
+        assert!(shown.contains("redacted") && !shown.contains(&a[0].0.to_string()));
+        let _ = Z64::pow2(1);
+    }
+}

@@ -1,0 +1,186 @@
+//! Training options: the model, the gradient-descent hyperparameters, standardization and the model's
+//! receivers, checked before any party starts.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Which model to train.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Logistic regression on a 0/1 label, with the sigmoid approximation of [`crate::sigmoid`].
+    #[default]
+    Logistic,
+    /// Linear regression (least squares) on a continuous label.
+    Linear,
+}
+
+impl ModelKind {
+    /// The name used in files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Logistic => "logistic",
+            ModelKind::Linear => "linear",
+        }
+    }
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "logistic" => Ok(ModelKind::Logistic),
+            "linear" => Ok(ModelKind::Linear),
+            other => Err(Error::option(
+                "model",
+                format!("`{other}` is not a model: use `logistic` or `linear`"),
+            )),
+        }
+    }
+}
+
+/// What joint standardization reveals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Standardize {
+    /// Standardize every feature (and a linear model's label) with the global mean and standard deviation of
+    /// the training rows; those are computed from secret-shared sums and revealed to every party.
+    #[default]
+    Global,
+    /// No standardization: for data already on a common scale (every value must lie within
+    /// [`crate::data::UNSCALED_LIMIT`]). Reveals nothing.
+    None,
+}
+
+impl std::str::FromStr for Standardize {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "global" => Ok(Standardize::Global),
+            "none" => Ok(Standardize::None),
+            other => Err(Error::option(
+                "standardize",
+                format!("`{other}` is not a standardization: use `global` or `none`"),
+            )),
+        }
+    }
+}
+
+/// Where the correlated randomness comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PreprocessingKind {
+    /// A dealer endpoint that does not collude with any party.
+    #[default]
+    Dealer,
+    /// Oblivious transfer, no third party (not available in this build).
+    Ot,
+}
+
+impl PreprocessingKind {
+    /// The name used in files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            PreprocessingKind::Dealer => "dealer",
+            PreprocessingKind::Ot => "ot",
+        }
+    }
+}
+
+impl std::str::FromStr for PreprocessingKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "dealer" => Ok(PreprocessingKind::Dealer),
+            "ot" => Ok(PreprocessingKind::Ot),
+            other => Err(Error::option(
+                "preprocessing",
+                format!("`{other}` is not a preprocessing: use `ot` or `dealer`"),
+            )),
+        }
+    }
+}
+
+/// The public parameters of a training run; every party must use the same.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// The model.
+    pub model: ModelKind,
+    /// Passes over the training rows.
+    pub epochs: usize,
+    /// Rows per gradient step (the last batch of an epoch may be smaller).
+    pub batch_size: usize,
+    /// Gradient-descent step size.
+    pub learning_rate: f64,
+    /// L2 penalty on the weights (not on the intercept): the step adds `l2 * w` to the gradient.
+    pub l2: f64,
+    /// What standardization reveals.
+    pub standardize: Standardize,
+    /// The parties that receive the model (and the per-epoch models for the loss curve).
+    pub receivers: Vec<usize>,
+}
+
+impl Default for TrainConfig {
+    /// The benchmark recipe: 10 epochs, batch 64, learning rate 0.1, no penalty, model to party 0.
+    fn default() -> Self {
+        TrainConfig {
+            model: ModelKind::Logistic,
+            epochs: 10,
+            batch_size: 64,
+            learning_rate: 0.1,
+            l2: 0.0,
+            standardize: Standardize::Global,
+            receivers: vec![0],
+        }
+    }
+}
+
+/// Largest number of epochs accepted.
+pub const MAX_EPOCHS: usize = 10_000;
+
+impl TrainConfig {
+    /// Checks every field for a session of `parties` parties; the error names the field.
+    pub fn validate(&self, parties: usize) -> Result<()> {
+        if self.epochs == 0 || self.epochs > MAX_EPOCHS {
+            return Err(Error::option(
+                "epochs",
+                format!("{} is not in 1..={MAX_EPOCHS}", self.epochs),
+            ));
+        }
+        if self.batch_size == 0 || self.batch_size > 1 << 16 {
+            return Err(Error::option(
+                "batch-size",
+                format!("{} is not in 1..=65536", self.batch_size),
+            ));
+        }
+        if !(self.learning_rate.is_finite()
+            && self.learning_rate > 0.0
+            && self.learning_rate <= 10.0)
+        {
+            return Err(Error::option(
+                "learning-rate",
+                format!("{} is not in (0, 10]", self.learning_rate),
+            ));
+        }
+        if !(self.l2.is_finite() && (0.0..=100.0).contains(&self.l2)) {
+            return Err(Error::option(
+                "l2",
+                format!("{} is not in [0, 100]", self.l2),
+            ));
+        }
+        if self.receivers.is_empty() {
+            return Err(Error::option(
+                "receivers",
+                "name at least one party to receive the model",
+            ));
+        }
+        if let Some(&p) = self.receivers.iter().find(|&&p| p >= parties) {
+            return Err(Error::option(
+                "receivers",
+                format!("there is no party {p} in a session of {parties} parties"),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,184 @@
+//! Every party of a run on this machine: [`run_local`] splits each party's rows, starts the parties (and a
+//! dealer) over a [`Transport`], and returns every party's output with its traffic counters.
+//!
+//! The transport is an enum so that a QUIC loopback mesh can be added beside the in-memory network without
+//! changing callers: a new variant builds one context per party (and one for the dealer, which runs
+//! `mpc_core::preprocessing::dealer::serve`) and runs [`party_task`] for each.
+
+use std::sync::{Arc, Mutex};
+
+use mpc_core::context::Stats;
+use mpc_core::preprocessing::DealerSource;
+use mpc_core::{simulate_with, SimOptions};
+
+use crate::config::{PreprocessingKind, TrainConfig};
+use crate::data::{check_same_columns, PartyData};
+use crate::error::{Error, Result};
+use crate::secure::{train_party_with_progress, TrainOutput};
+use crate::split::split_parties;
+
+/// How the parties of a local run reach each other.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transport {
+    /// mpc-core's in-memory network, every party a task of this process.
+    #[default]
+    InMemory,
+}
+
+/// A callback told `(epochs_done, epochs)` as party 0 trains.
+pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
+
+/// Options of a local run.
+#[derive(Clone)]
+pub struct LocalOptions {
+    /// The training options every party uses.
+    pub config: TrainConfig,
+    /// The preprocessing.
+    pub preprocessing: PreprocessingKind,
+    /// Progress reports, if wanted.
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for LocalOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalOptions")
+            .field("config", &self.config)
+            .field("preprocessing", &self.preprocessing)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One party's result in a local run.
+#[derive(Clone, Debug)]
+pub struct PartyRun {
+    /// What [`crate::train_party`] returned.
+    pub output: TrainOutput,
+    /// The party's traffic counters over the whole session.
+    pub stats: Stats,
+}
+
+/// The result of a local run.
+#[derive(Clone, Debug)]
+pub struct LocalRun {
+    /// Every party's result, by party id.
+    pub parties: Vec<PartyRun>,
+    /// Every party's training rows.
+    pub train: Vec<PartyData>,
+    /// Every party's test rows.
+    pub test: Vec<PartyData>,
+}
+
+impl LocalRun {
+    /// The first receiver's output (it holds the model).
+    pub fn receiver(&self) -> Option<&TrainOutput> {
+        self.parties
+            .iter()
+            .map(|p| &p.output)
+            .find(|o| o.model.is_some())
+    }
+}
+
+/// Trains with every party of `parties` (party `i` is `parties[i]`, its `party` field must be `i`) on this
+/// machine. Errors name the party, file, line and column or field at fault; when one party fails, every party
+/// stops.
+pub async fn run_local(
+    parties: Vec<PartyData>,
+    options: LocalOptions,
+    transport: Transport,
+) -> Result<LocalRun> {
+    let n = parties.len();
+    if n < 2 {
+        return Err(Error::option(
+            "party-data",
+            format!("{n} parties; a run needs at least 2"),
+        ));
+    }
+    options.config.validate(n)?;
+    if let Some((i, p)) = parties.iter().enumerate().find(|(i, p)| p.party != *i) {
+        return Err(Error::option(
+            "party-data",
+            format!("entry {i} holds party {}'s rows", p.party),
+        ));
+    }
+    if options.preprocessing == PreprocessingKind::Ot {
+        return Err(Error::Unsupported(
+            "ot preprocessing is not available in this build".into(),
+        ));
+    }
+    check_same_columns(&parties)?;
+    let (train, test) = split_parties(&parties);
+    let Transport::InMemory = transport;
+    let errors: Arc<Mutex<Vec<Option<Error>>>> =
+        Arc::new(Mutex::new((0..n).map(|_| None).collect()));
+    let shared = Arc::new((
+        train.clone(),
+        options.config.clone(),
+        options.progress.clone(),
+        errors.clone(),
+    ));
+    let sim = SimOptions {
+        dealer: true,
+        ..SimOptions::default()
+    };
+    let outputs = simulate_with(sim, n, move |ctx| {
+        let shared = shared.clone();
+        async move {
+            let (train, config, progress, errors) = &*shared;
+            let me = ctx.id();
+            match party_task(ctx, &train[me], config, progress.as_ref()).await {
+                Ok(out) => Ok(out),
+                Err(e) => {
+                    let msg = e.to_string();
+                    if let Ok(mut slot) = errors.lock() {
+                        slot[me] = Some(e);
+                    }
+                    Err(mpc_core::Error::InvalidArgument(msg))
+                }
+            }
+        }
+    })
+    .await;
+    let mut errors: Vec<Error> = errors
+        .lock()
+        .map(|mut v| v.iter_mut().filter_map(Option::take).collect())
+        .unwrap_or_default();
+    if let Some(i) = errors.iter().position(|e| !e.is_consequence()) {
+        return Err(errors.swap_remove(i));
+    }
+    let outputs = outputs.map_err(Error::mpc(0))?;
+    if !errors.is_empty() {
+        return Err(errors.swap_remove(0));
+    }
+    let mut runs = Vec::with_capacity(n);
+    for (party, o) in outputs.into_iter().enumerate() {
+        let output = o.result.map_err(Error::mpc(party))?;
+        runs.push(PartyRun {
+            output,
+            stats: o.stats,
+        });
+    }
+    Ok(LocalRun {
+        parties: runs,
+        train,
+        test,
+    })
+}
+
+/// One party of a local run over any context whose network has a dealer endpoint: what each transport runs
+/// per party (party 0 reports progress).
+pub async fn party_task(
+    mut ctx: mpc_core::Context,
+    train: &PartyData,
+    config: &TrainConfig,
+    progress: Option<&Progress>,
+) -> Result<TrainOutput> {
+    let me = ctx.id();
+    let mut source = DealerSource::connect(&ctx).await.map_err(Error::mpc(me))?;
+    let noop = |_: usize, _: usize| {};
+    let report: &(dyn Fn(usize, usize) + Sync) = match (me, progress) {
+        (0, Some(p)) => p.as_ref(),
+        _ => &noop,
+    };
+    train_party_with_progress(&mut ctx, &mut source, train, config, report).await
+}

@@ -1,0 +1,147 @@
+//! One party of a real deployment, from its `[train]` table: load and split its CSV file, connect to the
+//! preprocessing, train with the other parties over the given context (for example mpc-net's QUIC mesh), and
+//! write what it received: `model.json` and `loss.svg` if it is a receiver, and its own `report.md`.
+//!
+//! The context's network must include a dealer endpoint (id `n`) for `dealer` preprocessing.
+
+use std::path::PathBuf;
+
+use mpc_core::preprocessing::DealerSource;
+use mpc_core::Context;
+
+use crate::config::PreprocessingKind;
+use crate::data::load_csv_file;
+use crate::error::{Error, Result};
+use crate::metrics::{self, Metrics};
+use crate::party_config::TrainSection;
+use crate::report::loss_svg;
+use crate::secure::{train_party, TrainOutput, FORMAT};
+use crate::split::split_party;
+
+/// What one party of a deployment gets.
+#[derive(Clone, Debug)]
+pub struct PartyResult {
+    /// The training output.
+    pub output: TrainOutput,
+    /// The model's metrics on this party's own test rows (receivers only).
+    pub own_test: Option<Metrics>,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Runs this party (`ctx.id()`) of a deployment. A local failure (a bad file, `ot` preprocessing in this
+/// build) aborts the session with the reason, so the other parties stop too.
+pub async fn run_party(ctx: &mut Context, section: &TrainSection) -> Result<PartyResult> {
+    let me = ctx.id();
+    let prepared = (|| {
+        if section.preprocessing == PreprocessingKind::Ot {
+            return Err(Error::Unsupported(
+                "ot preprocessing is not available in this build".into(),
+            ));
+        }
+        load_csv_file(me, &section.data, &section.spec)
+    })();
+    let data = match prepared {
+        Ok(d) => d,
+        Err(e) => {
+            ctx.abort(&e.to_string()).await;
+            return Err(e);
+        }
+    };
+    let (train, test) = split_party(&data);
+    let mut source = DealerSource::connect(ctx).await.map_err(Error::mpc(me))?;
+    let output = train_party(ctx, &mut source, &train, &section.config).await?;
+    let own_test = output
+        .model
+        .as_ref()
+        .map(|m| metrics::evaluate(m, &test.rows, &test.labels));
+    let files = write_party_outputs(ctx.parties(), section, &output, own_test.as_ref())?;
+    Ok(PartyResult {
+        output,
+        own_test,
+        files,
+    })
+}
+
+/// Writes `model.json` (receivers only), `report.md` and, for receivers, `loss.svg` into the output folder.
+fn write_party_outputs(
+    parties: usize,
+    section: &TrainSection,
+    output: &TrainOutput,
+    own_test: Option<&Metrics>,
+) -> Result<Vec<PathBuf>> {
+    let out_err = |p: &std::path::Path, e: &dyn std::fmt::Display| Error::Output {
+        path: p.display().to_string(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(&section.out).map_err(|e| out_err(&section.out, &e))?;
+    let me = output.party;
+    let mut files = Vec::new();
+    let mut write = |name: &str, text: String| -> Result<()> {
+        let p = section.out.join(name);
+        std::fs::write(&p, text).map_err(|e| out_err(&p, &e))?;
+        files.push(p);
+        Ok(())
+    };
+    let mut md = format!(
+        "# Secure training report, party {me}\n\n{} regression with {parties} parties, {} epochs, batch {}, learning rate {}, L2 {}, {} preprocessing; ring Z128, {} fractional bits.\n\nTraining rows per party: {:?}. Training took {:.3} s (input sharing to model opening), {} steps of {:.1} rounds; this party sent {} bytes.\n\n",
+        section.config.model.name(),
+        section.config.epochs,
+        section.config.batch_size,
+        section.config.learning_rate,
+        section.config.l2,
+        section.preprocessing.name(),
+        FORMAT.frac_bits,
+        output.rows_per_party,
+        output.timing.training_seconds,
+        output.timing.steps,
+        output.timing.rounds_per_step,
+        output.timing.bytes_sent,
+    );
+    if let Some(model) = &output.model {
+        let file = serde_json::json!({
+            "model": model.model,
+            "features": model.features,
+            "weights": model.weights,
+            "intercept": model.intercept,
+            "party": me,
+            "parties": parties,
+            "rows_per_party": output.rows_per_party,
+            "config": section.config,
+            "preprocessing": section.preprocessing,
+            "ring": "Z128",
+            "frac_bits": FORMAT.frac_bits,
+            "bound_bits": FORMAT.bound_bits,
+            "revealed": output.revealed,
+            "own_loss_per_epoch": output.own_loss_per_epoch,
+            "own_test_metrics": own_test,
+        });
+        let json = serde_json::to_string_pretty(&file).map_err(|e| out_err(&section.out, &e))?;
+        write("model.json", json)?;
+        write(
+            "loss.svg",
+            loss_svg(&[(
+                "training loss, own rows",
+                &output.own_loss_per_epoch,
+                "#d62728",
+            )]),
+        )?;
+        md.push_str("## Metrics on this party's own test rows\n\n");
+        md.push_str(&format!("{own_test:?}\n\n"));
+        md.push_str(
+            "## Training loss per epoch (this party's own training rows)\n\n![loss](loss.svg)\n\n",
+        );
+        for (i, l) in output.own_loss_per_epoch.iter().enumerate() {
+            md.push_str(&format!("- epoch {}: {l:.5}\n", i + 1));
+        }
+        md.push_str("\nThe curve uses the per-epoch models opened to the receivers (listed below), evaluated on this party's rows only.\n\n");
+    } else {
+        md.push_str("This party is not a receiver: it learned no model.\n\n");
+    }
+    md.push_str("## What was revealed, to whom\n\n");
+    for d in &output.revealed {
+        md.push_str(&format!("- {} — to parties {:?}\n", d.what, d.to));
+    }
+    write("report.md", md)?;
+    Ok(files)
+}

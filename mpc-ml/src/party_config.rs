@@ -1,0 +1,316 @@
+//! The `[train]` table of a party's TOML config file (the rest of the file, the network part, belongs to
+//! mpc-net and is ignored here). Every error names the file, the line, the column and the field.
+//!
+//! ```toml
+//! [train]
+//! data = "hospital_a.csv"        # this party's CSV file, relative to the config file
+//! label = "malignant"
+//! id_column = "patient_id"       # optional
+//! features = ["mean_radius"]     # optional: default every column but the label and the id
+//! model = "logistic"             # or "linear"
+//! epochs = 10
+//! batch_size = 64
+//! learning_rate = 0.1
+//! l2 = 0.0
+//! standardize = "global"         # or "none"
+//! preprocessing = "dealer"       # or "ot"
+//! receivers = [0]                # the parties that receive the model
+//! out = "mpc-out"                # output directory, relative to the config file
+//! ```
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::{ModelKind, PreprocessingKind, Standardize, TrainConfig};
+use crate::data::DataSpec;
+use crate::error::{Error, Result};
+
+/// A party's parsed and checked `[train]` table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainSection {
+    /// This party's CSV file (resolved against the config file's folder).
+    pub data: PathBuf,
+    /// Which columns to read.
+    pub spec: DataSpec,
+    /// The training options.
+    pub config: TrainConfig,
+    /// The preprocessing.
+    pub preprocessing: PreprocessingKind,
+    /// The output directory (resolved against the config file's folder).
+    pub out: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct Doc {
+    train: Option<Spanned<Raw>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    data: Spanned<String>,
+    label: Spanned<String>,
+    id_column: Option<Spanned<String>>,
+    features: Option<Spanned<Vec<String>>>,
+    model: Option<Spanned<String>>,
+    epochs: Option<Spanned<i64>>,
+    batch_size: Option<Spanned<i64>>,
+    learning_rate: Option<Spanned<f64>>,
+    l2: Option<Spanned<f64>>,
+    standardize: Option<Spanned<String>>,
+    preprocessing: Option<Spanned<String>>,
+    receivers: Option<Spanned<Vec<i64>>>,
+    out: Option<Spanned<String>>,
+}
+
+/// Reads the `[train]` table of the config file at `path`.
+pub fn load_train_section(path: &Path) -> Result<TrainSection> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+        path: path.display().to_string(),
+        line: 0,
+        column: 0,
+        field: "train".into(),
+        reason: format!("cannot read the file: {e}"),
+    })?;
+    parse_train_section(path, &text)
+}
+
+/// Parses the `[train]` table of `text`, the content of the config file at `path`.
+pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
+    let name = path.display().to_string();
+    let at = |span: Option<Range<usize>>, field: &str, reason: String| {
+        let (line, column) = span.map_or((0, 0), |s| line_col(text, s.start));
+        Error::Config {
+            path: name.clone(),
+            line,
+            column,
+            field: field.to_string(),
+            reason,
+        }
+    };
+    let doc: Doc = toml::from_str(text).map_err(|e| {
+        let field = e
+            .span()
+            .map(|s| key_at(text, s.start))
+            .unwrap_or_else(|| "train".into());
+        at(e.span(), &field, e.message().trim().to_string())
+    })?;
+    let Some(raw) = doc.train else {
+        return Err(at(None, "train", "the file has no [train] table".into()));
+    };
+    let raw = raw.into_inner();
+    let base = path.parent().unwrap_or(Path::new("."));
+    let parse_enum =
+        |v: &Option<Spanned<String>>, _: &str| -> Result<Option<(String, Range<usize>)>> {
+            Ok(v.as_ref().map(|s| (s.get_ref().clone(), s.span())))
+        };
+    let named = |field: &str| format!("train.{field}");
+    let model = match parse_enum(&raw.model, "model")? {
+        Some((v, span)) => v
+            .parse::<ModelKind>()
+            .map_err(|e| at(Some(span), &named("model"), reason_of(e)))?,
+        None => ModelKind::Logistic,
+    };
+    let standardize = match parse_enum(&raw.standardize, "standardize")? {
+        Some((v, span)) => v
+            .parse::<Standardize>()
+            .map_err(|e| at(Some(span), &named("standardize"), reason_of(e)))?,
+        None => Standardize::Global,
+    };
+    let preprocessing = match parse_enum(&raw.preprocessing, "preprocessing")? {
+        Some((v, span)) => v
+            .parse::<PreprocessingKind>()
+            .map_err(|e| at(Some(span), &named("preprocessing"), reason_of(e)))?,
+        None => PreprocessingKind::Dealer,
+    };
+    let count = |v: &Option<Spanned<i64>>, field: &str, default: usize| -> Result<usize> {
+        match v {
+            Some(s) => usize::try_from(*s.get_ref()).map_err(|_| {
+                at(
+                    Some(s.span()),
+                    &named(field),
+                    format!("{} is negative", s.get_ref()),
+                )
+            }),
+            None => Ok(default),
+        }
+    };
+    let defaults = TrainConfig::default();
+    let receivers = match &raw.receivers {
+        Some(s) => s
+            .get_ref()
+            .iter()
+            .map(|&p| {
+                usize::try_from(p).map_err(|_| {
+                    at(
+                        Some(s.span()),
+                        &named("receivers"),
+                        format!("{p} is not a party id"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+        None => defaults.receivers.clone(),
+    };
+    let config = TrainConfig {
+        model,
+        epochs: count(&raw.epochs, "epochs", defaults.epochs)?,
+        batch_size: count(&raw.batch_size, "batch_size", defaults.batch_size)?,
+        learning_rate: raw
+            .learning_rate
+            .as_ref()
+            .map_or(defaults.learning_rate, |s| *s.get_ref()),
+        l2: raw.l2.as_ref().map_or(defaults.l2, |s| *s.get_ref()),
+        standardize,
+        receivers,
+    };
+    // The roster (and so the number of parties) is mpc-net's; receivers are checked against it at the start.
+    if let Err(Error::Option { field, reason }) = config.validate(usize::MAX) {
+        let key = field.replace('-', "_");
+        let span = match key.as_str() {
+            "epochs" => raw.epochs.as_ref().map(|s| s.span()),
+            "batch_size" => raw.batch_size.as_ref().map(|s| s.span()),
+            "learning_rate" => raw.learning_rate.as_ref().map(|s| s.span()),
+            "l2" => raw.l2.as_ref().map(|s| s.span()),
+            "receivers" => raw.receivers.as_ref().map(|s| s.span()),
+            _ => None,
+        };
+        return Err(at(span, &named(&key), reason));
+    }
+    let non_empty = |s: &Spanned<String>, field: &str| -> Result<String> {
+        if s.get_ref().trim().is_empty() {
+            return Err(at(Some(s.span()), &named(field), "is empty".into()));
+        }
+        Ok(s.get_ref().clone())
+    };
+    let data = base.join(non_empty(&raw.data, "data")?);
+    let label = non_empty(&raw.label, "label")?;
+    let id_column = raw
+        .id_column
+        .as_ref()
+        .map(|s| non_empty(s, "id_column"))
+        .transpose()?;
+    if let Some(f) = &raw.features {
+        if f.get_ref().is_empty() {
+            return Err(at(
+                Some(f.span()),
+                &named("features"),
+                "the list is empty".into(),
+            ));
+        }
+    }
+    let out = match &raw.out {
+        Some(s) => base.join(non_empty(s, "out")?),
+        None => base.join("mpc-out"),
+    };
+    Ok(TrainSection {
+        data,
+        spec: DataSpec {
+            label,
+            id_column,
+            features: raw.features.map(Spanned::into_inner),
+            model,
+        },
+        config,
+        preprocessing,
+        out,
+    })
+}
+
+fn reason_of(e: Error) -> String {
+    match e {
+        Error::Option { reason, .. } => reason,
+        other => other.to_string(),
+    }
+}
+
+/// 1-based line and column of byte offset `at`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, column)
+}
+
+/// The dotted key whose line contains byte offset `at` (for parse errors, which carry only a span).
+fn key_at(text: &str, at: usize) -> String {
+    let (line, _) = line_col(text, at);
+    let src = text.lines().nth(line - 1).unwrap_or("");
+    let table = text
+        .lines()
+        .take(line)
+        .filter_map(|l| l.trim().strip_prefix('[').and_then(|r| r.strip_suffix(']')))
+        .last()
+        .unwrap_or("")
+        .trim_matches(|c| c == '[' || c == ']');
+    match src.split_once('=') {
+        Some((k, _)) if !table.is_empty() => format!("{table}.{}", k.trim()),
+        Some((k, _)) => k.trim().to_string(),
+        None if !table.is_empty() => table.to_string(),
+        None => "train".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "session = \"s\"\nparty_id = 0\n\n[train]\ndata = \"a.csv\"\nlabel = \"y\"\nepochs = 5\nreceivers = [0, 1]\n\n[[party]]\nid = 0\n";
+
+    fn err(text: &str) -> String {
+        parse_train_section(Path::new("/cfg/p.toml"), text)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn parses_and_resolves_paths() {
+        let s = parse_train_section(Path::new("/cfg/p.toml"), GOOD).unwrap();
+        assert_eq!(s.data, PathBuf::from("/cfg/a.csv"));
+        assert_eq!(s.out, PathBuf::from("/cfg/mpc-out"));
+        assert_eq!(s.config.epochs, 5);
+        assert_eq!(s.config.receivers, vec![0, 1]);
+        assert_eq!(s.config.batch_size, 64);
+        assert_eq!(s.preprocessing, PreprocessingKind::Dealer);
+    }
+
+    #[test]
+    fn errors_name_file_line_column_and_field() {
+        let e = err(&GOOD.replace("epochs = 5", "epochs = 0"));
+        assert!(
+            e.contains("/cfg/p.toml, line 7, column 10: field `train.epochs`"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("epochs = 5", "epochs = -2"));
+        assert!(
+            e.contains("line 7") && e.contains("train.epochs") && e.contains("negative"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("epochs = 5", "epochs = \"ten\""));
+        assert!(e.contains("line 7") && e.contains("train.epochs"), "{e}");
+        let e = err(&GOOD.replace("epochs = 5", "epoch = 5"));
+        assert!(e.contains("line 7") && e.contains("unknown field"), "{e}");
+        let e = err(&GOOD.replace("epochs = 5", "model = \"tree\""));
+        assert!(
+            e.contains("line 7") && e.contains("train.model") && e.contains("`tree`"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("epochs = 5", "learning_rate = -0.1"));
+        assert!(
+            e.contains("line 7") && e.contains("train.learning_rate"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("label = \"y\"\n", ""));
+        assert!(e.contains("missing field `label`"), "{e}");
+        let e = err("party_id = 0\n");
+        assert!(e.contains("no [train] table"), "{e}");
+        let e = err(&GOOD.replace("epochs = 5", "epochs = 5 5"));
+        assert!(e.contains("line 7"), "{e}");
+    }
+}

@@ -1,0 +1,150 @@
+//! Plaintext f64 training with the same recipe as the secure run: the baseline every comparison uses.
+//!
+//! Plain in-order mini-batch gradient descent on standardized rows, the last partial batch included:
+//! `w -= lr * (X_b^T (f(X_b w + b) - y_b) / |b| + l2 * w)`, `b -= lr * mean(f(X_b w + b) - y_b)`, with
+//! `f` the exact sigmoid (or, to check the secure arithmetic alone, the approximation of
+//! [`crate::sigmoid`]) for logistic regression and the identity for linear regression.
+
+use crate::config::{ModelKind, Standardize, TrainConfig};
+use crate::data::PartyData;
+use crate::metrics;
+use crate::model::Model;
+use crate::scaling::Scaling;
+use crate::sigmoid;
+use crate::split::pool;
+
+/// The link function used in the gradient of a logistic model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// The exact sigmoid: the plaintext baseline.
+    Exact,
+    /// The approximation the secure run uses.
+    Approx,
+}
+
+/// A plaintext training run's result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlainResult {
+    /// The model on raw values.
+    pub model: Model,
+    /// The model (on raw values) after each epoch.
+    pub epoch_models: Vec<Model>,
+    /// The standardization used.
+    pub scaling: Scaling,
+}
+
+/// The `(start, end)` of every mini-batch of an epoch over `n` rows, in order.
+pub fn batches(n: usize, batch: usize) -> Vec<(usize, usize)> {
+    (0..n)
+        .step_by(batch.max(1))
+        .map(|s| (s, (s + batch).min(n)))
+        .collect()
+}
+
+/// Trains on the pooled training rows of `parties` (in party order), as the secure run does.
+pub fn train_plain(parties: &[PartyData], config: &TrainConfig, link: Link) -> PlainResult {
+    let (rows, labels) = pool(parties);
+    let d = rows.first().map_or(0, Vec::len);
+    let scaling = match config.standardize {
+        Standardize::Global => Scaling::of_rows(&rows, &labels, config.model == ModelKind::Linear),
+        Standardize::None => Scaling::identity(d),
+    };
+    let x: Vec<Vec<f64>> = rows.iter().map(|r| scaling.standardize(r)).collect();
+    let y: Vec<f64> = labels
+        .iter()
+        .map(|&v| scaling.standardize_label(v))
+        .collect();
+    let features = parties
+        .first()
+        .map(|p| p.features.clone())
+        .unwrap_or_default();
+    let (mut w, mut b) = (vec![0.0; d], 0.0);
+    let mut epoch_models = Vec::with_capacity(config.epochs);
+    let f = |z: f64| match (config.model, link) {
+        (ModelKind::Linear, _) => z,
+        (ModelKind::Logistic, Link::Exact) => sigmoid::sigmoid(z),
+        (ModelKind::Logistic, Link::Approx) => sigmoid::approx(z),
+    };
+    for _ in 0..config.epochs {
+        for (s, e) in batches(x.len(), config.batch_size) {
+            let mut gw = vec![0.0; d];
+            let mut gb = 0.0;
+            for i in s..e {
+                let z = b + x[i].iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
+                let g = f(z) - y[i];
+                gw.iter_mut()
+                    .zip(&x[i])
+                    .for_each(|(acc, xi)| *acc += g * xi);
+                gb += g;
+            }
+            let k = config.learning_rate / (e - s) as f64;
+            for (wj, gj) in w.iter_mut().zip(&gw) {
+                *wj -= k * gj + config.learning_rate * config.l2 * *wj;
+            }
+            b -= k * gb;
+        }
+        let (rw, rb) = scaling.to_raw(&w, b);
+        epoch_models.push(Model {
+            model: config.model,
+            features: features.clone(),
+            weights: rw,
+            intercept: rb,
+        });
+    }
+    let model = epoch_models.last().cloned().unwrap_or(Model {
+        model: config.model,
+        features,
+        weights: vec![0.0; d],
+        intercept: 0.0,
+    });
+    PlainResult {
+        model,
+        epoch_models,
+        scaling,
+    }
+}
+
+/// The training loss of each epoch's model on the given rows.
+pub fn loss_curve(epoch_models: &[Model], parties: &[PartyData]) -> Vec<f64> {
+    let (rows, labels) = pool(parties);
+    epoch_models
+        .iter()
+        .map(|m| metrics::loss(m, &rows, &labels))
+        .collect()
+}
+
+/// Ordinary least squares with an intercept on raw values, by the normal equations (Gauss-Jordan with
+/// partial pivoting); `None` if they are singular. The reference linear regression converges to.
+pub fn least_squares(rows: &[Vec<f64>], labels: &[f64], features: &[String]) -> Option<Model> {
+    let d = rows.first()?.len() + 1;
+    let mut a = vec![vec![0.0; d + 1]; d];
+    for (r, &y) in rows.iter().zip(labels) {
+        let p: Vec<f64> = r.iter().copied().chain([1.0]).collect();
+        for (row, &pi) in a.iter_mut().zip(&p) {
+            row.iter_mut().zip(&p).for_each(|(v, &pj)| *v += pi * pj);
+            row[d] += pi * y;
+        }
+    }
+    for i in 0..d {
+        let best = (i..d).max_by(|&x, &y| a[x][i].abs().total_cmp(&a[y][i].abs()))?;
+        a.swap(i, best);
+        let pivot = a[i][i];
+        if pivot.abs() < 1e-12 {
+            return None;
+        }
+        a[i].iter_mut().for_each(|v| *v /= pivot);
+        let row_i = a[i].clone();
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != i {
+                let f = row[i];
+                row.iter_mut().zip(&row_i).for_each(|(v, p)| *v -= f * p);
+            }
+        }
+    }
+    Some(Model {
+        model: ModelKind::Linear,
+        features: features.to_vec(),
+        weights: a[..d - 1].iter().map(|r| r[d]).collect(),
+        intercept: a[d - 1][d],
+    })
+}

@@ -1,0 +1,131 @@
+//! Correlated randomness fetched before the gradient steps, so that the steps themselves exchange only
+//! protocol messages (with a dealer, party 0 would otherwise wait for the dealer at every request).
+//!
+//! [`Prefetched`] serves the requests of the steps from queues, one per kind of item, in the order they were
+//! fetched; a request of another shape than the next item is an error (it would mean the plan and the steps
+//! disagree), never a silent reuse. Items are consumed by move, as everywhere.
+
+use std::collections::VecDeque;
+
+use async_trait::async_trait;
+use mpc_core::preprocessing::{
+    MaskTriple, MaskUse, MatrixMask, MatrixTriple, Preprocessing, Triples, TruncPairs,
+};
+use mpc_core::{Context, Error, Result, Shared, Z128};
+
+/// One request of the steps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// Beaver triples.
+    Triples(usize),
+    /// Truncation pairs: count and fractional bits.
+    Trunc(usize, u32),
+    /// A triple for the masked data matrix.
+    Mask(MaskUse),
+}
+
+/// Items fetched ahead, served in order.
+pub(crate) struct Prefetched {
+    triples: VecDeque<Triples<Z128>>,
+    truncs: VecDeque<TruncPairs<Z128>>,
+    masks: VecDeque<(MaskUse, MaskTriple<Z128>)>,
+}
+
+impl Prefetched {
+    /// Fetches every item of `needs` from `source`, in order.
+    pub(crate) async fn fetch(
+        ctx: &mut Context,
+        source: &mut dyn Preprocessing<Z128>,
+        mask: &MatrixMask<Z128>,
+        needs: impl IntoIterator<Item = Need>,
+    ) -> Result<Self> {
+        let mut p = Prefetched {
+            triples: VecDeque::new(),
+            truncs: VecDeque::new(),
+            masks: VecDeque::new(),
+        };
+        for need in needs {
+            match need {
+                Need::Triples(n) => p.triples.push_back(source.triples(ctx, n).await?),
+                Need::Trunc(n, bits) => p.truncs.push_back(source.trunc_pairs(ctx, n, bits).await?),
+                Need::Mask(using) => {
+                    let t = source.mask_triple(ctx, mask, using.clone()).await?;
+                    p.masks.push_back((using, t));
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    /// The next mask triple, which must be for `using`.
+    pub(crate) fn mask_triple_for(&mut self, using: &MaskUse) -> Result<MaskTriple<Z128>> {
+        match self.masks.pop_front() {
+            Some((u, t)) if &u == using => Ok(t),
+            _ => Err(plan_error("a mask triple")),
+        }
+    }
+}
+
+fn plan_error(what: &str) -> Error {
+    Error::Preprocessing(format!(
+        "internal: {what} was requested that the plan did not fetch"
+    ))
+}
+
+#[async_trait]
+impl Preprocessing<Z128> for Prefetched {
+    fn name(&self) -> &'static str {
+        "prefetched"
+    }
+
+    async fn triples(&mut self, _ctx: &mut Context, count: usize) -> Result<Triples<Z128>> {
+        match self.triples.pop_front() {
+            Some(t) if t.len() == count => Ok(t),
+            _ => Err(plan_error("triples")),
+        }
+    }
+
+    async fn matrix_triple(
+        &mut self,
+        _: &mut Context,
+        _: usize,
+        _: usize,
+        _: usize,
+    ) -> Result<MatrixTriple<Z128>> {
+        Err(plan_error("a matrix triple"))
+    }
+
+    async fn matrix_mask(
+        &mut self,
+        _: &mut Context,
+        _: usize,
+        _: usize,
+    ) -> Result<MatrixMask<Z128>> {
+        Err(plan_error("a matrix mask"))
+    }
+
+    async fn mask_triple(
+        &mut self,
+        _: &mut Context,
+        _: &MatrixMask<Z128>,
+        using: MaskUse,
+    ) -> Result<MaskTriple<Z128>> {
+        self.mask_triple_for(&using)
+    }
+
+    async fn trunc_pairs(
+        &mut self,
+        _ctx: &mut Context,
+        count: usize,
+        frac_bits: u32,
+    ) -> Result<TruncPairs<Z128>> {
+        match self.truncs.pop_front() {
+            Some(t) if t.len() == count && t.frac_bits() == frac_bits => Ok(t),
+            _ => Err(plan_error("truncation pairs")),
+        }
+    }
+
+    async fn random(&mut self, _: &mut Context, _: usize) -> Result<Shared<Z128>> {
+        Err(plan_error("random shares"))
+    }
+}

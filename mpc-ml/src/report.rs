@@ -1,0 +1,356 @@
+//! What a local run hands back to people: the comparison with plaintext training, the model file
+//! (`model.json`), the text table, and the Markdown report with its loss curve (`loss.svg`).
+//!
+//! The loss curve is evaluated by this process, which in a local run holds every party's rows: it scores the
+//! per-epoch models that were opened to the receivers (see [`crate::secure::disclosures`]) on the pooled
+//! training rows, beside the plaintext baseline's. Nothing else is opened for it.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::{ModelKind, PreprocessingKind, TrainConfig};
+use crate::error::{Error, Result};
+use crate::local::LocalRun;
+use crate::metrics::{self, Metrics};
+use crate::model::Model;
+use crate::plain::{loss_curve, train_plain, Link};
+use crate::secure::{Disclosure, FORMAT};
+use crate::sigmoid;
+use crate::split::pool;
+
+/// The secure model against plaintext f64 training on the same split.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// The secure model.
+    pub model: Model,
+    /// Its test metrics.
+    pub secure: Metrics,
+    /// The plaintext model's test metrics (exact sigmoid, same rows, same recipe).
+    pub plain: Metrics,
+    /// Training loss per epoch of the secure model (pooled training rows).
+    pub secure_loss: Vec<f64>,
+    /// Training loss per epoch of the plaintext model.
+    pub plain_loss: Vec<f64>,
+    /// Seconds of secure training (party 0: input sharing to model opening).
+    pub secure_seconds: f64,
+    /// Seconds of plaintext training.
+    pub plain_seconds: f64,
+    /// Bytes sent by each party over the whole session.
+    pub bytes_sent: Vec<u64>,
+    /// Rounds per gradient step of each party.
+    pub rounds_per_step: Vec<f64>,
+}
+
+impl Comparison {
+    /// Compares the receivers' model of `run` with plaintext training of the same rows.
+    pub fn of(run: &LocalRun, config: &TrainConfig) -> Result<Self> {
+        let out = run
+            .receiver()
+            .ok_or_else(|| Error::option("receivers", "no party received the model"))?;
+        let model = out
+            .model
+            .clone()
+            .ok_or_else(|| Error::option("receivers", "no party received the model"))?;
+        let (rows, labels) = pool(&run.test);
+        let t = Instant::now();
+        let plain = train_plain(&run.train, config, Link::Exact);
+        let plain_seconds = t.elapsed().as_secs_f64();
+        Ok(Comparison {
+            secure: metrics::evaluate(&model, &rows, &labels),
+            plain: metrics::evaluate(&plain.model, &rows, &labels),
+            secure_loss: loss_curve(&out.epoch_models, &run.train),
+            plain_loss: loss_curve(&plain.epoch_models, &run.train),
+            secure_seconds: run.parties[0].output.timing.training_seconds,
+            plain_seconds,
+            bytes_sent: run.parties.iter().map(|p| p.stats.bytes_sent()).collect(),
+            rounds_per_step: run
+                .parties
+                .iter()
+                .map(|p| p.output.timing.rounds_per_step)
+                .collect(),
+            model,
+        })
+    }
+
+    /// The headline difference: accuracy points (logistic) or R^2 (linear), secure minus plaintext.
+    pub fn gap(&self) -> f64 {
+        match self.model.model {
+            ModelKind::Logistic => {
+                self.secure.accuracy.unwrap_or(0.0) - self.plain.accuracy.unwrap_or(0.0)
+            }
+            ModelKind::Linear => self.secure.r2.unwrap_or(0.0) - self.plain.r2.unwrap_or(0.0),
+        }
+    }
+
+    /// The metrics table as aligned text.
+    pub fn table(&self) -> String {
+        let rows = self.metric_rows();
+        let mut s = format!("{:<22} {:>12} {:>12}\n", "", "secure", "plaintext");
+        for (name, a, b) in rows {
+            s.push_str(&format!("{name:<22} {a:>12} {b:>12}\n"));
+        }
+        s
+    }
+
+    fn metric_rows(&self) -> Vec<(String, String, String)> {
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+        let mut rows = Vec::new();
+        let pairs = [
+            ("test accuracy", self.secure.accuracy, self.plain.accuracy),
+            ("test ROC AUC", self.secure.roc_auc, self.plain.roc_auc),
+            ("test log-loss", self.secure.log_loss, self.plain.log_loss),
+            ("test R^2", self.secure.r2, self.plain.r2),
+            ("test MSE", self.secure.mse, self.plain.mse),
+        ];
+        for (name, a, b) in pairs {
+            if a.is_some() || b.is_some() {
+                rows.push((name.to_string(), f(a), f(b)));
+            }
+        }
+        rows.push((
+            "training seconds".into(),
+            format!("{:.3}", self.secure_seconds),
+            format!("{:.4}", self.plain_seconds),
+        ));
+        let bytes: Vec<String> = self
+            .bytes_sent
+            .iter()
+            .map(|b| format!("{:.1} KiB", *b as f64 / 1024.0))
+            .collect();
+        rows.push(("bytes sent per party".into(), bytes.join(" / "), "0".into()));
+        let rounds: Vec<String> = self
+            .rounds_per_step
+            .iter()
+            .map(|r| format!("{r:.1}"))
+            .collect();
+        rows.push(("rounds per step".into(), rounds.join(" / "), "-".into()));
+        rows
+    }
+}
+
+/// Facts about the run for the model file and the report.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    /// Each party's data file.
+    pub files: Vec<String>,
+    /// The preprocessing used.
+    pub preprocessing: PreprocessingKind,
+    /// The transport (`in-memory`).
+    pub transport: String,
+}
+
+/// The model file: weights on raw values and the run's metadata.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelFile {
+    /// `logistic` or `linear`.
+    pub model: ModelKind,
+    /// Feature names.
+    pub features: Vec<String>,
+    /// Weights on raw feature values.
+    pub weights: Vec<f64>,
+    /// Intercept on raw values.
+    pub intercept: f64,
+    /// How to score a row.
+    pub scoring: String,
+    /// Number of parties.
+    pub parties: usize,
+    /// Training rows per party.
+    pub rows_per_party: Vec<usize>,
+    /// The training options.
+    pub config: TrainConfig,
+    /// `dealer` or `ot`.
+    pub preprocessing: PreprocessingKind,
+    /// The share ring.
+    pub ring: String,
+    /// Fixed-point fractional bits.
+    pub frac_bits: u32,
+    /// Fixed-point bound bits.
+    pub bound_bits: u32,
+    /// The sigmoid approximation used in training.
+    pub sigmoid: String,
+    /// What was opened, to whom.
+    pub revealed: Vec<Disclosure>,
+}
+
+impl ModelFile {
+    /// The file for a model trained with `config` in `run`.
+    pub fn new(model: &Model, run: &LocalRun, config: &TrainConfig, info: &RunInfo) -> Self {
+        let out = &run.parties[0].output;
+        ModelFile {
+            model: model.model,
+            features: model.features.clone(),
+            weights: model.weights.clone(),
+            intercept: model.intercept,
+            scoring: match model.model {
+                ModelKind::Logistic => {
+                    "p = 1 / (1 + exp(-(intercept + sum(weights[j] * x[j])))) on raw CSV values"
+                        .into()
+                }
+                ModelKind::Linear => {
+                    "y = intercept + sum(weights[j] * x[j]) on raw CSV values".into()
+                }
+            },
+            parties: run.parties.len(),
+            rows_per_party: out.rows_per_party.clone(),
+            config: config.clone(),
+            preprocessing: info.preprocessing,
+            ring: "Z128".into(),
+            frac_bits: FORMAT.frac_bits,
+            bound_bits: FORMAT.bound_bits,
+            sigmoid: sigmoid_description(),
+            revealed: out.revealed.clone(),
+        }
+    }
+}
+
+fn sigmoid_description() -> String {
+    format!(
+        "odd degree-9 least-squares polynomial in z/{} on [-{r}, {r}], max error {} (see mpc_ml::sigmoid)",
+        sigmoid::RANGE,
+        sigmoid::MAX_ERROR,
+        r = sigmoid::RANGE
+    )
+}
+
+/// The loss curves as a small SVG line chart.
+pub fn loss_svg(curves: &[(&str, &[f64], &str)]) -> String {
+    let (w, h, pad) = (560.0, 300.0, 48.0);
+    let max_len = curves.iter().map(|c| c.1.len()).max().unwrap_or(0).max(2);
+    let finite = curves
+        .iter()
+        .flat_map(|c| c.1.iter().copied())
+        .filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo.min(0.0), hi)
+    } else {
+        (0.0, 1.0)
+    };
+    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (max_len - 1) as f64;
+    let y = |v: f64| h - pad - (h - 2.0 * pad) * (v - lo) / (hi - lo);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    );
+    s.push_str(&format!(
+        "<line x1=\"{pad}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"black\"/><line x1=\"{pad}\" y1=\"{pad}\" x2=\"{pad}\" y2=\"{b}\" stroke=\"black\"/>\n",
+        b = h - pad,
+        r = w - pad
+    ));
+    s.push_str(&format!(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">epoch</text><text x=\"6\" y=\"{}\">{hi:.3}</text><text x=\"6\" y=\"{}\">{lo:.3}</text>\n",
+        w / 2.0,
+        h - 12.0,
+        pad + 4.0,
+        h - pad
+    ));
+    for (k, (name, values, colour)) in curves.iter().enumerate() {
+        let pts: Vec<String> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(i, &v)| format!("{:.1},{:.1}", x(i), y(v)))
+            .collect();
+        s.push_str(&format!(
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\n<text x=\"{}\" y=\"{}\" fill=\"{colour}\">{name}</text>\n",
+            pts.join(" "),
+            w - pad - 150.0,
+            pad + 16.0 * k as f64
+        ));
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// The Markdown report.
+pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &RunInfo) -> String {
+    let out = &run.parties[0].output;
+    let mut s = String::from("# Secure training report\n\n");
+    s.push_str(&format!(
+        "{} regression by {} parties ({}), {} epochs, batch {}, learning rate {}, L2 {}, {} preprocessing, {} network; ring Z128, {} fractional bits.\n\n",
+        config.model.name(),
+        run.parties.len(),
+        info.files.join(", "),
+        config.epochs,
+        config.batch_size,
+        config.learning_rate,
+        config.l2,
+        info.preprocessing.name(),
+        info.transport,
+        FORMAT.frac_bits,
+    ));
+    s.push_str("Split: each party shuffles its own rows with a public seed and keeps 80% for training, 20% for testing; the plaintext baseline trains on exactly the same rows in the same order with the exact sigmoid (f64).\n\n");
+    s.push_str(&format!(
+        "Training rows per party: {:?}; test rows: {}.\n\n",
+        out.rows_per_party,
+        run.test.iter().map(|t| t.len()).sum::<usize>()
+    ));
+    s.push_str("## Metrics\n\n| | secure | plaintext |\n| --- | ---: | ---: |\n");
+    for (name, a, b) in cmp.metric_rows() {
+        s.push_str(&format!("| {name} | {a} | {b} |\n"));
+    }
+    s.push_str(&format!(
+        "\nTraining time is party 0's, from input sharing to the model's opening; it takes {} steps of {:.1} rounds each (correlated randomness is fetched from the dealer before each epoch, inside the timed span, and is not counted in the steps' rounds).\n\n",
+        out.timing.steps,
+        out.timing.rounds_per_step
+    ));
+    s.push_str("## Training loss per epoch\n\n![training loss per epoch](loss.svg)\n\n");
+    s.push_str("| epoch | secure | plaintext |\n| ---: | ---: | ---: |\n");
+    for (i, (a, b)) in cmp.secure_loss.iter().zip(&cmp.plain_loss).enumerate() {
+        s.push_str(&format!("| {} | {a:.5} | {b:.5} |\n", i + 1));
+    }
+    s.push_str(&format!(
+        "\nThe loss ({}) is evaluated by this local run, which holds every party's rows, on the pooled training rows: for the secure curve it scores the per-epoch models opened to the receivers (listed below). In a deployment a receiver evaluates it on its own rows only.\n\n",
+        match config.model {
+            ModelKind::Logistic => "mean log-loss with the exact sigmoid",
+            ModelKind::Linear => "mean squared error",
+        }
+    ));
+    s.push_str("## What was revealed, to whom\n\n");
+    for d in &out.revealed {
+        s.push_str(&format!("- {} — to parties {:?}\n", d.what, d.to));
+    }
+    s.push_str("\nEverything else opened during the run is masked by fresh uniform randomness and reveals nothing: `E = X - A` (the data matrix under a dealer mask, once), the masked right operands of every product, Beaver-masked differences in the sigmoid polynomial, and masked values in every truncation. The dealer learns nothing about the data; it must not collude with a party.\n\n");
+    s.push_str(&format!(
+        "## Model\n\nSigmoid approximation in training: {}.\n\n",
+        sigmoid_description()
+    ));
+    s.push_str("| feature | weight (raw units) |\n| --- | ---: |\n");
+    for (f, w) in cmp.model.features.iter().zip(&cmp.model.weights) {
+        s.push_str(&format!("| {f} | {w:.6e} |\n"));
+    }
+    s.push_str(&format!("| (intercept) | {:.6e} |\n", cmp.model.intercept));
+    s
+}
+
+/// Writes `model.json`, `report.md` and `loss.svg` into `dir` (created if needed); returns their paths.
+pub fn write_outputs(
+    dir: &Path,
+    cmp: &Comparison,
+    run: &LocalRun,
+    config: &TrainConfig,
+    info: &RunInfo,
+) -> Result<Vec<PathBuf>> {
+    let out_err = |p: &Path, e: &dyn std::fmt::Display| Error::Output {
+        path: p.display().to_string(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| out_err(dir, &e))?;
+    let file = ModelFile::new(&cmp.model, run, config, info);
+    let json = serde_json::to_string_pretty(&file).map_err(|e| out_err(dir, &e))?;
+    let svg = loss_svg(&[
+        ("secure", &cmp.secure_loss, "#d62728"),
+        ("plaintext", &cmp.plain_loss, "#1f77b4"),
+    ]);
+    let md = markdown(cmp, run, config, info);
+    let mut paths = Vec::new();
+    for (name, text) in [("model.json", json), ("report.md", md), ("loss.svg", svg)] {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(|e| out_err(&p, &e))?;
+        paths.push(p);
+    }
+    Ok(paths)
+}

@@ -1,0 +1,561 @@
+//! One party's side of secure training: agreement on the public parameters, joint standardization, input
+//! sharing, and mini-batch gradient descent on Z128 shares with the SecureML reuse of the masked data matrix.
+//!
+//! Protocol, for `n` parties holding rows of the same `d` columns (all messages through the [`Context`]):
+//!
+//! 1. **Agreement.** Every party sends every other its feature names, label name, training options and row
+//!    count (all public); a party whose columns or options differ is named in an [`Error::Mismatch`].
+//! 2. **Standardization** ([`Standardize::Global`]). Each party secret-shares its per-column sums and sums of
+//!    squares (and the label's, for linear regression); the shared totals are opened, which reveals the global
+//!    means and standard deviations and nothing per party. Each party then standardizes its own rows locally.
+//! 3. **Input.** Each party secret-shares its rows (plus a constant-1 column for the intercept) and labels, in
+//!    fixed point (`FixedPoint::Z128_DEFAULT`: 20 fractional bits). The joint training matrix `X` is party 0's
+//!    rows, then party 1's, and so on. From here to the model's opening is what [`Timing`] measures.
+//! 4. **Masking once.** `E = X - A` is opened once for a dealer mask `A` ([`MaskedMatrix`]); every mini-batch
+//!    product `X_b w` and `X_b^T g` then opens only the masked right operand (31 elements for 30 features).
+//! 5. **Steps.** For each mini-batch, in order: `z = X_b w` (1 round, `2f` fractional bits); for logistic
+//!    regression `t = z / 24` truncated (1 round) and the degree-9 polynomial of [`crate::sigmoid`] on shares
+//!    (4 multiplication and 3 truncation rounds, see `sigmoid_shares`), giving `g = s(z) - y` at `2f` bits;
+//!    for linear regression `g = z - y` needs no round; then `G = X_b^T g` (1 round) and one truncation
+//!    (1 round) of `lr / |b| * G + lr * l2 * w` (penalty on the weights only), subtracted from `w`.
+//!    Logistic: 11 rounds per step; linear: 3. The step's correlated randomness is fetched before each
+//!    epoch (see `prefetch`), so steps exchange only protocol messages.
+//! 6. **Output.** The weights after every epoch are opened to the receivers only, in one round; the last is
+//!    the model. Receivers turn them into weights on raw values and evaluate the training loss on their own
+//!    rows (the loss curve).
+//!
+//! Fixed-point bounds: every value and every product before truncation stays below `2^87` after scaling: a
+//! forward product `z` at 40 fractional bits needs `|z| < 2^47`; the update before its truncation has 80
+//! fractional bits, so a single step may change a weight by less than 2^7 (lr <= 10 and standardized data
+//! keep it far below).
+//! Raw values are limited to `2^24` ([`crate::data::INPUT_LIMIT`]) so the shared sums of squares fit.
+
+use std::time::Instant;
+
+use mpc_core::preprocessing::{MaskUse, Preprocessing};
+use mpc_core::protocols::matmul::MaskedMatrix;
+use mpc_core::protocols::poly::{self, Truncation};
+use mpc_core::protocols::{input, open};
+use mpc_core::{Context, FixedPoint, PartyId, Ring, Shared, SharedMatrix, Z128};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ModelKind, Standardize, TrainConfig};
+use crate::data::{PartyData, MAX_ROWS, UNSCALED_LIMIT};
+use crate::error::{Error, Result};
+use crate::metrics;
+use crate::model::Model;
+use crate::plain::batches;
+use crate::prefetch::{Need, Prefetched};
+use crate::scaling::Scaling;
+use crate::sigmoid;
+use crate::sigmoid_shares;
+
+/// The fixed-point format of training: 20 fractional bits in Z128, values below 2^87 after scaling.
+pub const FORMAT: FixedPoint = FixedPoint::Z128_DEFAULT;
+
+/// A value opened during a run beyond masked values, and who learned it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disclosure {
+    /// What was opened.
+    pub what: String,
+    /// The parties that learned it.
+    pub to: Vec<PartyId>,
+}
+
+/// Time and traffic of one party's training.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Seconds from the start of input sharing to the model's opening.
+    pub training_seconds: f64,
+    /// Gradient steps.
+    pub steps: usize,
+    /// Communication rounds of this party during the steps (preprocessing is fetched before each epoch).
+    pub step_rounds: u64,
+    /// Rounds per step.
+    pub rounds_per_step: f64,
+    /// Rounds of the whole run (agreement to model).
+    pub total_rounds: u64,
+    /// Bytes this party sent in the whole run (to parties and dealer).
+    pub bytes_sent: u64,
+}
+
+/// What one party gets from [`train_party`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainOutput {
+    /// The party.
+    pub party: PartyId,
+    /// The model on raw values, if this party is a receiver.
+    pub model: Option<Model>,
+    /// The model after each epoch, if this party is a receiver (the last one is `model`).
+    pub epoch_models: Vec<Model>,
+    /// The training loss of each epoch's model on this party's own training rows (receivers only).
+    pub own_loss_per_epoch: Vec<f64>,
+    /// The standardization (public).
+    pub scaling: Scaling,
+    /// Training rows of every party (public).
+    pub rows_per_party: Vec<usize>,
+    /// Everything opened beyond masked values, and to whom.
+    pub revealed: Vec<Disclosure>,
+    /// Time and traffic.
+    pub timing: Timing,
+}
+
+/// The public parameters every party announces and checks.
+#[derive(Serialize, Deserialize, PartialEq)]
+struct Announce {
+    features: Vec<String>,
+    label: String,
+    config: TrainConfig,
+    rows: usize,
+}
+
+/// Trains with the other parties of `ctx` on this party's training rows `data`, drawing correlated randomness
+/// from `source`. Every party must call it with the same `config` and the same columns. On a local error
+/// (bad data, bad options) the party aborts the session with the reason, so the others stop too.
+pub async fn train_party(
+    ctx: &mut Context,
+    source: &mut dyn Preprocessing<Z128>,
+    data: &PartyData,
+    config: &TrainConfig,
+) -> Result<TrainOutput> {
+    train_party_with_progress(ctx, source, data, config, &|_, _| {}).await
+}
+
+/// [`train_party`], calling `progress(epochs_done, epochs)` after every epoch.
+pub async fn train_party_with_progress(
+    ctx: &mut Context,
+    source: &mut dyn Preprocessing<Z128>,
+    data: &PartyData,
+    config: &TrainConfig,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<TrainOutput> {
+    let result = run(ctx, source, data, config, progress).await;
+    if let Err(e) = &result {
+        if !e.is_consequence() {
+            ctx.abort(&e.to_string()).await;
+        }
+    }
+    result
+}
+
+async fn run(
+    ctx: &mut Context,
+    source: &mut dyn Preprocessing<Z128>,
+    data: &PartyData,
+    config: &TrainConfig,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<TrainOutput> {
+    let me = ctx.id();
+    let n = ctx.parties();
+    let mpc = Error::mpc;
+    config.validate(n)?;
+    if data.party != me {
+        return Err(Error::option(
+            "data",
+            format!("rows of party {} given to party {me}", data.party),
+        ));
+    }
+    let d = data.features.len();
+    let rows_per_party = agree(ctx, data, config).await?;
+    let total: usize = rows_per_party.iter().sum();
+    if total > MAX_ROWS || data.is_empty() {
+        return Err(Error::Data {
+            party: me,
+            path: data.path.clone(),
+            reason: format!("{total} training rows in all parties; 1 to {MAX_ROWS} per party and in total are accepted"),
+        });
+    }
+    tracing::info!(
+        party = me,
+        parties = n,
+        rows = total,
+        features = d,
+        "training starts"
+    );
+
+    // Standardization from shared sums.
+    let linear = config.model == ModelKind::Linear;
+    let scaling = match config.standardize {
+        Standardize::Global => global_scaling(ctx, data, total, linear).await?,
+        Standardize::None => Scaling::identity(d),
+    };
+
+    // Input sharing.
+    let start = Instant::now();
+    let stats_start = ctx.stats();
+    let mine = encode_rows(data, &scaling, config.standardize)?;
+    let mut xs = Vec::with_capacity(total * (d + 1));
+    let mut ys = Vec::with_capacity(total);
+    for (owner, &rows) in rows_per_party.iter().enumerate() {
+        let len = rows * (d + 2);
+        let part = input::share_from::<Z128>(ctx, owner, (owner == me).then_some(&mine[..]), len)
+            .await
+            .map_err(mpc(me))?;
+        let v = part.share_values();
+        xs.extend_from_slice(&v[..rows * (d + 1)]);
+        ys.extend_from_slice(&v[rows * (d + 1)..]);
+    }
+    let x = SharedMatrix::new(total, d + 1, Shared::from_share(xs)).map_err(mpc(me))?;
+    let y = Shared::from_share(ys);
+    let mask = source
+        .matrix_mask(ctx, total, d + 1)
+        .await
+        .map_err(mpc(me))?;
+    let masked = MaskedMatrix::open(ctx, &x, mask).await.map_err(mpc(me))?;
+
+    // Gradient descent.
+    let f = FORMAT.frac_bits;
+    let half = Z128::from_i128(1i128 << (2 * f - 1));
+    let g_bits = 2 * f;
+    let update_format = FixedPoint {
+        frac_bits: f + g_bits,
+        bound_bits: FORMAT.bound_bits,
+    };
+    let t_format = FixedPoint {
+        frac_bits: 2 * f,
+        bound_bits: FORMAT.bound_bits,
+    };
+    let inv_range = Z128::from_i128((FORMAT.scale() / sigmoid::RANGE).round() as i128);
+    let l2 = Z128::from_i128(
+        (config.learning_rate * config.l2 * ((f + g_bits) as f64).exp2()).round() as i128,
+    );
+    let lift = Z128::from_i128(1i128 << f);
+    let mut w = Shared::<Z128>::zeros(d + 1);
+    let mut snapshots = Vec::with_capacity(config.epochs);
+    let schedule = batches(total, config.batch_size);
+    let mut step_rounds = 0;
+    for epoch in 0..config.epochs {
+        let needs = schedule.iter().flat_map(|&(s, e)| {
+            let mut v = vec![Need::Mask(mask_use(s, e, false))];
+            if !linear {
+                v.push(Need::Trunc(e - s, t_format.frac_bits));
+                v.extend(sigmoid_shares::needs(e - s));
+            }
+            v.push(Need::Mask(mask_use(s, e, true)));
+            v.push(Need::Trunc(d + 1, update_format.frac_bits));
+            v
+        });
+        let mut pre = Prefetched::fetch(ctx, source, masked.mask(), needs.collect::<Vec<_>>())
+            .await
+            .map_err(mpc(me))?;
+        let epoch_start = ctx.stats();
+        for &(s, e) in &schedule {
+            let b = e - s;
+            let fwd = mask_use(s, e, false);
+            let t = pre.mask_triple_for(&fwd).map_err(mpc(me))?;
+            let wm = SharedMatrix::new(d + 1, 1, w.clone()).map_err(mpc(me))?;
+            let z = masked
+                .mul(ctx, &fwd, &wm, t)
+                .await
+                .map_err(mpc(me))?
+                .into_shared();
+            let yb = y.slice(s..e).map_err(mpc(me))?;
+            let g = if linear {
+                &z - &yb.scale(lift)
+            } else {
+                let t = poly::truncate(
+                    ctx,
+                    &z.scale(inv_range),
+                    t_format,
+                    Truncation::Pairs,
+                    &mut pre,
+                )
+                .await
+                .map_err(mpc(me))?;
+                let odd = sigmoid_shares::odd_part(ctx, &t, &mut pre)
+                    .await
+                    .map_err(mpc(me))?;
+                let half_minus_y = yb.scale(lift).scale(Z128::from_i128(-1));
+                let half_minus_y = half_minus_y
+                    .add_public(me, &vec![half; b])
+                    .map_err(mpc(me))?;
+                &odd + &half_minus_y
+            };
+            let bwd = mask_use(s, e, true);
+            let t = pre.mask_triple_for(&bwd).map_err(mpc(me))?;
+            let gm = SharedMatrix::new(b, 1, g).map_err(mpc(me))?;
+            let grad = masked
+                .mul(ctx, &bwd, &gm, t)
+                .await
+                .map_err(mpc(me))?
+                .into_shared();
+            let step =
+                Z128::from_i128((config.learning_rate / b as f64 * FORMAT.scale()).round() as i128);
+            let mut upd = grad.scale(step);
+            for (u, &wj) in upd.share_values_mut()[..d]
+                .iter_mut()
+                .zip(&w.share_values()[..d])
+            {
+                *u += wj * l2;
+            }
+            let delta = poly::truncate(ctx, &upd, update_format, Truncation::Pairs, &mut pre)
+                .await
+                .map_err(mpc(me))?;
+            w = &w - &delta;
+        }
+        step_rounds += ctx.stats().since(&epoch_start).rounds;
+        snapshots.push(w.clone());
+        progress(epoch + 1, config.epochs);
+        tracing::info!(party = me, epoch = epoch + 1, "epoch done");
+    }
+    let opened = open::open_to(
+        ctx,
+        &Shared::concat(&snapshots.iter().collect::<Vec<_>>()),
+        &config.receivers,
+    )
+    .await
+    .map_err(mpc(me))?;
+    let training_seconds = start.elapsed().as_secs_f64();
+    let run_stats = ctx.stats().since(&stats_start);
+    let steps = schedule.len() * config.epochs;
+
+    let epoch_models: Vec<Model> = opened
+        .map(|v| {
+            FORMAT
+                .decode_slice(&v)
+                .chunks(d + 1)
+                .map(|c| {
+                    let (weights, intercept) = scaling.to_raw(&c[..d], c[d]);
+                    Model {
+                        model: config.model,
+                        features: data.features.clone(),
+                        weights,
+                        intercept,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let own_loss_per_epoch = epoch_models
+        .iter()
+        .map(|m| metrics::loss(m, &data.rows, &data.labels))
+        .collect();
+    tracing::info!(party = me, seconds = training_seconds, "training done");
+    Ok(TrainOutput {
+        party: me,
+        model: epoch_models.last().cloned(),
+        epoch_models,
+        own_loss_per_epoch,
+        revealed: disclosures(n, config),
+        scaling,
+        rows_per_party,
+        timing: Timing {
+            training_seconds,
+            steps,
+            step_rounds,
+            rounds_per_step: step_rounds as f64 / steps.max(1) as f64,
+            total_rounds: ctx.stats().rounds,
+            bytes_sent: run_stats.bytes_sent(),
+        },
+    })
+}
+
+/// What a run with `config` opens beyond masked values.
+pub fn disclosures(parties: usize, config: &TrainConfig) -> Vec<Disclosure> {
+    let all: Vec<PartyId> = (0..parties).collect();
+    let mut out = vec![Disclosure {
+        what:
+            "the number of training rows of each party, the column names and the training options"
+                .into(),
+        to: all.clone(),
+    }];
+    if config.standardize == Standardize::Global {
+        out.push(Disclosure {
+            what: "the global mean and standard deviation of every feature over all training rows (opened as secret-shared sums and sums of squares)".into(),
+            to: all.clone(),
+        });
+        if config.model == ModelKind::Linear {
+            out.push(Disclosure {
+                what: "the global mean and standard deviation of the label over all training rows"
+                    .into(),
+                to: all,
+            });
+        }
+    }
+    out.push(Disclosure {
+        what: "the model's weights and intercept after every epoch (the last is the model; the others give the loss curve)".into(),
+        to: config.receivers.clone(),
+    });
+    out
+}
+
+fn mask_use(row_start: usize, row_end: usize, transpose: bool) -> MaskUse {
+    MaskUse {
+        row_start,
+        row_end,
+        transpose,
+        cols: 1,
+    }
+}
+
+/// Step 1: every party announces its public parameters; returns the rows of every party.
+async fn agree(ctx: &mut Context, data: &PartyData, config: &TrainConfig) -> Result<Vec<usize>> {
+    let me = ctx.id();
+    let mine = Announce {
+        features: data.features.clone(),
+        label: data.label.clone(),
+        config: config.clone(),
+        rows: data.len(),
+    };
+    let bytes = serde_json::to_vec(&mine).map_err(|e| Error::option("config", e.to_string()))?;
+    let peers: Vec<PartyId> = ctx.peers().collect();
+    for &p in &peers {
+        ctx.send_bytes(p, bytes.clone())
+            .await
+            .map_err(Error::mpc(me))?;
+    }
+    let mut rows = vec![0; ctx.parties()];
+    rows[me] = data.len();
+    for &p in &peers {
+        let theirs: Announce = ctx
+            .recv_checked(p, |b| {
+                serde_json::from_slice(b).map_err(|e| format!("an unreadable announcement: {e}"))
+            })
+            .await
+            .map_err(Error::mpc(me))?;
+        let what = if theirs.label != mine.label {
+            Some(format!(
+                "the label column (`{}` against `{}`)",
+                theirs.label, mine.label
+            ))
+        } else if theirs.features != mine.features {
+            let diff = theirs
+                .features
+                .iter()
+                .find(|c| !mine.features.contains(c))
+                .map(|c| format!("it has `{c}`"))
+                .or_else(|| {
+                    mine.features
+                        .iter()
+                        .find(|c| !theirs.features.contains(c))
+                        .map(|c| format!("it lacks `{c}`"))
+                })
+                .unwrap_or_else(|| "another order".into());
+            Some(format!("the feature columns ({diff})"))
+        } else if theirs.config != mine.config {
+            Some("the training options".into())
+        } else if theirs.rows == 0 || theirs.rows > MAX_ROWS {
+            Some(format!(
+                "the number of rows ({}, where 1 to {MAX_ROWS} are accepted)",
+                theirs.rows
+            ))
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            return Err(Error::Mismatch {
+                party: p,
+                other: me,
+                what,
+            });
+        }
+        rows[p] = theirs.rows;
+    }
+    Ok(rows)
+}
+
+/// Step 2: the global moments from secret-shared sums.
+async fn global_scaling(
+    ctx: &mut Context,
+    data: &PartyData,
+    total: usize,
+    linear: bool,
+) -> Result<Scaling> {
+    let me = ctx.id();
+    let d = data.features.len();
+    let len = 2 * d + 2;
+    let mut sums = vec![0.0; len];
+    for (row, &y) in data.rows.iter().zip(&data.labels) {
+        for (j, &v) in row.iter().enumerate() {
+            sums[j] += v;
+            sums[d + j] += v * v;
+        }
+        if linear {
+            sums[2 * d] += y;
+            sums[2 * d + 1] += y * y;
+        }
+    }
+    let encoded = FORMAT.encode_indexed::<Z128>(&sums).map_err(|(i, _)| {
+        let column = if i < 2 * d {
+            data.features[i % d].clone()
+        } else {
+            data.label.clone()
+        };
+        Error::Data {
+            party: me,
+            path: data.path.clone(),
+            reason: format!(
+                "the sum of squares of column `{column}` is outside the fixed-point range"
+            ),
+        }
+    })?;
+    let mut acc = Shared::<Z128>::zeros(len);
+    for owner in 0..ctx.parties() {
+        let part =
+            input::share_from::<Z128>(ctx, owner, (owner == me).then_some(&encoded[..]), len)
+                .await
+                .map_err(Error::mpc(me))?;
+        acc = &acc + &part;
+    }
+    let totals = FORMAT.decode_slice(&open::open(ctx, &acc).await.map_err(Error::mpc(me))?);
+    let label = linear.then(|| (totals[2 * d], totals[2 * d + 1]));
+    Ok(Scaling::from_sums(
+        total,
+        &totals[..d],
+        &totals[d..2 * d],
+        label,
+    ))
+}
+
+/// Step 3: this party's rows (standardized, with the intercept column) then labels, in fixed point.
+fn encode_rows(data: &PartyData, scaling: &Scaling, standardize: Standardize) -> Result<Vec<Z128>> {
+    let d = data.features.len();
+    let mut out = Vec::with_capacity(data.len() * (d + 2));
+    let cell = |i: usize, column: &str, reason: String| Error::Cell {
+        party: data.party,
+        path: data.path.clone(),
+        line: data.lines.get(i).copied().unwrap_or(0),
+        column: column.to_string(),
+        reason,
+    };
+    for (i, row) in data.rows.iter().enumerate() {
+        if row.len() != d {
+            return Err(cell(
+                i,
+                "",
+                format!("{} values where there are {d} features", row.len()),
+            ));
+        }
+        for (j, v) in scaling.standardize(row).into_iter().enumerate() {
+            if standardize == Standardize::None && v.abs() > UNSCALED_LIMIT {
+                return Err(cell(
+                    i,
+                    &data.features[j],
+                    format!("{v} exceeds {UNSCALED_LIMIT}, the limit without standardization"),
+                ));
+            }
+            out.push(
+                FORMAT
+                    .encode(v)
+                    .map_err(|e| cell(i, &data.features[j], e.to_string()))?,
+            );
+        }
+        out.push(FORMAT.encode(1.0).map_err(|e| cell(i, "", e.to_string()))?);
+    }
+    for (i, &y) in data.labels.iter().enumerate() {
+        let v = scaling.standardize_label(y);
+        if standardize == Standardize::None && v.abs() > UNSCALED_LIMIT {
+            return Err(cell(
+                i,
+                &data.label,
+                format!("{v} exceeds {UNSCALED_LIMIT}, the limit without standardization"),
+            ));
+        }
+        out.push(
+            FORMAT
+                .encode(v)
+                .map_err(|e| cell(i, &data.label, e.to_string()))?,
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,261 @@
+//! The `mpc train` and `mpc demo` commands end to end: outputs, exit status and error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn mpc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mpc"))
+        .args(args)
+        .output()
+        .expect("the mpc binary runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mpc-ml-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn data(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn demo_writes_model_and_report_and_passes() {
+    let dir = scratch("demo");
+    let out = dir.join("out");
+    let o = mpc(&["demo", "--out", out.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", stderr(&o));
+    assert!(
+        stdout.contains("test accuracy") && stdout.contains("bytes sent per party"),
+        "{stdout}"
+    );
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["model"], "logistic");
+    assert_eq!(model["features"].as_array().unwrap().len(), 30);
+    assert_eq!(model["weights"].as_array().unwrap().len(), 30);
+    assert!(model["intercept"].is_number());
+    assert_eq!(model["ring"], "Z128");
+    assert_eq!(model["rows_per_party"], serde_json::json!([192, 152, 111]));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("## What was revealed, to whom")
+            && report.contains("global mean and standard deviation")
+    );
+    assert!(std::fs::read_to_string(out.join("loss.svg"))
+        .unwrap()
+        .contains("<polyline"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn local_linear_training() {
+    let dir = scratch("linear");
+    let (a, b) = (data("diabetes_a.csv"), data("diabetes_b.csv"));
+    let o = mpc(&[
+        "train",
+        "--local",
+        "--party-data",
+        &a,
+        "--party-data",
+        &b,
+        "--label",
+        "progression",
+        "--model",
+        "linear",
+        "--receivers",
+        "0,1",
+        "--out",
+        dir.to_str().unwrap(),
+        "--in-memory",
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", stderr(&o));
+    assert!(stdout.contains("test R^2"), "{stdout}");
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["model"], "linear");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn bad_cell_is_located() {
+    let dir = scratch("badcell");
+    let bad = dir.join("bad.csv");
+    let text = std::fs::read_to_string(data("diabetes_b.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut cells: Vec<String> = lines[4].split(',').map(String::from).collect();
+    cells[1] = "x9".into();
+    lines[4] = cells.join(",");
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let o = mpc(&[
+        "train",
+        "--local",
+        "--party-data",
+        &data("diabetes_a.csv"),
+        "--party-data",
+        bad.to_str().unwrap(),
+        "--label",
+        "progression",
+        "--model",
+        "linear",
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("party 1")
+            && e.contains("bad.csv, line 5, column `sex`")
+            && e.contains("`x9` is not a number"),
+        "{e}"
+    );
+    assert!(!dir.join("out").exists(), "nothing is written on failure");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn unavailable_and_missing_options_are_clear() {
+    let dir = scratch("opts");
+    let out = dir.join("out");
+    let base = ["train", "--local", "--party-data"];
+    let (a, b) = (data("hospital_a.csv"), data("hospital_b.csv"));
+    let o = mpc(&[
+        &base[..],
+        &[
+            &a,
+            "--party-data",
+            &b,
+            "--label",
+            "malignant",
+            "--id-column",
+            "patient_id",
+            "--preprocessing",
+            "ot",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ]
+    .concat());
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("ot preprocessing is not available in this build"),
+        "{}",
+        stderr(&o)
+    );
+    let o = mpc(&[
+        &base[..],
+        &[
+            &a,
+            "--party-data",
+            &b,
+            "--label",
+            "malignant",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ]
+    .concat());
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("party 0") && stderr(&o).contains("column `patient_id`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = mpc(&[
+        &base[..],
+        &[
+            &a,
+            "--party-data",
+            &b,
+            "--label",
+            "nope",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ]
+    .concat());
+    assert!(
+        stderr(&o).contains("line 1") && stderr(&o).contains("no label column `nope`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = mpc(&[
+        &base[..],
+        &[&a, "--label", "malignant", "--out", out.to_str().unwrap()],
+    ]
+    .concat());
+    assert!(stderr(&o).contains("at least two"), "{}", stderr(&o));
+    let o = mpc(&[
+        &base[..],
+        &[
+            &a,
+            "--party-data",
+            &b,
+            "--label",
+            "malignant",
+            "--epochs",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ]
+    .concat());
+    assert!(stderr(&o).contains("`epochs`"), "{}", stderr(&o));
+    let o = mpc(&[
+        &base[..],
+        &[
+            "/nonexistent/x.csv",
+            "--party-data",
+            &b,
+            "--label",
+            "malignant",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ]
+    .concat());
+    assert!(
+        stderr(&o).contains("party 0: cannot read /nonexistent/x.csv"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn config_file_errors_are_located_and_the_mesh_is_named() {
+    let dir = scratch("config");
+    let cfg = dir.join("party.toml");
+    std::fs::write(
+        &cfg,
+        "party_id = 0\n[train]\ndata = \"a.csv\"\nlabel = \"malignant\"\nbatch_size = 0\n",
+    )
+    .unwrap();
+    let o = mpc(&["train", "--config", cfg.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("party.toml, line 5, column 14: field `train.batch_size`"),
+        "{e}"
+    );
+    std::fs::write(
+        &cfg,
+        "party_id = 0\n[train]\ndata = \"a.csv\"\nlabel = \"malignant\"\n",
+    )
+    .unwrap();
+    let o = mpc(&["train", "--config", cfg.to_str().unwrap()]);
+    assert!(stderr(&o).contains("needs the QUIC mesh"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(dir);
+}
