@@ -1,5 +1,5 @@
-//! One process per party, each loading its own configuration file and keys: a session with a dealer runs to
-//! the end, and a party killed with SIGKILL mid-protocol makes every other party exit non-zero, naming it,
+//! One process per party, each loading its own configuration file and keys: a session with a dealer runs
+//! mpc-core's conformance suite and a multiplication loop to the end, and a party killed with SIGKILL mid-protocol makes every other party exit non-zero, naming it,
 //! within a bounded time.
 
 use std::io::{BufRead, BufReader, Read};
@@ -87,7 +87,7 @@ fn two_parties_and_a_dealer_in_separate_processes_finish_their_session() {
         write_local_configs(&dir, 2, true, "[network]\nconnect_timeout_secs = 30\n").unwrap();
     let nodes: Vec<Node> = configs
         .iter()
-        .map(|c| Node::spawn(c, &["--dealer", "--rounds", "5"]))
+        .map(|c| Node::spawn(c, &["--suite", "--rounds", "3"]))
         .collect();
     for (id, node) in nodes.into_iter().enumerate() {
         let (status, stderr) = node.finish(Duration::from_secs(60));

@@ -1,5 +1,6 @@
-//! mpc-core's protocols over loopback QUIC for 2, 3 and 5 parties, each checked against the plaintext, with
-//! insecure-shared-seed preprocessing and with a dealer endpoint; and a 16 MB message.
+//! mpc-core's protocols over loopback QUIC for 2, 3 and 5 parties, each checked against the plaintext: mpc-core's
+//! own conformance suite (`mpc_core::testing::protocol_suite`, every ring, with and without a dealer), a
+//! suite of this file's own over Z64; and 16 MB messages and channel ordering.
 
 mod common;
 
@@ -196,4 +197,32 @@ async fn channels_keep_their_order_and_never_interleave() {
     for r in results {
         r.unwrap();
     }
+}
+
+async fn conformance(parties: usize, dealer: bool) {
+    let results = run_loopback(parties, dealer, loopback_options(), |mut ctx| async move {
+        mpc_core::testing::protocol_suite(&mut ctx).await
+    })
+    .await;
+    for (party, r) in results.into_iter().enumerate() {
+        r.unwrap_or_else(|e| panic!("{parties} parties, dealer {dealer}: party {party}: {e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mpc_core_conformance_suite_over_quic_2_parties() {
+    conformance(2, false).await;
+    conformance(2, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mpc_core_conformance_suite_over_quic_3_parties() {
+    conformance(3, false).await;
+    conformance(3, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mpc_core_conformance_suite_over_quic_5_parties() {
+    conformance(5, false).await;
+    conformance(5, true).await;
 }

@@ -1,8 +1,10 @@
-//! `mpc-mesh-node CONFIG [--rounds N] [--pace-ms MS] [--dealer]`: one party of a session over the QUIC mesh,
-//! for the multi-process tests. It connects, prints `connected`, then runs `N` rounds of input, Beaver
-//! multiplication and opening on 1,000 Z64 elements, checks every result against the plaintext, prints
-//! `done` and leaves. Triples come from the session's dealer with `--dealer` (the dealer endpoint itself
-//! serves), otherwise from the insecure shared seed. Any error is printed and the exit code is 1.
+//! `mpc-mesh-node CONFIG [--suite] [--rounds N] [--pace-ms MS] [--dealer]`: one party of a session over the
+//! QUIC mesh, for the multi-process tests. It connects, prints `connected`, then runs mpc-core's conformance
+//! suite if `--suite` is given, then `N` rounds of input, Beaver multiplication and opening on 1,000 Z64
+//! elements, checks every result against the plaintext, prints `done` and leaves. The loop's triples come from
+//! the session's dealer with `--dealer` (not together with `--suite`, which connects its own dealer
+//! sources), otherwise from the insecure shared seed. A dealer endpoint serves. Any error is printed and the
+//! exit code is 1.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,6 +23,7 @@ struct Args {
     rounds: u64,
     pace: Duration,
     dealer: bool,
+    suite: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -30,6 +33,7 @@ fn parse_args() -> Result<Args, String> {
         rounds: 10,
         pace: Duration::ZERO,
         dealer: false,
+        suite: false,
     };
     let number = |v: Option<String>, what: &str| -> Result<u64, String> {
         v.and_then(|s| s.parse().ok())
@@ -40,12 +44,18 @@ fn parse_args() -> Result<Args, String> {
             "--rounds" => args.rounds = number(it.next(), "--rounds")?,
             "--pace-ms" => args.pace = Duration::from_millis(number(it.next(), "--pace-ms")?),
             "--dealer" => args.dealer = true,
+            "--suite" => args.suite = true,
             _ if args.config.as_os_str().is_empty() => args.config = PathBuf::from(a),
             other => return Err(format!("unexpected argument '{other}'")),
         }
     }
+    if args.suite && args.dealer {
+        return Err("--suite and --dealer do not combine".into());
+    }
     if args.config.as_os_str().is_empty() {
-        return Err("usage: mpc-mesh-node CONFIG [--rounds N] [--pace-ms MS] [--dealer]".into());
+        return Err(
+            "usage: mpc-mesh-node CONFIG [--suite] [--rounds N] [--pace-ms MS] [--dealer]".into(),
+        );
     }
     Ok(args)
 }
@@ -57,6 +67,9 @@ fn plaintext(round: u64, owner: u64) -> Vec<Z64> {
 }
 
 async fn compute(mut ctx: Context, args: &Args) -> mpc_core::Result<()> {
+    if args.suite {
+        mpc_core::testing::protocol_suite(&mut ctx).await?;
+    }
     let mut source: Box<dyn Preprocessing<Z64>> = if args.dealer {
         Box::new(DealerSource::<Z64>::connect(&ctx).await?)
     } else {
