@@ -126,34 +126,34 @@ fn bad_cell_is_located() {
 }
 
 #[test]
-fn unavailable_and_missing_options_are_clear() {
+fn ot_runs_and_missing_options_are_clear() {
     let dir = scratch("opts");
     let out = dir.join("out");
     let base = ["train", "--local", "--party-data"];
     let (a, b) = (data("hospital_a.csv"), data("hospital_b.csv"));
+    // Dealer-free preprocessing runs end to end (one epoch of linear regression, to keep debug runs short).
     let o = mpc(&[
-        &base[..],
-        &[
-            &a,
-            "--party-data",
-            &b,
-            "--label",
-            "malignant",
-            "--id-column",
-            "patient_id",
-            "--preprocessing",
-            "ot",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    ]
-    .concat());
-    assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("ot preprocessing is not available in this build"),
-        "{}",
-        stderr(&o)
-    );
+        "train",
+        "--local",
+        "--party-data",
+        &data("diabetes_a.csv"),
+        "--party-data",
+        &data("diabetes_b.csv"),
+        "--label",
+        "progression",
+        "--model",
+        "linear",
+        "--epochs",
+        "1",
+        "--preprocessing",
+        "ot",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model = std::fs::read_to_string(out.join("model.json")).unwrap();
+    assert!(model.contains("\"preprocessing\": \"ot\""), "{model}");
+    let _ = std::fs::remove_dir_all(&out);
     let o = mpc(&[
         &base[..],
         &[

@@ -49,6 +49,7 @@ pub mod scaling;
 pub mod secure;
 pub mod sigmoid;
 mod sigmoid_shares;
+pub mod source;
 pub mod split;
 
 pub use config::{ModelKind, PreprocessingKind, Standardize, TrainConfig};

@@ -8,7 +8,6 @@
 use std::sync::{Arc, Mutex};
 
 use mpc_core::context::Stats;
-use mpc_core::preprocessing::DealerSource;
 use mpc_core::{simulate_with, SimOptions};
 
 use crate::config::{PreprocessingKind, TrainConfig};
@@ -101,11 +100,6 @@ pub async fn run_local(
             format!("entry {i} holds party {}'s rows", p.party),
         ));
     }
-    if options.preprocessing == PreprocessingKind::Ot {
-        return Err(Error::Unsupported(
-            "ot preprocessing is not available in this build".into(),
-        ));
-    }
     check_same_columns(&parties)?;
     let (train, test) = split_parties(&parties);
     let Transport::InMemory = transport;
@@ -116,17 +110,18 @@ pub async fn run_local(
         options.config.clone(),
         options.progress.clone(),
         errors.clone(),
+        options.preprocessing,
     ));
     let sim = SimOptions {
-        dealer: true,
+        dealer: options.preprocessing == PreprocessingKind::Dealer,
         ..SimOptions::default()
     };
     let outputs = simulate_with(sim, n, move |ctx| {
         let shared = shared.clone();
         async move {
-            let (train, config, progress, errors) = &*shared;
+            let (train, config, progress, errors, kind) = &*shared;
             let me = ctx.id();
-            match party_task(ctx, &train[me], config, progress.as_ref()).await {
+            match party_task(ctx, &train[me], config, *kind, progress.as_ref()).await {
                 Ok(out) => Ok(out),
                 Err(e) => {
                     let msg = e.to_string();
@@ -165,20 +160,21 @@ pub async fn run_local(
     })
 }
 
-/// One party of a local run over any context whose network has a dealer endpoint: what each transport runs
-/// per party (party 0 reports progress).
+/// One party of a local run: what each transport runs per party (party 0 reports progress). With `dealer`
+/// preprocessing the context's network must have a dealer endpoint.
 pub async fn party_task(
     mut ctx: mpc_core::Context,
     train: &PartyData,
     config: &TrainConfig,
+    preprocessing: PreprocessingKind,
     progress: Option<&Progress>,
 ) -> Result<TrainOutput> {
     let me = ctx.id();
-    let mut source = DealerSource::connect(&ctx).await.map_err(Error::mpc(me))?;
+    let mut source = crate::source::connect(&mut ctx, preprocessing).await?;
     let noop = |_: usize, _: usize| {};
     let report: &(dyn Fn(usize, usize) + Sync) = match (me, progress) {
         (0, Some(p)) => p.as_ref(),
         _ => &noop,
     };
-    train_party_with_progress(&mut ctx, &mut source, train, config, report).await
+    train_party_with_progress(&mut ctx, source.as_mut(), train, config, report).await
 }

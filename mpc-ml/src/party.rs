@@ -6,10 +6,8 @@
 
 use std::path::PathBuf;
 
-use mpc_core::preprocessing::DealerSource;
 use mpc_core::Context;
 
-use crate::config::PreprocessingKind;
 use crate::data::load_csv_file;
 use crate::error::{Error, Result};
 use crate::metrics::{self, Metrics};
@@ -33,14 +31,7 @@ pub struct PartyResult {
 /// build) aborts the session with the reason, so the other parties stop too.
 pub async fn run_party(ctx: &mut Context, section: &TrainSection) -> Result<PartyResult> {
     let me = ctx.id();
-    let prepared = (|| {
-        if section.preprocessing == PreprocessingKind::Ot {
-            return Err(Error::Unsupported(
-                "ot preprocessing is not available in this build".into(),
-            ));
-        }
-        load_csv_file(me, &section.data, &section.spec)
-    })();
+    let prepared = load_csv_file(me, &section.data, &section.spec);
     let data = match prepared {
         Ok(d) => d,
         Err(e) => {
@@ -49,8 +40,8 @@ pub async fn run_party(ctx: &mut Context, section: &TrainSection) -> Result<Part
         }
     };
     let (train, test) = split_party(&data);
-    let mut source = DealerSource::connect(ctx).await.map_err(Error::mpc(me))?;
-    let output = train_party(ctx, &mut source, &train, &section.config).await?;
+    let mut source = crate::source::connect(ctx, section.preprocessing).await?;
+    let output = train_party(ctx, source.as_mut(), &train, &section.config).await?;
     let own_test = output
         .model
         .as_ref()

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use mpc_core::preprocessing::DealerSource;
 use mpc_core::{simulate_with, SimOptions};
-use mpc_ml::{
-    data, DataSpec, Error, ModelKind, PartyData, PreprocessingKind, Standardize, TrainConfig,
-};
+use mpc_ml::{data, DataSpec, Error, ModelKind, PartyData, Standardize, TrainConfig};
 
 fn small(party: usize, header: &str, rows: &[&str]) -> PartyData {
     let text = format!("{header}\n{}\n", rows.join("\n"));
@@ -188,18 +186,6 @@ async fn bad_options_and_missing_features() {
     .await
     .unwrap_err();
     assert!(e.to_string().contains("`learning-rate`"), "{e}");
-    let options = mpc_ml::LocalOptions {
-        config: TrainConfig::default(),
-        preprocessing: PreprocessingKind::Ot,
-        progress: None,
-    };
-    let e = mpc_ml::run_local(parties(), options, mpc_ml::Transport::InMemory)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "ot preprocessing is not available in this build"
-    );
     let e = common::run(vec![party(0, "a,b,y", 1.0)], TrainConfig::default())
         .await
         .unwrap_err();

@@ -76,12 +76,12 @@ async fn each_party_from_its_config_and_only_receivers_get_the_model() {
 }
 
 #[tokio::test]
-async fn ot_or_a_missing_file_at_one_party_stops_both() {
+async fn mismatched_preprocessing_or_a_missing_file_at_one_party_stops_both() {
     let dir = scratch("bad");
     for (bad, expect) in [
         (
             section(&dir, 1, "diabetes_b.csv", "preprocessing = \"ot\"\n"),
-            "ot preprocessing is not available",
+            "the parties disagree on preprocessing: party 0 chose dealer, party 1 chose ot",
         ),
         (
             section(&dir, 1, "no_such_file.csv", ""),

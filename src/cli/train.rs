@@ -99,9 +99,6 @@ pub fn run(args: Args) -> CliResult {
         receivers: args.receivers.clone(),
     };
     config.validate(args.party_data.len())?;
-    if args.preprocessing == PreprocessingKind::Ot {
-        return Err("ot preprocessing is not available in this build".into());
-    }
     let parties = args
         .party_data
         .iter()
