@@ -1,0 +1,348 @@
+//! Building the mesh: every pair of parties shares one QUIC connection, dialled by the lower id. Dialling
+//! retries with backoff until the peer answers or the deadline passes; every accepted connection is
+//! identified by its pinned certificate. Then each side sends a hello on the connection's control stream and
+//! checks the other's: protocol version, session id and roster digest must match, or the connection is
+//! refused with a reason that says which.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mpc_core::PartyId;
+use quinn::{ConnectionError, VarInt};
+use rustls::pki_types::CertificateDer;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::config::{PartyEntry, Roster};
+use crate::error::{MissingParty, NetError, Result};
+use crate::fingerprint::Fingerprint;
+use crate::identity::Identity;
+use crate::tls;
+use crate::transport::MeshOptions;
+use crate::wire::{read_frame, Control, Hello, CONTROL_MAX, PROTOCOL_VERSION};
+
+/// Application close codes of a connection.
+pub(crate) mod code {
+    /// The peer left after a graceful close.
+    pub const BYE: u32 = 0;
+    /// The peer aborted the session; the reason follows.
+    pub const ABORT: u32 = 1;
+    /// The peer refused our hello; the reason follows.
+    pub const HELLO_REFUSED: u32 = 2;
+    /// The peer broke the connection protocol (wrong dial direction, no hello).
+    pub const PROTOCOL: u32 = 3;
+    /// The peer's mesh was dropped without a close.
+    pub const DROPPED: u32 = 4;
+}
+
+/// One established, hello-checked connection.
+pub(crate) struct Link {
+    pub id: PartyId,
+    pub conn: quinn::Connection,
+    pub control_send: quinn::SendStream,
+    pub control_recv: quinn::RecvStream,
+}
+
+/// What a side of the session needs to set up its links.
+pub(crate) struct Setup<'a> {
+    pub identity: &'a Identity,
+    pub roster: &'a Roster,
+    pub session_id: &'a str,
+    pub me: PartyId,
+    pub opts: &'a MeshOptions,
+}
+
+enum Failure {
+    Retry(String),
+    Fatal(NetError),
+}
+
+type LastErrors = Arc<Mutex<HashMap<PartyId, String>>>;
+
+impl Setup<'_> {
+    fn hello(&self, from: PartyId, to: PartyId) -> Hello {
+        Hello {
+            version: PROTOCOL_VERSION,
+            session_id: self.session_id.to_string(),
+            roster_digest: self.roster.digest(self.session_id),
+            from: from as u64,
+            to: to as u64,
+        }
+    }
+
+    /// Connects to every peer, or fails at the deadline naming the missing ones.
+    pub(crate) async fn run(&self, endpoint: &quinn::Endpoint) -> Result<Vec<Link>> {
+        let deadline = Instant::now() + self.opts.connect_timeout;
+        let transport = self.opts.transport()?;
+        let last: LastErrors = Arc::default();
+        let mut dials = JoinSet::new();
+        for peer in self.roster.parties().iter().filter(|p| p.id > self.me) {
+            let tls = tls::client_config(self.identity, peer.fingerprint)?;
+            let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+                .map_err(|e| NetError::Tls(e.to_string()))?;
+            let mut cfg = quinn::ClientConfig::new(Arc::new(quic));
+            cfg.transport_config(transport.clone());
+            dials.spawn(dial(
+                endpoint.clone(),
+                cfg,
+                peer.clone(),
+                self.hello(self.me, peer.id),
+                self.hello(peer.id, self.me),
+                deadline,
+                last.clone(),
+            ));
+        }
+        let needed = self.roster.endpoints() - 1;
+        let mut accepts = JoinSet::new();
+        let mut links: HashMap<PartyId, Link> = HashMap::new();
+        loop {
+            if links.len() == needed {
+                break;
+            }
+            tokio::select! {
+                Some(res) = dials.join_next() => match res {
+                    Ok(Ok(link)) => { links.insert(link.id, link); }
+                    Ok(Err(Failure::Fatal(e))) => return Err(e),
+                    Ok(Err(Failure::Retry(_))) => {}
+                    Err(e) => return Err(NetError::Tls(format!("a dial task failed: {e}"))),
+                },
+                Some(incoming) = endpoint.accept() => {
+                    let roster = self.roster.clone();
+                    let me = self.me;
+                    let ours: Vec<Hello> = (0..self.roster.endpoints()).map(|p| self.hello(me, p)).collect();
+                    let theirs: Vec<Hello> = (0..self.roster.endpoints()).map(|p| self.hello(p, me)).collect();
+                    let budget = self.opts.connect_timeout.min(Duration::from_secs(20));
+                    let last = last.clone();
+                    accepts.spawn(async move {
+                        match tokio::time::timeout(budget, accept(incoming, &roster, me, &ours, &theirs, &last)).await {
+                            Ok(r) => r,
+                            Err(_) => Err(Failure::Retry("no hello in time".into())),
+                        }
+                    });
+                },
+                Some(res) = accepts.join_next() => match res {
+                    Ok(Ok(link)) => {
+                        if let Some(old) = links.insert(link.id, link) {
+                            old.conn.close(VarInt::from_u32(code::PROTOCOL), b"replaced by a newer connection");
+                        }
+                    }
+                    Ok(Err(Failure::Fatal(e))) => return Err(e),
+                    Ok(Err(Failure::Retry(_))) => {}
+                    Err(e) => return Err(NetError::Tls(format!("an accept task failed: {e}"))),
+                },
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        if links.len() == needed {
+            let mut v: Vec<Link> = links.into_values().collect();
+            v.sort_by_key(|l| l.id);
+            return Ok(v);
+        }
+        let last = last.lock().unwrap_or_else(|p| p.into_inner());
+        let missing = self
+            .roster
+            .parties()
+            .iter()
+            .filter(|p| p.id != self.me && !links.contains_key(&p.id))
+            .map(|p| MissingParty {
+                id: p.id,
+                name: p.name.clone(),
+                address: p.address.clone(),
+                last_error: last
+                    .get(&p.id)
+                    .cloned()
+                    .or_else(|| (p.id < self.me).then(|| "it never dialled us".to_string())),
+            })
+            .collect();
+        Err(NetError::Unreachable {
+            missing,
+            secs: self.opts.connect_timeout.as_secs_f64(),
+        })
+    }
+}
+
+async fn resolve(address: &str) -> std::result::Result<SocketAddr, String> {
+    let mut addrs = tokio::net::lookup_host(address)
+        .await
+        .map_err(|e| format!("cannot resolve {address}: {e}"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("{address} resolves to no address"))
+}
+
+/// Turns a failed connection into a setup failure: a refused hello is fatal, the rest is retried.
+fn connection_failure(party: PartyId, conn: &quinn::Connection, what: String) -> Failure {
+    match conn.close_reason() {
+        Some(ConnectionError::ApplicationClosed(c))
+            if c.error_code == VarInt::from_u32(code::HELLO_REFUSED) =>
+        {
+            Failure::Fatal(NetError::HelloMismatch {
+                party,
+                reason: format!(
+                    "party {party} refused our hello: {}",
+                    crate::wire::sanitize(&String::from_utf8_lossy(&c.reason))
+                ),
+            })
+        }
+        Some(e) => Failure::Retry(e.to_string()),
+        None => Failure::Retry(what),
+    }
+}
+
+async fn write_frame(send: &mut quinn::SendStream, msg: &[u8]) -> std::result::Result<(), String> {
+    let prefix = crate::wire::frame_prefix(msg.len()).ok_or("frame too large")?;
+    send.write_all(&prefix).await.map_err(|e| e.to_string())?;
+    send.write_all(msg).await.map_err(|e| e.to_string())
+}
+
+async fn read_hello(recv: &mut quinn::RecvStream) -> std::result::Result<Hello, String> {
+    match read_frame(recv, CONTROL_MAX).await {
+        Ok(Some(bytes)) => match Control::decode(&bytes) {
+            Ok(Control::Hello(h)) => Ok(h),
+            Ok(other) => Err(format!("expected a hello, got {other:?}")),
+            Err(e) => Err(e.to_string()),
+        },
+        Ok(None) => Err("the control stream closed before the hello".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn refuse_hello(party: PartyId, conn: &quinn::Connection, reason: String) -> Failure {
+    let reason = crate::wire::truncate(&reason, 900);
+    conn.close(VarInt::from_u32(code::HELLO_REFUSED), reason.as_bytes());
+    Failure::Fatal(NetError::HelloMismatch { party, reason })
+}
+
+async fn dial(
+    endpoint: quinn::Endpoint,
+    cfg: quinn::ClientConfig,
+    peer: PartyEntry,
+    ours: Hello,
+    expected: Hello,
+    deadline: Instant,
+    last: LastErrors,
+) -> std::result::Result<Link, Failure> {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Failure::Retry("deadline".into()));
+        }
+        let attempt = async {
+            let addr = resolve(&peer.address).await.map_err(Failure::Retry)?;
+            let connecting = endpoint
+                .connect_with(cfg.clone(), addr, tls::SERVER_NAME)
+                .map_err(|e| Failure::Retry(e.to_string()))?;
+            let conn = connecting
+                .await
+                .map_err(|e| Failure::Retry(e.to_string()))?;
+            let (mut send, mut recv) = conn
+                .open_bi()
+                .await
+                .map_err(|e| connection_failure(peer.id, &conn, e.to_string()))?;
+            write_frame(&mut send, &Control::Hello(ours.clone()).encode())
+                .await
+                .map_err(|e| connection_failure(peer.id, &conn, e))?;
+            let hello = read_hello(&mut recv)
+                .await
+                .map_err(|e| connection_failure(peer.id, &conn, e))?;
+            if let Err(reason) = hello.check(&expected) {
+                return Err(refuse_hello(peer.id, &conn, reason));
+            }
+            Ok(Link {
+                id: peer.id,
+                conn,
+                control_send: send,
+                control_recv: recv,
+            })
+        };
+        let budget = (deadline - now).min(Duration::from_secs(3));
+        let failure = match tokio::time::timeout(budget, attempt).await {
+            Ok(Ok(link)) => return Ok(link),
+            Ok(Err(Failure::Fatal(e))) => return Err(Failure::Fatal(e)),
+            Ok(Err(Failure::Retry(m))) => m,
+            Err(_) => "no answer".to_string(),
+        };
+        tracing::debug!(party = peer.id, address = %peer.address, "dial attempt failed: {failure}");
+        last.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(peer.id, failure);
+        let pause = backoff.min(deadline.saturating_duration_since(Instant::now()));
+        tokio::time::sleep(pause).await;
+        backoff = (backoff * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// The roster entry of a connection's peer, from the certificate it presented.
+fn peer_fingerprint(conn: &quinn::Connection) -> Option<Fingerprint> {
+    let any = conn.peer_identity()?;
+    let certs = any.downcast::<Vec<CertificateDer<'static>>>().ok()?;
+    certs.first().map(|c| Fingerprint::of_der(c))
+}
+
+async fn accept(
+    incoming: quinn::Incoming,
+    roster: &Roster,
+    me: PartyId,
+    ours: &[Hello],
+    theirs: &[Hello],
+    last: &LastErrors,
+) -> std::result::Result<Link, Failure> {
+    let remote = incoming.remote_address();
+    let conn = match incoming.await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(%remote, "refused a connection: {e}");
+            return Err(Failure::Retry(e.to_string()));
+        }
+    };
+    let entry = match peer_fingerprint(&conn).and_then(|fp| roster.by_fingerprint(&fp)) {
+        Some(e) => e,
+        None => {
+            conn.close(VarInt::from_u32(code::PROTOCOL), b"unknown certificate");
+            return Err(Failure::Retry("unknown certificate".into()));
+        }
+    };
+    let party = entry.id;
+    if party >= me {
+        tracing::warn!(%remote, party, "refused a connection from a higher id (the lower id dials)");
+        conn.close(
+            VarInt::from_u32(code::PROTOCOL),
+            b"the lower party id dials",
+        );
+        return Err(Failure::Retry("wrong direction".into()));
+    }
+    let result = async {
+        let (mut send, mut recv) = conn
+            .accept_bi()
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        let hello = read_hello(&mut recv).await.map_err(Failure::Retry)?;
+        if let Err(reason) = hello.check(&theirs[party]) {
+            return Err(refuse_hello(party, &conn, reason));
+        }
+        write_frame(&mut send, &Control::Hello(ours[party].clone()).encode())
+            .await
+            .map_err(Failure::Retry)?;
+        Ok((send, recv))
+    }
+    .await;
+    match result {
+        Ok((control_send, control_recv)) => Ok(Link {
+            id: party,
+            conn,
+            control_send,
+            control_recv,
+        }),
+        Err(f) => {
+            if let Failure::Retry(m) = &f {
+                last.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(party, m.clone());
+            }
+            Err(f)
+        }
+    }
+}

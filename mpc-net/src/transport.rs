@@ -1,0 +1,135 @@
+//! QUIC tuning and the UDP endpoint: [`MeshOptions`], quinn's transport configuration (receive windows large
+//! enough for 16 MB messages to flow at speed, keep-alive and idle timeout for detecting a dead peer, 4 KiB
+//! datagrams at most) and a socket with 4 MiB buffers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use quinn::{IdleTimeout, MtuDiscoveryConfig, TransportConfig, VarInt};
+
+use crate::config::NetworkSettings;
+use crate::error::{NetError, Result};
+
+/// Settings of a mesh. The defaults suit a deployment; [`crate::local`] uses larger first datagrams.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeshOptions {
+    /// How long to keep trying to reach every peer before failing with the list of missing parties.
+    pub connect_timeout: Duration,
+    /// A peer silent for this long (no packet, not even a keep-alive) is lost. Keep-alives go every third of it.
+    pub idle_timeout: Duration,
+    /// Largest frame (message) accepted from a peer or sent to one.
+    pub max_frame: usize,
+    /// UDP payload size used from the start (at least 1200; larger only where the path is known to allow it).
+    pub initial_mtu: u16,
+    /// Largest UDP payload path-MTU discovery may reach (quinn 0.11 stalls with 8 KB datagrams).
+    pub max_mtu: u16,
+    /// How long [`crate::Mesh::close`] waits for peers to confirm they read everything.
+    pub close_timeout: Duration,
+    /// Socket send and receive buffer sizes (best effort: the OS may cap them).
+    pub socket_buffer: usize,
+}
+
+impl Default for MeshOptions {
+    fn default() -> Self {
+        MeshOptions {
+            connect_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(6),
+            max_frame: 256 << 20,
+            initial_mtu: 1200,
+            max_mtu: 4096,
+            close_timeout: Duration::from_secs(5),
+            socket_buffer: 4 << 20,
+        }
+    }
+}
+
+impl MeshOptions {
+    /// These options with the values of a configuration file's `[network]` table applied.
+    pub fn with_settings(mut self, s: &NetworkSettings) -> Self {
+        if let Some(t) = s.connect_timeout {
+            self.connect_timeout = t;
+        }
+        if let Some(t) = s.idle_timeout {
+            self.idle_timeout = t;
+        }
+        if let Some(m) = s.max_frame_bytes {
+            self.max_frame = m;
+        }
+        self
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        let bad = |m: &str| Err(NetError::InvalidArgument(m.to_string()));
+        if self.initial_mtu < 1200 || self.max_mtu < self.initial_mtu {
+            return bad("MTUs must satisfy 1200 <= initial_mtu <= max_mtu");
+        }
+        if self.idle_timeout < Duration::from_millis(100)
+            || self.idle_timeout > Duration::from_secs(3600)
+        {
+            return bad("idle_timeout must be between 100 ms and one hour");
+        }
+        if self.max_frame > u32::MAX as usize {
+            return bad("max_frame must fit in 32 bits");
+        }
+        Ok(())
+    }
+
+    pub(crate) fn transport(&self) -> Result<Arc<TransportConfig>> {
+        let mut t = TransportConfig::default();
+        let idle = IdleTimeout::try_from(self.idle_timeout)
+            .map_err(|e| NetError::InvalidArgument(format!("idle_timeout: {e}")))?;
+        t.max_idle_timeout(Some(idle));
+        t.keep_alive_interval(Some(self.idle_timeout / 3));
+        t.stream_receive_window(VarInt::from_u32(32 << 20));
+        t.receive_window(VarInt::from_u32(128 << 20));
+        t.send_window(128 << 20);
+        // One stream per channel and direction; forks open new channels, so allow many.
+        t.max_concurrent_uni_streams(VarInt::from_u32(1 << 16));
+        t.max_concurrent_bidi_streams(VarInt::from_u32(4));
+        t.initial_mtu(self.initial_mtu);
+        let mut mtu = MtuDiscoveryConfig::default();
+        mtu.upper_bound(self.max_mtu);
+        t.mtu_discovery_config(Some(mtu));
+        Ok(Arc::new(t))
+    }
+}
+
+/// A UDP socket bound to `addr` with the requested buffer sizes.
+pub fn bind_udp(addr: SocketAddr, buffer: usize) -> Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let err = |e: std::io::Error| NetError::Listen {
+        addr,
+        message: e.to_string(),
+    };
+    let sock =
+        Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(err)?;
+    // Best effort: the kernel caps these at net.core.[rw]mem_max.
+    let _ = sock.set_recv_buffer_size(buffer);
+    let _ = sock.set_send_buffer_size(buffer);
+    sock.bind(&addr.into()).map_err(err)?;
+    Ok(sock.into())
+}
+
+/// A quinn endpoint on `socket`, serving with `server` and able to dial.
+pub fn endpoint(
+    socket: std::net::UdpSocket,
+    server: quinn::ServerConfig,
+    opts: &MeshOptions,
+) -> Result<quinn::Endpoint> {
+    let addr = socket
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let mut cfg = quinn::EndpointConfig::default();
+    cfg.max_udp_payload_size(opts.max_mtu.max(1200))
+        .map_err(|e| NetError::Listen {
+            addr,
+            message: e.to_string(),
+        })?;
+    quinn::Endpoint::new(cfg, Some(server), socket, Arc::new(quinn::TokioRuntime)).map_err(|e| {
+        NetError::Listen {
+            addr,
+            message: e.to_string(),
+        }
+    })
+}
