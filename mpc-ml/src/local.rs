@@ -1,14 +1,17 @@
 //! Every party of a run on this machine: [`run_local`] splits each party's rows, starts the parties (and a
 //! dealer) over a [`Transport`], and returns every party's output with its traffic counters.
 //!
-//! The transport is an enum so that a QUIC loopback mesh can be added beside the in-memory network without
-//! changing callers: a new variant builds one context per party (and one for the dealer, which runs
-//! `mpc_core::preprocessing::dealer::serve`) and runs [`party_task`] for each.
+//! The transport is the in-memory network of mpc-core or a loopback QUIC mesh of mpc-net (fresh keys per
+//! party, mutually authenticated TLS, real UDP sockets on 127.0.0.1); both run the same [`party_task`] per
+//! party and mpc-core's dealer on an extra endpoint when the preprocessing is `dealer`.
 
 use std::sync::{Arc, Mutex};
 
+use std::future::Future;
+
 use mpc_core::context::Stats;
-use mpc_core::{simulate_with, SimOptions};
+use mpc_core::simulate::PartyOutput;
+use mpc_core::{simulate_with, Context, SimOptions};
 
 use crate::config::{PreprocessingKind, TrainConfig};
 use crate::data::{check_same_columns, PartyData};
@@ -23,6 +26,35 @@ pub enum Transport {
     /// mpc-core's in-memory network, every party a task of this process.
     #[default]
     InMemory,
+    /// mpc-net's QUIC mesh over 127.0.0.1, every party a task of this process with its own key pair.
+    LoopbackQuic,
+}
+
+/// Runs `f` for each of `n` parties over `transport`, with a dealer endpoint if `dealer`.
+pub(crate) async fn run_parties<T, F, Fut>(
+    transport: Transport,
+    n: usize,
+    dealer: bool,
+    f: F,
+) -> mpc_core::Result<Vec<PartyOutput<T>>>
+where
+    T: Send + 'static,
+    F: Fn(Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = mpc_core::Result<T>> + Send + 'static,
+{
+    match transport {
+        Transport::InMemory => {
+            let sim = SimOptions {
+                dealer,
+                ..SimOptions::default()
+            };
+            simulate_with(sim, n, f).await
+        }
+        Transport::LoopbackQuic => {
+            let opts = mpc_net::local::loopback_options();
+            Ok(mpc_net::local::run_session(n, dealer, opts, f).await?)
+        }
+    }
 }
 
 /// A callback told `(epochs_done, epochs)` as party 0 trains.
@@ -102,7 +134,6 @@ pub async fn run_local(
     }
     check_same_columns(&parties)?;
     let (train, test) = split_parties(&parties);
-    let Transport::InMemory = transport;
     let errors: Arc<Mutex<Vec<Option<Error>>>> =
         Arc::new(Mutex::new((0..n).map(|_| None).collect()));
     let shared = Arc::new((
@@ -112,11 +143,8 @@ pub async fn run_local(
         errors.clone(),
         options.preprocessing,
     ));
-    let sim = SimOptions {
-        dealer: options.preprocessing == PreprocessingKind::Dealer,
-        ..SimOptions::default()
-    };
-    let outputs = simulate_with(sim, n, move |ctx| {
+    let dealer = options.preprocessing == PreprocessingKind::Dealer;
+    let outputs = run_parties(transport, n, dealer, move |ctx| {
         let shared = shared.clone();
         async move {
             let (train, config, progress, errors, kind) = &*shared;

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use mpc_core::preprocessing::Preprocessing;
 use mpc_core::protocols::input;
-use mpc_core::{simulate_with, Context, PartyId, Ring, Shared, SharedMatrix, SimOptions, Z128};
+use mpc_core::{Context, PartyId, Ring, Shared, SharedMatrix, Z128};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -754,16 +754,12 @@ pub async fn run_vertical_local(
             format!("entry {i} holds party {}'s columns", p.party()),
         ));
     }
-    let Transport::InMemory = transport;
     let parties = Arc::new(parties);
     let errors: Arc<Mutex<Vec<Option<Error>>>> =
         Arc::new(Mutex::new((0..n).map(|_| None).collect()));
     let shared = Arc::new((parties.clone(), local.clone(), errors.clone()));
-    let sim = SimOptions {
-        dealer: local.preprocessing == PreprocessingKind::Dealer,
-        ..SimOptions::default()
-    };
-    let outputs = simulate_with(sim, n, move |mut ctx| {
+    let dealer = local.preprocessing == PreprocessingKind::Dealer;
+    let outputs = crate::local::run_parties(transport, n, dealer, move |mut ctx| {
         let shared = shared.clone();
         async move {
             let (parties, local, errors) = &*shared;

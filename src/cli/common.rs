@@ -28,6 +28,7 @@ pub fn train_locally(
     parties: Vec<PartyData>,
     config: TrainConfig,
     preprocessing: PreprocessingKind,
+    transport: Transport,
     files: Vec<String>,
     out: &Path,
 ) -> Result<Outcome, Box<dyn std::error::Error + Send + Sync>> {
@@ -44,7 +45,7 @@ pub fn train_locally(
             progress_bar.set_position(done as u64)
         })),
     };
-    let run = runtime.block_on(mpc_ml::run_local(parties, options, Transport::InMemory));
+    let run = runtime.block_on(mpc_ml::run_local(parties, options, transport));
     bar.finish_and_clear();
     finish(run?, &config, preprocessing, files, out)
 }
@@ -55,6 +56,7 @@ pub fn train_vertically(
     parties: Vec<VerticalData>,
     options: VerticalOptions,
     preprocessing: PreprocessingKind,
+    transport: Transport,
     files: Vec<String>,
     out: &Path,
 ) -> Result<Outcome, Box<dyn std::error::Error + Send + Sync>> {
@@ -72,7 +74,7 @@ pub fn train_vertically(
             progress_bar.set_position(done as u64)
         })),
     };
-    let run = runtime.block_on(run_vertical_local(parties, local, Transport::InMemory));
+    let run = runtime.block_on(run_vertical_local(parties, local, transport));
     bar.finish_and_clear();
     let run = run?;
     say!(
@@ -123,4 +125,23 @@ fn finish(
         say!("wrote {}", p.display());
     }
     Ok(Outcome { comparison })
+}
+
+/// The transport of a local run: loopback QUIC unless `--in-memory`.
+pub fn transport(in_memory: bool) -> Transport {
+    if in_memory {
+        Transport::InMemory
+    } else {
+        Transport::LoopbackQuic
+    }
+}
+
+/// How the transport is named in the output.
+pub fn transport_name(t: Transport) -> &'static str {
+    match t {
+        Transport::LoopbackQuic => {
+            "loopback QUIC with mutually authenticated TLS (a fresh key pair per party)"
+        }
+        _ => "the in-memory network",
+    }
 }

@@ -1,6 +1,7 @@
 //! `mpc demo`: three hospitals train a breast-cancer classifier together (`--vertical`: a clinic and a lab
-//! with other columns about the same patients, rows matched by a private set intersection), every party on this machine, with
-//! dealer preprocessing; prints secure against plaintext training and writes the model and the report.
+//! with other columns about the same patients, rows matched by a private set intersection), every party on
+//! this machine, with `ot` preprocessing by default, over loopback QUIC; prints secure against plaintext
+//! training and writes the model and the report.
 //!
 //! The data is read from the repository's `data/` folder when it is there and is otherwise taken from copies
 //! embedded in the binary, so the demo runs anywhere.
@@ -15,7 +16,7 @@ use std::io::Write;
 use mpc_ml::psi::PsiOptions;
 use mpc_ml::vertical::{self, VerticalOptions, VerticalSpec};
 
-use super::common::{say, train_locally, train_vertically, Outcome};
+use super::common::{say, train_locally, train_vertically, transport, transport_name, Outcome};
 use super::CliResult;
 
 /// The bundled example's files, with their embedded copies.
@@ -66,12 +67,18 @@ pub struct Args {
     /// matched by a private set intersection on `patient_id`.
     #[arg(long)]
     pub vertical: bool,
+    /// Where the correlated randomness comes from: `ot` (no third party) or `dealer`.
+    #[arg(long, value_name = "ot|dealer", default_value = "ot")]
+    pub preprocessing: PreprocessingKind,
+    /// Run the parties over the in-memory network instead of loopback QUIC.
+    #[arg(long)]
+    pub in_memory: bool,
 }
 
 /// Runs `mpc demo`.
 pub fn run(args: Args) -> CliResult {
     if args.vertical {
-        return run_vertical(&args.out);
+        return run_vertical(&args);
     }
     let spec = DataSpec {
         label: "malignant".into(),
@@ -91,13 +98,26 @@ pub fn run(args: Args) -> CliResult {
         files.push(name.to_string());
         parties.push(party);
     }
-    say!("mpc demo: 3 hospitals, logistic regression on secret shares, dealer preprocessing, in-memory network");
+    let transport = transport(args.in_memory);
+    say!(
+        "mpc demo: 3 hospitals, logistic regression on secret shares, {} preprocessing, over {}",
+        args.preprocessing.name(),
+        transport_name(transport)
+    );
     let config = TrainConfig::default();
-    let outcome = train_locally(parties, config, PreprocessingKind::Dealer, files, &args.out)?;
+    let outcome = train_locally(
+        parties,
+        config,
+        args.preprocessing,
+        transport,
+        files,
+        &args.out,
+    )?;
     verdict(&outcome)
 }
 
-fn run_vertical(out: &Path) -> CliResult {
+fn run_vertical(args: &Args) -> CliResult {
+    let out = &args.out;
     let spec = VerticalSpec {
         id_column: "patient_id".into(),
         label: "malignant".into(),
@@ -118,12 +138,23 @@ fn run_vertical(out: &Path) -> CliResult {
         files.push(name.to_string());
         parties.push(party);
     }
-    say!("mpc demo --vertical: a clinic and a lab, rows matched by a private set intersection on patient_id, logistic regression on secret shares, dealer preprocessing, in-memory network");
+    say!(
+        "mpc demo --vertical: a clinic and a lab, rows matched by a private set intersection on patient_id, logistic regression on secret shares, {} preprocessing, over {}",
+        args.preprocessing.name(),
+        transport_name(transport(args.in_memory))
+    );
     let options = VerticalOptions {
         config: TrainConfig::default(),
         psi: PsiOptions::default(),
     };
-    let outcome = train_vertically(parties, options, PreprocessingKind::Dealer, files, out)?;
+    let outcome = train_vertically(
+        parties,
+        options,
+        args.preprocessing,
+        transport(args.in_memory),
+        files,
+        out,
+    )?;
     verdict(&outcome)
 }
 

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod common;
 pub mod demo;
+pub mod deploy;
 pub mod keygen;
 pub mod train;
 

@@ -9,7 +9,7 @@ use mpc_ml::psi::PsiOptions;
 use mpc_ml::vertical::{self, VerticalOptions, VerticalSpec};
 use mpc_ml::{data, DataSpec, ModelKind, PreprocessingKind, Standardize, TrainConfig};
 
-use super::common::{train_locally, train_vertically};
+use super::common::{train_locally, train_vertically, transport};
 use super::CliResult;
 
 /// Arguments of `mpc train`.
@@ -67,7 +67,7 @@ pub struct Args {
     /// Output directory for the model and the report.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Connect the local parties over the in-memory network (the only local transport in this build).
+    /// Connect the local parties over the in-memory network instead of loopback QUIC.
     #[arg(long)]
     pub in_memory: bool,
 }
@@ -75,14 +75,7 @@ pub struct Args {
 /// Runs `mpc train`.
 pub fn run(args: Args) -> CliResult {
     if let Some(path) = &args.config {
-        let section = mpc_ml::party_config::load_train_section(path)?;
-        return Err(format!(
-            "`mpc train --config` needs the QUIC mesh (mpc-net), which is not in this build yet; the [train] table of {} is valid (data {}, {:?} partitioning)",
-            path.display(),
-            section.data.display(),
-            section.partitioning
-        )
-        .into());
+        return super::deploy::run(path);
     }
     if !args.local {
         return Err("say `--config party.toml` (one party) or `--local --party-data FILE ...` (every party here)".into());
@@ -142,7 +135,14 @@ pub fn run(args: Args) -> CliResult {
                 ..PsiOptions::default()
             },
         };
-        train_vertically(parties, options, args.preprocessing, files, &out)?;
+        train_vertically(
+            parties,
+            options,
+            args.preprocessing,
+            transport(args.in_memory),
+            files,
+            &out,
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let parties = args
@@ -156,6 +156,13 @@ pub fn run(args: Args) -> CliResult {
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    train_locally(parties, config, args.preprocessing, files, &out)?;
+    train_locally(
+        parties,
+        config,
+        args.preprocessing,
+        transport(args.in_memory),
+        files,
+        &out,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
