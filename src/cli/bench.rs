@@ -40,7 +40,8 @@ pub struct Figure {
     pub value: f64,
     /// Unit of `value` and `baseline`.
     pub unit: &'static str,
-    /// The same-run baseline (plaintext), in the same unit.
+    /// The same-run baseline (plaintext), in the same unit. The table's ratio is always "ours / plaintext
+    /// speed" (for seconds: plaintext seconds / ours).
     pub baseline: f64,
     /// Computing parties.
     pub parties: usize,
@@ -93,12 +94,141 @@ where
     Ok((median(times), last.0, last.1))
 }
 
-async fn beaver<R: Ring>(n: usize, parties: usize, dealer: bool) -> Result<Timed, mpc_core::Error> {
-    let opts = SimOptions {
-        dealer,
-        ..Default::default()
+/// Where a figure's parties run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Via {
+    Memory,
+    /// In memory with emulated one-way latency (ms) and bandwidth (bytes per second) on every link.
+    Wan(u64, u64),
+    Quic,
+}
+
+impl Via {
+    fn name(self) -> &'static str {
+        match self {
+            Via::Memory => "memory",
+            Via::Wan(..) => "memory+wan",
+            Via::Quic => "quic",
+        }
+    }
+}
+
+/// Runs `f` per party over `via`.
+async fn run_via<T, F, Fut>(
+    via: Via,
+    parties: usize,
+    dealer: bool,
+    f: F,
+) -> Result<Vec<PartyOutput<T>>, mpc_core::Error>
+where
+    T: Send + 'static,
+    F: Fn(mpc_core::Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, mpc_core::Error>> + Send + 'static,
+{
+    match via {
+        Via::Memory => {
+            simulate_with(
+                SimOptions {
+                    dealer,
+                    ..Default::default()
+                },
+                parties,
+                f,
+            )
+            .await
+        }
+        Via::Wan(ms, bps) => {
+            let emulation = mpc_core::net::LinkEmulation {
+                latency: Duration::from_millis(ms),
+                bandwidth: Some(bps),
+            };
+            simulate_with(SimOptions { dealer, emulation }, parties, f).await
+        }
+        Via::Quic => {
+            Ok(
+                mpc_net::local::run_session(parties, dealer, mpc_net::local::loopback_options(), f)
+                    .await?,
+            )
+        }
+    }
+}
+
+/// `n` triples from the OT source; setup (base OTs) is outside the clock.
+async fn ot_triples<R: mpc_core::ot::OtRing>(
+    n: usize,
+    parties: usize,
+    via: Via,
+) -> Result<Timed, mpc_core::Error> {
+    let out = run_via(via, parties, false, move |mut ctx| async move {
+        let mut src = mpc_core::preprocessing::OtSource::<R>::setup(&mut ctx).await?;
+        let before = ctx.stats();
+        let start = Instant::now();
+        std::hint::black_box(src.triples(&mut ctx, n).await?);
+        let used = ctx.stats().since(&before);
+        Ok((start.elapsed(), used.rounds, used.bytes_sent()))
+    })
+    .await?;
+    slowest(out)
+}
+
+/// The bundled breast-cancer training (3 hospitals, 10 epochs): wall time of the whole local run, with
+/// connection set-up, preprocessing (OT set-up and generation, or the dealer), training and model reveal.
+async fn breast_cancer(
+    via: Via,
+    preprocessing: mpc_ml::PreprocessingKind,
+) -> Result<Timed, mpc_core::Error> {
+    let err = |e: mpc_ml::Error| mpc_core::Error::InvalidArgument(e.to_string());
+    let spec = mpc_ml::DataSpec {
+        label: "malignant".into(),
+        id_column: Some("patient_id".into()),
+        features: None,
+        model: mpc_ml::ModelKind::Logistic,
     };
-    let out = simulate_with(opts, parties, move |mut ctx| async move {
+    let mut parties = Vec::new();
+    for (p, (name, text)) in super::demo::HOSPITALS.iter().enumerate() {
+        parties.push(mpc_ml::data::load_csv_str(p, name, text, &spec).map_err(err)?);
+    }
+    let options = mpc_ml::LocalOptions {
+        config: mpc_ml::TrainConfig::default(),
+        preprocessing,
+        progress: None,
+    };
+    let transport = if via == Via::Quic {
+        mpc_ml::Transport::LoopbackQuic
+    } else {
+        mpc_ml::Transport::InMemory
+    };
+    let start = Instant::now();
+    let run = mpc_ml::run_local(parties, options, transport)
+        .await
+        .map_err(err)?;
+    let wall = start.elapsed();
+    let rounds = run
+        .parties
+        .iter()
+        .map(|p| p.output.timing.step_rounds)
+        .max()
+        .unwrap_or(0);
+    let bytes = run
+        .parties
+        .iter()
+        .map(|p| p.stats.bytes_sent())
+        .max()
+        .unwrap_or(0);
+    Ok((wall, rounds, bytes))
+}
+
+async fn beaver<R: Ring>(n: usize, parties: usize, dealer: bool) -> Result<Timed, mpc_core::Error> {
+    beaver_via::<R>(n, parties, dealer, Via::Memory).await
+}
+
+async fn beaver_via<R: Ring>(
+    n: usize,
+    parties: usize,
+    dealer: bool,
+    via: Via,
+) -> Result<Timed, mpc_core::Error> {
+    let out = run_via(via, parties, dealer, move |mut ctx| async move {
         let mut rng = Prg::from_entropy();
         let (x, y) = (
             Shared::from_share(R::random_vec(&mut rng, n)),
@@ -225,7 +355,114 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             bytes_per_party: Some(bytes),
         });
     }
+    for (via, parties, elements) in [
+        (Via::Quic, 2, n),
+        (Via::Quic, 3, n),
+        (Via::Wan(20, 125_000_000), 2, n / 10),
+    ] {
+        let name = "mul.z64".to_string();
+        if !wanted(&name) {
+            continue;
+        }
+        let (t, rounds, bytes) = measure(&rt, args.runs, || {
+            beaver_via::<Z64>(elements, parties, false, via)
+        })?;
+        out.push(Figure {
+            name,
+            value: elements as f64 / t,
+            unit: "mul/s",
+            baseline: base64,
+            parties,
+            transport: via.name(),
+            preprocessing: "insecure_shared_seed",
+            rounds: Some(rounds),
+            bytes_per_party: Some(bytes),
+        });
+    }
+    let triples = 200_000;
+    for (via, parties, z128) in [
+        (Via::Memory, 2, false),
+        (Via::Quic, 2, false),
+        (Via::Quic, 3, false),
+        (Via::Quic, 2, true),
+    ] {
+        let name = if z128 {
+            "preprocessing.ot_triples_z128"
+        } else {
+            "preprocessing.ot_triples_z64"
+        };
+        if !wanted(name) {
+            continue;
+        }
+        let (t, rounds, bytes) = if z128 {
+            measure(&rt, args.runs.min(3), || {
+                ot_triples::<Z128>(triples, parties, via)
+            })?
+        } else {
+            measure(&rt, args.runs.min(3), || {
+                ot_triples::<Z64>(triples, parties, via)
+            })?
+        };
+        out.push(Figure {
+            name: name.to_string(),
+            value: triples as f64 / t,
+            unit: "triples/s",
+            baseline: if z128 { base128 } else { base64 },
+            parties,
+            transport: via.name(),
+            preprocessing: "ot",
+            rounds: Some(rounds),
+            bytes_per_party: Some(bytes),
+        });
+    }
+    let plain_bc = plain_breast_cancer();
+    for (via, prep) in [
+        (Via::Memory, mpc_ml::PreprocessingKind::Dealer),
+        (Via::Quic, mpc_ml::PreprocessingKind::Dealer),
+        (Via::Quic, mpc_ml::PreprocessingKind::Ot),
+    ] {
+        let name = "train.breast_cancer".to_string();
+        if !wanted(&name) {
+            continue;
+        }
+        let (t, rounds, bytes) = measure(&rt, args.runs.min(3), || breast_cancer(via, prep))?;
+        out.push(Figure {
+            name,
+            value: t,
+            unit: "s",
+            baseline: plain_bc,
+            parties: 3,
+            transport: via.name(),
+            preprocessing: prep.name(),
+            rounds: Some(rounds),
+            bytes_per_party: Some(bytes),
+        });
+    }
     Ok(out)
+}
+
+/// Seconds of plaintext f64 training on the same split (the baseline of `train.breast_cancer`).
+fn plain_breast_cancer() -> f64 {
+    let spec = mpc_ml::DataSpec {
+        label: "malignant".into(),
+        id_column: Some("patient_id".into()),
+        features: None,
+        model: mpc_ml::ModelKind::Logistic,
+    };
+    let parties: Vec<_> = super::demo::HOSPITALS
+        .iter()
+        .enumerate()
+        .filter_map(|(p, (name, text))| mpc_ml::data::load_csv_str(p, name, text, &spec).ok())
+        .collect();
+    let (train, _) = mpc_ml::split::split_parties(&parties);
+    let config = mpc_ml::TrainConfig::default();
+    let start = Instant::now();
+    std::hint::black_box(mpc_ml::plain::train_plain(
+        &train,
+        &config,
+        mpc_ml::plain::Link::Exact,
+    ));
+    start.elapsed().as_secs_f64()
 }
 
 /// Runs `mpc bench`.
@@ -257,7 +494,11 @@ pub fn run(args: Args) -> CliResult {
                 f.preprocessing,
                 format!("{:.3e} {}", f.value, f.unit),
                 format!("{:.3e}", f.baseline),
-                f.value / f.baseline,
+                if f.unit == "s" {
+                    f.baseline / f.value
+                } else {
+                    f.value / f.baseline
+                },
                 f.rounds.map(|r| r.to_string()).unwrap_or_default(),
                 f.bytes_per_party.map(|b| b.to_string()).unwrap_or_default(),
             );

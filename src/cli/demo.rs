@@ -20,7 +20,7 @@ use super::common::{say, train_locally, train_vertically, transport, transport_n
 use super::CliResult;
 
 /// The bundled example's files, with their embedded copies.
-const HOSPITALS: [(&str, &str); 3] = [
+pub(crate) const HOSPITALS: [(&str, &str); 3] = [
     (
         "hospital_a.csv",
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/hospital_a.csv")),
