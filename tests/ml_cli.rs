@@ -235,27 +235,34 @@ fn ot_runs_and_missing_options_are_clear() {
 }
 
 #[test]
-fn config_file_errors_are_located_and_the_mesh_is_named() {
+fn config_file_errors_are_located_before_connecting() {
     let dir = scratch("config");
+    // The network part is checked first: a missing field is named with the file.
     let cfg = dir.join("party.toml");
-    std::fs::write(
-        &cfg,
-        "party_id = 0\n[train]\ndata = \"a.csv\"\nlabel = \"malignant\"\nbatch_size = 0\n",
-    )
-    .unwrap();
-    let o = mpc(&["train", "--config", cfg.to_str().unwrap()]);
-    assert!(!o.status.success());
-    let e = stderr(&o);
-    assert!(
-        e.contains("party.toml, line 5, column 14: field `train.batch_size`"),
-        "{e}"
-    );
     std::fs::write(
         &cfg,
         "party_id = 0\n[train]\ndata = \"a.csv\"\nlabel = \"malignant\"\n",
     )
     .unwrap();
     let o = mpc(&["train", "--config", cfg.to_str().unwrap()]);
-    assert!(stderr(&o).contains("needs the QUIC mesh"), "{}", stderr(&o));
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("party.toml") && e.contains("session_id"), "{e}");
+    // A valid network part with a bad [train] value: the error names file, line, column and field, and
+    // nothing connects (the test would otherwise wait for the peer).
+    let configs = mpc_net::local::write_local_configs(&dir, 2, false, "").unwrap();
+    let mut text = std::fs::read_to_string(&configs[0]).unwrap();
+    let line = text.lines().count() + 5;
+    text.push_str("\n[train]\ndata = \"a.csv\"\nlabel = \"malignant\"\nbatch_size = 0\n");
+    std::fs::write(&configs[0], text).unwrap();
+    let o = mpc(&["train", "--config", configs[0].to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!(
+            "party-0.toml, line {line}, column 14: field `train.batch_size`"
+        )),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
