@@ -171,6 +171,48 @@ async fn ot_triples<R: mpc_core::ot::OtRing>(
     slowest(out)
 }
 
+/// `batches` batches of 8,192 random OTs (IKNP, no check) from party 0 (receiver) to party 1 (sender),
+/// after the base OTs; the slower party's time, and the bytes party 0 sent.
+async fn random_ots(batches: usize, via: Via) -> Result<Timed, mpc_core::Error> {
+    use mpc_core::ot::iknp::{self, random_ot_receiver, random_ot_sender, Check};
+    const BLOCKS: usize = 64; // 64 x 128 = 8,192 OTs per batch
+    let out = run_via(via, 2, false, move |mut ctx| async move {
+        let mut pairs = iknp::setup(&mut ctx).await?;
+        let me = ctx.id();
+        let peer = 1 - me;
+        let before = ctx.stats();
+        let start = Instant::now();
+        let pair = pairs[peer]
+            .as_mut()
+            .ok_or_else(|| mpc_core::Error::Preprocessing("no OT state for the peer".into()))?;
+        for i in 0..batches {
+            if me == 0 {
+                let choices = vec![0x5555_aaaa_u128 ^ i as u128; BLOCKS];
+                let (msg, t) = pair.receiver.extend(&choices, Check::None, ctx.rng());
+                ctx.send_bytes(1, msg).await?;
+                std::hint::black_box(random_ot_receiver(&t));
+            } else {
+                let msg = ctx.recv_bytes(0).await?;
+                let q = pair
+                    .sender
+                    .extend(BLOCKS, &msg, Check::None)
+                    .map_err(mpc_core::Error::Preprocessing)?;
+                std::hint::black_box(random_ot_sender(&q, pair.sender.delta()));
+            }
+        }
+        // The receiver's clock stops when the sender has finished too.
+        if me == 1 {
+            ctx.send_bytes(0, vec![1]).await?;
+        } else {
+            ctx.recv_bytes(1).await?;
+        }
+        let used = ctx.stats().since(&before);
+        Ok((start.elapsed(), used.rounds, used.bytes_sent()))
+    })
+    .await?;
+    slowest(out)
+}
+
 /// The bundled breast-cancer training (3 hospitals, 10 epochs): wall time of the whole local run, with
 /// connection set-up, preprocessing (OT set-up and generation, or the dealer), training and model reveal.
 async fn breast_cancer(
@@ -379,12 +421,33 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             bytes_per_party: Some(bytes),
         });
     }
+    let batches = 256;
+    for via in [Via::Memory, Via::Quic] {
+        let name = "preprocessing.random_ot";
+        if !wanted(name) {
+            continue;
+        }
+        let (t, rounds, bytes) = measure(&rt, args.runs.min(3), || random_ots(batches, via))?;
+        let ots = (batches * 8192) as f64;
+        out.push(Figure {
+            name: name.to_string(),
+            value: ots / t,
+            unit: "ot/s",
+            baseline: base64,
+            parties: 2,
+            transport: via.name(),
+            preprocessing: "ot",
+            rounds: Some(rounds),
+            bytes_per_party: Some(bytes),
+        });
+    }
     let triples = 200_000;
     for (via, parties, z128) in [
         (Via::Memory, 2, false),
         (Via::Quic, 2, false),
         (Via::Quic, 3, false),
         (Via::Quic, 2, true),
+        (Via::Quic, 3, true),
     ] {
         let name = if z128 {
             "preprocessing.ot_triples_z128"
