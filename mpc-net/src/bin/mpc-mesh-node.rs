@@ -1,4 +1,4 @@
-//! `mpc-mesh-node CONFIG [--suite] [--rounds N] [--pace-ms MS] [--dealer]`: one party of a session over the
+//! `mpc-mesh-node CONFIG [--suite] [--rounds N] [--elements N] [--pace-ms MS] [--dealer]`: one party of a session over the
 //! QUIC mesh, for the multi-process tests. It connects, prints `connected`, then runs mpc-core's conformance
 //! suite if `--suite` is given, then `N` rounds of input, Beaver multiplication and opening on 1,000 Z64
 //! elements, checks every result against the plaintext, prints `done` and leaves. The loop's triples come from
@@ -21,6 +21,7 @@ use mpc_net::{Mesh, MeshOptions, PartyConfig, Role};
 struct Args {
     config: PathBuf,
     rounds: u64,
+    elements: u64,
     pace: Duration,
     dealer: bool,
     suite: bool,
@@ -31,6 +32,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         config: PathBuf::new(),
         rounds: 10,
+        elements: 1000,
         pace: Duration::ZERO,
         dealer: false,
         suite: false,
@@ -42,6 +44,7 @@ fn parse_args() -> Result<Args, String> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--rounds" => args.rounds = number(it.next(), "--rounds")?,
+            "--elements" => args.elements = number(it.next(), "--elements")?,
             "--pace-ms" => args.pace = Duration::from_millis(number(it.next(), "--pace-ms")?),
             "--dealer" => args.dealer = true,
             "--suite" => args.suite = true,
@@ -54,14 +57,14 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.config.as_os_str().is_empty() {
         return Err(
-            "usage: mpc-mesh-node CONFIG [--suite] [--rounds N] [--pace-ms MS] [--dealer]".into(),
+            "usage: mpc-mesh-node CONFIG [--suite] [--rounds N] [--elements N] [--pace-ms MS] [--dealer]".into(),
         );
     }
     Ok(args)
 }
 
-fn plaintext(round: u64, owner: u64) -> Vec<Z64> {
-    (0..1000u64)
+fn plaintext(round: u64, owner: u64, elements: u64) -> Vec<Z64> {
+    (0..elements)
         .map(|i| Z64(i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ round << 8 ^ owner))
         .collect()
 }
@@ -76,14 +79,20 @@ async fn compute(mut ctx: Context, args: &Args) -> mpc_core::Result<()> {
         Box::new(InsecureSharedSeed::<Z64>::for_context([7; 32], &ctx))
     };
     let me = ctx.id();
+    let mut mul_time = Duration::ZERO;
     for round in 0..args.rounds {
-        let (xs, ys) = (plaintext(round, 0), plaintext(round, 1));
+        let (xs, ys) = (
+            plaintext(round, 0, args.elements),
+            plaintext(round, 1, args.elements),
+        );
         let x =
             input::share_from::<Z64>(&mut ctx, 0, (me == 0).then_some(&xs[..]), xs.len()).await?;
         let y =
             input::share_from::<Z64>(&mut ctx, 1, (me == 1).then_some(&ys[..]), ys.len()).await?;
+        let start = std::time::Instant::now();
         let triples = source.triples(&mut ctx, xs.len()).await?;
         let z = mul::mul(&mut ctx, &x, &y, triples).await?;
+        mul_time += start.elapsed();
         let got = open::open(&mut ctx, &z).await?;
         let want: Vec<Z64> = xs.iter().zip(&ys).map(|(&a, &b)| a * b).collect();
         if got != want {
@@ -94,6 +103,13 @@ async fn compute(mut ctx: Context, args: &Args) -> mpc_core::Result<()> {
             tokio::time::sleep(args.pace).await;
         }
     }
+    // Triple generation and the multiplication, from this party's view.
+    let total = (args.rounds * args.elements) as f64;
+    println!(
+        "mul: {total} elements in {:.4} s, {:.3e} per second",
+        mul_time.as_secs_f64(),
+        total / mul_time.as_secs_f64().max(1e-9)
+    );
     Ok(())
 }
 
