@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::context::{Context, Stats};
 use crate::error::{Error, Result};
-use crate::net::{LinkEmulation, MemoryNetwork, Network};
+use crate::net::{LinkEmulation, MemoryNetwork, Network, PartyId};
 use crate::preprocessing::dealer;
 
 /// Options for [`simulate_with`].
@@ -91,14 +91,45 @@ where
         ));
     }
     let endpoints = n + usize::from(opts.dealer);
+    let nets: Vec<Arc<dyn Network>> = MemoryNetwork::with_emulation(endpoints, opts.emulation)
+        .into_iter()
+        .map(|net| Arc::new(net) as Arc<dyn Network>)
+        .collect();
+    run_endpoints(nets, n, f, |_| async {}).await
+}
+
+/// Runs a session over already-connected endpoints of any [`Network`]: `f` for each of the `n` computing
+/// parties and [`dealer::serve`] on an endpoint beyond them, each as a task. `finish(id)` is awaited when an
+/// endpoint's work is done (a transport closes its connections there). A party whose `f` fails aborts the
+/// session, so the others stop with the reason. Returns every party's result and counters, or the dealer's
+/// failure if it failed while every party succeeded.
+pub async fn run_endpoints<T, F, Fut, D, DFut>(
+    nets: Vec<Arc<dyn Network>>,
+    n: usize,
+    f: F,
+    finish: D,
+) -> Result<Vec<PartyOutput<T>>>
+where
+    T: Send + 'static,
+    F: Fn(Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T>> + Send + 'static,
+    D: Fn(PartyId) -> DFut + Send + Sync + 'static,
+    DFut: Future<Output = ()> + Send + 'static,
+{
     let f = Arc::new(f);
+    let finish = Arc::new(finish);
     let mut handles = Vec::new();
     let mut dealer_handle = None;
-    for net in MemoryNetwork::with_emulation(endpoints, opts.emulation) {
-        let net: Arc<dyn Network> = Arc::new(net);
+    for net in nets {
         let ctx = Context::new(net, n)?;
-        if ctx.id() == n {
-            dealer_handle = Some(tokio::spawn(async move { dealer::serve(ctx).await }));
+        let id = ctx.id();
+        let finish = finish.clone();
+        if id >= n {
+            dealer_handle = Some(tokio::spawn(async move {
+                let served = dealer::serve(ctx).await;
+                finish(id).await;
+                served
+            }));
             continue;
         }
         let f = f.clone();
@@ -108,6 +139,7 @@ where
             if let Err(e) = &result {
                 stats_ctx.abort(&e.to_string()).await;
             }
+            finish(id).await;
             PartyOutput {
                 result,
                 stats: stats_ctx.stats(),

@@ -73,53 +73,22 @@ where
     Fut: Future<Output = mpc_core::Result<T>> + Send + 'static,
 {
     let meshes = loopback_session(parties, dealer, opts).await?;
-    let f = Arc::new(f);
-    let mut handles = Vec::with_capacity(parties);
-    let mut dealer_handle = None;
-    for mesh in meshes {
-        let net: Arc<dyn Network> = Arc::new(mesh.clone());
-        let ctx =
-            Context::new(net, parties).map_err(|e| NetError::InvalidArgument(e.to_string()))?;
-        if ctx.id() == parties {
-            dealer_handle = Some(tokio::spawn(async move {
-                let r = mpc_core::preprocessing::dealer::serve(ctx).await;
+    let nets: Vec<Arc<dyn Network>> = meshes
+        .iter()
+        .map(|m| Arc::new(m.clone()) as Arc<dyn Network>)
+        .collect();
+    let meshes = Arc::new(meshes);
+    let close = move |id: usize| {
+        let meshes = meshes.clone();
+        async move {
+            if let Some(mesh) = meshes.get(id) {
                 mesh.close().await;
-                r
-            }));
-            continue;
-        }
-        let f = f.clone();
-        handles.push(tokio::spawn(async move {
-            let stats_ctx = ctx.on_channel(u32::MAX);
-            let result = f(ctx).await;
-            if let Err(e) = &result {
-                stats_ctx.abort(&e.to_string()).await;
-            }
-            mesh.close().await;
-            PartyOutput {
-                result,
-                stats: stats_ctx.stats(),
-            }
-        }));
-    }
-    let mut outputs = Vec::with_capacity(parties);
-    for (party, h) in handles.into_iter().enumerate() {
-        outputs.push(h.await.unwrap_or_else(|e| PartyOutput {
-            result: Err(mpc_core::Error::PeerLost {
-                party,
-                reason: format!("task failed: {e}"),
-            }),
-            stats: Default::default(),
-        }));
-    }
-    if let Some(h) = dealer_handle {
-        if let Ok(Err(e)) = h.await {
-            if outputs.iter().all(|o| o.result.is_ok()) {
-                return Err(NetError::InvalidArgument(format!("the dealer failed: {e}")));
             }
         }
-    }
-    Ok(outputs)
+    };
+    mpc_core::simulate::run_endpoints(nets, parties, f, close)
+        .await
+        .map_err(|e| NetError::InvalidArgument(e.to_string()))
 }
 
 /// The ingredients of a loopback session before anything connects: fresh identities, bound sockets and the
