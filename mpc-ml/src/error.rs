@@ -147,3 +147,14 @@ impl Error {
         }
     }
 }
+
+/// If `result` is this party's own error (not a report of another party's failure), tells every peer that
+/// the session aborts with that reason, so they stop with it too; returns `result` unchanged.
+pub(crate) async fn abort_on_own_error<T>(ctx: &mpc_core::Context, result: Result<T>) -> Result<T> {
+    if let Err(e) = &result {
+        if !e.is_consequence() {
+            ctx.abort(&e.to_string()).await;
+        }
+    }
+    result
+}

@@ -30,6 +30,56 @@ pub enum Transport {
     LoopbackQuic,
 }
 
+/// Runs `task` for each of `n` parties over `transport` (with a dealer endpoint if `dealer`) and returns
+/// every party's output with its counters. If parties fail, the error returned is the root cause: a party's
+/// own mpc-ml error rather than the `PeerAborted` it caused at the others.
+pub(crate) async fn run_local_parties<T, F, Fut>(
+    transport: Transport,
+    n: usize,
+    dealer: bool,
+    task: F,
+) -> Result<Vec<(T, Stats)>>
+where
+    T: Send + 'static,
+    F: Fn(Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T>> + Send + 'static,
+{
+    let errors: Arc<Mutex<Vec<Option<Error>>>> =
+        Arc::new(Mutex::new((0..n).map(|_| None).collect()));
+    let slots = errors.clone();
+    let task = Arc::new(task);
+    let outputs = run_parties(transport, n, dealer, move |ctx| {
+        let (task, slots) = (task.clone(), slots.clone());
+        async move {
+            let me = ctx.id();
+            task(ctx).await.map_err(|e| {
+                let msg = e.to_string();
+                if let Ok(mut slot) = slots.lock() {
+                    slot[me] = Some(e);
+                }
+                mpc_core::Error::InvalidArgument(msg)
+            })
+        }
+    })
+    .await;
+    let mut errors: Vec<Error> = errors
+        .lock()
+        .map(|mut v| v.iter_mut().filter_map(Option::take).collect())
+        .unwrap_or_default();
+    if let Some(i) = errors.iter().position(|e| !e.is_consequence()) {
+        return Err(errors.swap_remove(i));
+    }
+    let outputs = outputs.map_err(Error::mpc(0))?;
+    if !errors.is_empty() {
+        return Err(errors.swap_remove(0));
+    }
+    outputs
+        .into_iter()
+        .enumerate()
+        .map(|(party, o)| Ok((o.result.map_err(Error::mpc(party))?, o.stats)))
+        .collect()
+}
+
 /// Runs `f` for each of `n` parties over `transport`, with a dealer endpoint if `dealer`.
 pub(crate) async fn run_parties<T, F, Fut>(
     transport: Transport,
@@ -134,53 +184,26 @@ pub async fn run_local(
     }
     check_same_columns(&parties)?;
     let (train, test) = split_parties(&parties);
-    let errors: Arc<Mutex<Vec<Option<Error>>>> =
-        Arc::new(Mutex::new((0..n).map(|_| None).collect()));
     let shared = Arc::new((
         train.clone(),
         options.config.clone(),
         options.progress.clone(),
-        errors.clone(),
         options.preprocessing,
     ));
     let dealer = options.preprocessing == PreprocessingKind::Dealer;
-    let outputs = run_parties(transport, n, dealer, move |ctx| {
+    let outputs = run_local_parties(transport, n, dealer, move |ctx| {
         let shared = shared.clone();
         async move {
-            let (train, config, progress, errors, kind) = &*shared;
+            let (train, config, progress, kind) = &*shared;
             let me = ctx.id();
-            match party_task(ctx, &train[me], config, *kind, progress.as_ref()).await {
-                Ok(out) => Ok(out),
-                Err(e) => {
-                    let msg = e.to_string();
-                    if let Ok(mut slot) = errors.lock() {
-                        slot[me] = Some(e);
-                    }
-                    Err(mpc_core::Error::InvalidArgument(msg))
-                }
-            }
+            party_task(ctx, &train[me], config, *kind, progress.as_ref()).await
         }
     })
-    .await;
-    let mut errors: Vec<Error> = errors
-        .lock()
-        .map(|mut v| v.iter_mut().filter_map(Option::take).collect())
-        .unwrap_or_default();
-    if let Some(i) = errors.iter().position(|e| !e.is_consequence()) {
-        return Err(errors.swap_remove(i));
-    }
-    let outputs = outputs.map_err(Error::mpc(0))?;
-    if !errors.is_empty() {
-        return Err(errors.swap_remove(0));
-    }
-    let mut runs = Vec::with_capacity(n);
-    for (party, o) in outputs.into_iter().enumerate() {
-        let output = o.result.map_err(Error::mpc(party))?;
-        runs.push(PartyRun {
-            output,
-            stats: o.stats,
-        });
-    }
+    .await?;
+    let runs = outputs
+        .into_iter()
+        .map(|(output, stats)| PartyRun { output, stats })
+        .collect();
     Ok(LocalRun {
         parties: runs,
         train,

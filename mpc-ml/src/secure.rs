@@ -133,12 +133,7 @@ pub async fn train_party_with_progress(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<TrainOutput> {
     let result = run(ctx, source, data, config, progress).await;
-    if let Err(e) = &result {
-        if !e.is_consequence() {
-            ctx.abort(&e.to_string()).await;
-        }
-    }
-    result
+    crate::error::abort_on_own_error(ctx, result).await
 }
 
 async fn run(

@@ -21,7 +21,7 @@
 //! 6. **Training.** The same masked gradient descent as horizontal training ([`crate::secure`]); the model is
 //!    opened to the receivers only, with every feature named with the party that holds it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use mpc_core::preprocessing::Preprocessing;
 use mpc_core::protocols::input;
@@ -301,12 +301,7 @@ pub async fn train_vertical_party(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<VerticalOutput> {
     let result = run(ctx, source, data, options, progress).await;
-    if let Err(e) = &result {
-        if !e.is_consequence() {
-            ctx.abort(&e.to_string()).await;
-        }
-    }
-    result
+    crate::error::abort_on_own_error(ctx, result).await
 }
 
 async fn run(
@@ -755,61 +750,36 @@ pub async fn run_vertical_local(
         ));
     }
     let parties = Arc::new(parties);
-    let errors: Arc<Mutex<Vec<Option<Error>>>> =
-        Arc::new(Mutex::new((0..n).map(|_| None).collect()));
-    let shared = Arc::new((parties.clone(), local.clone(), errors.clone()));
+    let shared = Arc::new((parties.clone(), local.clone()));
     let dealer = local.preprocessing == PreprocessingKind::Dealer;
-    let outputs = crate::local::run_parties(transport, n, dealer, move |mut ctx| {
+    let outputs = crate::local::run_local_parties(transport, n, dealer, move |mut ctx| {
         let shared = shared.clone();
         async move {
-            let (parties, local, errors) = &*shared;
+            let (parties, local) = &*shared;
             let me = ctx.id();
             let noop = |_: usize, _: usize| {};
             let report: &(dyn Fn(usize, usize) + Sync) = match (me, &local.progress) {
                 (0, Some(p)) => p.as_ref(),
                 _ => &noop,
             };
-            let result = match crate::source::connect(&mut ctx, local.preprocessing).await {
-                Ok(mut source) => {
-                    train_vertical_party(
-                        &mut ctx,
-                        source.as_mut(),
-                        &parties[me],
-                        &local.options,
-                        report,
-                    )
-                    .await
-                }
-                Err(e) => Err(e),
-            };
-            result.map_err(|e| {
-                let msg = e.to_string();
-                if let Ok(mut slot) = errors.lock() {
-                    slot[me] = Some(e);
-                }
-                mpc_core::Error::InvalidArgument(msg)
-            })
+            let mut source = crate::source::connect(&mut ctx, local.preprocessing).await?;
+            train_vertical_party(
+                &mut ctx,
+                source.as_mut(),
+                &parties[me],
+                &local.options,
+                report,
+            )
+            .await
         }
     })
-    .await;
-    let mut errors: Vec<Error> = errors
-        .lock()
-        .map(|mut v| v.iter_mut().filter_map(Option::take).collect())
-        .unwrap_or_default();
-    if let Some(i) = errors.iter().position(|e| !e.is_consequence()) {
-        return Err(errors.swap_remove(i));
-    }
-    let outputs = outputs.map_err(Error::mpc(0))?;
-    if !errors.is_empty() {
-        return Err(errors.swap_remove(0));
-    }
+    .await?;
     let mut runs = Vec::with_capacity(n);
     let mut full = Vec::with_capacity(n);
-    for (party, o) in outputs.into_iter().enumerate() {
-        let out = o.result.map_err(Error::mpc(party))?;
+    for (out, stats) in outputs {
         runs.push(PartyRun {
             output: out.output.clone(),
-            stats: o.stats,
+            stats,
         });
         full.push(out);
     }
