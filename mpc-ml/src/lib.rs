@@ -53,7 +53,7 @@ pub mod report;
 pub mod scaling;
 pub mod secure;
 pub mod sigmoid;
-mod sigmoid_shares;
+mod step;
 pub mod source;
 pub mod split;
 pub mod vertical;

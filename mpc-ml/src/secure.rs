@@ -13,30 +13,29 @@
 //!    rows, then party 1's, and so on. From here to the model's opening is what [`Timing`] measures.
 //! 4. **Masking once.** `E = X - A` is opened once for a dealer mask `A` ([`MaskedMatrix`]); every mini-batch
 //!    product `X_b w` and `X_b^T g` then opens only the masked right operand (31 elements for 30 features).
-//! 5. **Steps.** For each mini-batch, in order: `z = X_b w` (1 round, `2f` fractional bits); for logistic
-//!    regression `t = z / 24` truncated (1 round) and the degree-9 polynomial of [`crate::sigmoid`] on shares
-//!    (4 multiplication and 3 truncation rounds, see `sigmoid_shares`), giving `g = s(z) - y` at `2f` bits;
-//!    for linear regression `g = z - y` needs no round; then `G = X_b^T g` (1 round) and one truncation
-//!    (1 round) of `lr / |b| * G + lr * l2 * w` (penalty on the weights only), subtracted from `w`.
-//!    Logistic: 11 rounds per step; linear: 3. The step's correlated randomness is fetched before each
-//!    epoch (see `prefetch`), so steps exchange only protocol messages.
+//! 5. **Steps.** For each mini-batch, in order, one gradient step of [`crate::step`]: `z = X_b w`, for logistic
+//!    regression the degree-9 polynomial of [`crate::sigmoid`] on `t = z / 24`, `g = s(z) - y` (linear:
+//!    `g = z - y`), `G = X_b^T g`, and the update `lr / |b| * G + lr * l2 * w` (penalty on the weights only),
+//!    subtracted from `w`. Every truncation is opened together with the next Beaver openings, so a logistic
+//!    step takes 6 rounds and a linear step 2; the last update is applied in one more round before the
+//!    output. The step's correlated randomness is fetched before each epoch (see `prefetch`), so steps
+//!    exchange only protocol messages.
 //! 6. **Output.** The weights after every epoch are opened to the receivers only, in one round; the last is
 //!    the model. Receivers turn them into weights on raw values and evaluate the training loss on their own
 //!    rows (the loss curve).
 //!
 //! Fixed-point bounds: every value and every product before truncation stays below `2^87` after scaling: a
-//! forward product `z` at 40 fractional bits needs `|z| < 2^47`; the update before its truncation has 80
-//! fractional bits, so a single step may change a weight by less than 2^7 (lr <= 10 and standardized data
+//! forward product `z` at 40 fractional bits needs `|z| < 2^47`; the update before its truncation has 60
+//! fractional bits, so a single step may change a weight by less than 2^27 (lr <= 10 and standardized data
 //! keep it far below).
 //! Raw values are limited to `2^24` ([`crate::data::INPUT_LIMIT`]) so the shared sums of squares fit.
 
 use std::time::Instant;
 
-use mpc_core::preprocessing::{MaskUse, Preprocessing};
+use mpc_core::preprocessing::Preprocessing;
 use mpc_core::protocols::matmul::MaskedMatrix;
-use mpc_core::protocols::poly::{self, Truncation};
 use mpc_core::protocols::{input, open};
-use mpc_core::{Context, FixedPoint, PartyId, Ring, Shared, SharedMatrix, Z128};
+use mpc_core::{Context, FixedPoint, PartyId, Shared, SharedMatrix, Z128};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelKind, Standardize, TrainConfig};
@@ -45,10 +44,9 @@ use crate::error::{Error, Result};
 use crate::metrics;
 use crate::model::Model;
 use crate::plain::batches;
-use crate::prefetch::{Need, Prefetched};
+use crate::prefetch::Prefetched;
+use crate::step::{self, StepParams, Weights};
 use crate::scaling::Scaling;
-use crate::sigmoid;
-use crate::sigmoid_shares;
 
 /// The fixed-point format of training: 20 fractional bits in Z128, values below 2^87 after scaling.
 pub const FORMAT: FixedPoint = FixedPoint::Z128_DEFAULT;
@@ -275,101 +273,36 @@ pub(crate) async fn descend(
         .map_err(mpc(me))?;
     let masked = MaskedMatrix::open(ctx, x, mask).await.map_err(mpc(me))?;
 
-    // Gradient descent.
-    let f = FORMAT.frac_bits;
-    let half = Z128::from_i128(1i128 << (2 * f - 1));
-    let g_bits = 2 * f;
-    let update_format = FixedPoint {
-        frac_bits: f + g_bits,
-        bound_bits: FORMAT.bound_bits,
-    };
-    let t_format = FixedPoint {
-        frac_bits: 2 * f,
-        bound_bits: FORMAT.bound_bits,
-    };
-    let inv_range = Z128::from_i128((FORMAT.scale() / sigmoid::RANGE).round() as i128);
-    let l2 = Z128::from_i128(
-        (config.learning_rate * config.l2 * ((f + g_bits) as f64).exp2()).round() as i128,
-    );
-    let lift = Z128::from_i128(1i128 << f);
-    let mut w = Shared::<Z128>::zeros(d + 1);
+    // Gradient descent: 6 rounds per logistic step, 2 per linear step (see `step`).
+    let params =
+        StepParams::new(linear, config.learning_rate, config.l2).map_err(mpc(me))?;
+    let mut weights = Weights::zeros(d + 1);
     let mut snapshots = Vec::with_capacity(config.epochs);
     let schedule = batches(total, config.batch_size);
     let mut step_rounds = 0;
     for epoch in 0..config.epochs {
-        let needs = schedule.iter().flat_map(|&(s, e)| {
-            let mut v = vec![Need::Mask(mask_use(s, e, false))];
-            if !linear {
-                v.push(Need::Trunc(e - s, t_format.frac_bits));
-                v.extend(sigmoid_shares::needs(e - s));
-            }
-            v.push(Need::Mask(mask_use(s, e, true)));
-            v.push(Need::Trunc(d + 1, update_format.frac_bits));
-            v
-        });
+        let needs = schedule
+            .iter()
+            .flat_map(|&(s, e)| step::needs(s, e, d + 1, linear));
         let mut pre = Prefetched::fetch(ctx, source, masked.mask(), needs.collect::<Vec<_>>())
             .await
             .map_err(mpc(me))?;
         let epoch_start = ctx.stats();
-        for &(s, e) in &schedule {
-            let b = e - s;
-            let fwd = mask_use(s, e, false);
-            let t = pre.mask_triple_for(&fwd).map_err(mpc(me))?;
-            let wm = SharedMatrix::new(d + 1, 1, w.clone()).map_err(mpc(me))?;
-            let z = masked
-                .mul(ctx, &fwd, &wm, t)
-                .await
-                .map_err(mpc(me))?
-                .into_shared();
-            let yb = y.slice(s..e).map_err(mpc(me))?;
-            let g = if linear {
-                &z - &yb.scale(lift)
-            } else {
-                let t = poly::truncate(
-                    ctx,
-                    &z.scale(inv_range),
-                    t_format,
-                    Truncation::Pairs,
-                    &mut pre,
-                )
+        for (i, &batch) in schedule.iter().enumerate() {
+            step::step(ctx, &masked, &mut pre, &mut weights, y, batch, &params)
                 .await
                 .map_err(mpc(me))?;
-                let odd = sigmoid_shares::odd_part(ctx, &t, &mut pre)
-                    .await
-                    .map_err(mpc(me))?;
-                let half_minus_y = yb.scale(lift).scale(Z128::from_i128(-1));
-                let half_minus_y = half_minus_y
-                    .add_public(me, &vec![half; b])
-                    .map_err(mpc(me))?;
-                &odd + &half_minus_y
-            };
-            let bwd = mask_use(s, e, true);
-            let t = pre.mask_triple_for(&bwd).map_err(mpc(me))?;
-            let gm = SharedMatrix::new(b, 1, g).map_err(mpc(me))?;
-            let grad = masked
-                .mul(ctx, &bwd, &gm, t)
-                .await
-                .map_err(mpc(me))?
-                .into_shared();
-            let step =
-                Z128::from_i128((config.learning_rate / b as f64 * FORMAT.scale()).round() as i128);
-            let mut upd = grad.scale(step);
-            for (u, &wj) in upd.share_values_mut()[..d]
-                .iter_mut()
-                .zip(&w.share_values()[..d])
-            {
-                *u += wj * l2;
+            if i == 0 && epoch > 0 {
+                // The first step applied the previous epoch's last update.
+                snapshots.push(weights.current().clone());
             }
-            let delta = poly::truncate(ctx, &upd, update_format, Truncation::Pairs, &mut pre)
-                .await
-                .map_err(mpc(me))?;
-            w = &w - &delta;
         }
         step_rounds += ctx.stats().since(&epoch_start).rounds;
-        snapshots.push(w.clone());
         progress(epoch + 1, config.epochs);
         tracing::info!(party = me, epoch = epoch + 1, "epoch done");
     }
+    weights.settle(ctx).await.map_err(mpc(me))?;
+    snapshots.push(weights.current().clone());
     let opened = open::open_to(
         ctx,
         &Shared::concat(&snapshots.iter().collect::<Vec<_>>()),
@@ -418,15 +351,6 @@ pub fn disclosures(parties: usize, config: &TrainConfig) -> Vec<Disclosure> {
         to: config.receivers.clone(),
     });
     out
-}
-
-fn mask_use(row_start: usize, row_end: usize, transpose: bool) -> MaskUse {
-    MaskUse {
-        row_start,
-        row_end,
-        transpose,
-        cols: 1,
-    }
 }
 
 /// Step 1: every party announces its public parameters; returns the rows of every party.

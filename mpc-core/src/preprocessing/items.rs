@@ -52,6 +52,16 @@ impl<R: Ring> Triples<R> {
         self.a.is_empty()
     }
 
+    /// This party's shares of `a`. Secret.
+    pub fn a_share(&self) -> &[R] {
+        &self.a
+    }
+
+    /// This party's shares of `b`. Secret.
+    pub fn b_share(&self) -> &[R] {
+        &self.b
+    }
+
     /// Splits off the triples from `at` on; `self` keeps the first `at`.
     pub fn split_off(&mut self, at: usize) -> Result<Self> {
         if at > self.len() {
@@ -189,6 +199,11 @@ impl<R: Ring> MaskTriple<R> {
     /// A mask triple from this party's shares (for preprocessing sources).
     pub fn from_shares(mask_id: u64, b: Vec<R>, c: Vec<R>) -> Self {
         MaskTriple { mask_id, b, c }
+    }
+
+    /// This party's share of `B`, row-major. Secret.
+    pub fn b_share(&self) -> &[R] {
+        &self.b
     }
 
     fn len(&self) -> usize {

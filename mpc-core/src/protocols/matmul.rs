@@ -146,6 +146,34 @@ impl<R: Ring> MaskedMatrix<R> {
         ctx: &mut Context,
         using: &MaskUse,
         y: &SharedMatrix<R>,
+        triple: MaskTriple<R>,
+    ) -> Result<SharedMatrix<R>> {
+        if y.as_shared().len() != triple.b.len() {
+            return Err(Error::Shape(format!(
+                "a {}x{} right operand with a triple for {} elements",
+                y.rows(),
+                y.cols(),
+                triple.b.len()
+            )));
+        }
+        let masked: Vec<R> = y
+            .as_shared()
+            .share_values()
+            .iter()
+            .zip(&triple.b)
+            .map(|(&y, &b)| y - b)
+            .collect();
+        let f = open_owned(ctx, Shared::from_share(masked)).await?;
+        self.mul_opened(ctx.is_leader(), using, &f, triple)
+    }
+
+    /// The local half of [`MaskedMatrix::mul`]: the product from the opened `F = Y - B` (row-major, `k' x n`),
+    /// for protocols that open `F` together with other values. `leader` adds the public `E F`.
+    pub fn mul_opened(
+        &self,
+        leader: bool,
+        using: &MaskUse,
+        f: &[R],
         mut triple: MaskTriple<R>,
     ) -> Result<SharedMatrix<R>> {
         if using.row_start > using.row_end || using.row_end > self.rows {
@@ -161,11 +189,10 @@ impl<R: Ring> MaskedMatrix<R> {
             (block, self.cols)
         };
         let n = using.cols;
-        if y.rows() != k || y.cols() != n || triple.b.len() != k * n || triple.c.len() != m * n {
+        if f.len() != k * n || triple.b.len() != k * n || triple.c.len() != m * n {
             return Err(Error::Shape(format!(
-                "a {m}x{k} block times a {}x{} matrix with a triple for {}x{n} outputs",
-                y.rows(),
-                y.cols(),
+                "a {m}x{k} block times {} opened elements with a triple for {}x{n} outputs",
+                f.len(),
                 triple.c.len() / n.max(1)
             )));
         }
@@ -186,19 +213,11 @@ impl<R: Ring> MaskedMatrix<R> {
                 using.transpose,
             ),
         );
-        let masked: Vec<R> = y
-            .as_shared()
-            .share_values()
-            .iter()
-            .zip(&triple.b)
-            .map(|(&y, &b)| y - b)
-            .collect();
-        let f = open_owned(ctx, Shared::from_share(masked)).await?;
         let mut z = std::mem::take(&mut triple.c);
         add_assign(&mut z, &matmul_plain(&e, &triple.b, m, k, n));
-        add_assign(&mut z, &matmul_plain(&a, &f, m, k, n));
-        if ctx.is_leader() {
-            add_assign(&mut z, &matmul_plain(&e, &f, m, k, n));
+        add_assign(&mut z, &matmul_plain(&a, f, m, k, n));
+        if leader {
+            add_assign(&mut z, &matmul_plain(&e, f, m, k, n));
         }
         SharedMatrix::new(m, n, Shared::from_share(z))
     }

@@ -10,9 +10,11 @@
 //! | [`matmul::MaskedMatrix::mul`] (SecureML reuse) | 1 | `k' n` to each other party |
 //! | [`trunc::trunc`] (probabilistic, with a pair) | 1 | `len` to each other party |
 //! | [`trunc::trunc_local_two_party`] | 0 | nothing |
+//! | [`fused::PendingTrunc`] (truncation opened with the next Beaver openings) | 0 of its own | `len` plus one per later use |
 //! | [`poly::eval`] | 2 per doubling level + 1 | see its docs |
 
 pub mod dot;
+pub mod fused;
 pub mod input;
 pub mod matmul;
 pub mod mul;

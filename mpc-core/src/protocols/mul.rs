@@ -15,7 +15,7 @@ pub async fn mul<R: Ring>(
     ctx: &mut Context,
     x: &Shared<R>,
     y: &Shared<R>,
-    mut triples: Triples<R>,
+    triples: Triples<R>,
 ) -> Result<Shared<R>> {
     let n = x.len();
     if y.len() != n || triples.len() != n {
@@ -41,10 +41,29 @@ pub async fn mul<R: Ring>(
     );
     let opened = open_owned(ctx, Shared::from_share(masked)).await?;
     let (d, e) = opened.split_at(n);
-    let lead = ctx.is_leader();
+    beaver_local(ctx.is_leader(), d, e, triples)
+}
+
+/// The local half of Beaver multiplication: `x * y` from the opened `d = x - a` and `e = y - b`, consuming the
+/// triples. `leader` adds the public `d * e`. For protocols that open `d` and `e` together with other values
+/// (see [`crate::protocols::fused`]).
+pub fn beaver_local<R: Ring>(
+    leader: bool,
+    d: &[R],
+    e: &[R],
+    mut triples: Triples<R>,
+) -> Result<Shared<R>> {
+    if d.len() != triples.len() || e.len() != triples.len() {
+        return Err(Error::Shape(format!(
+            "{} and {} opened differences for {} triples",
+            d.len(),
+            e.len(),
+            triples.len()
+        )));
+    }
     let mut z = std::mem::take(&mut triples.c);
     let terms = z.iter_mut().zip(d).zip(e).zip(&triples.a).zip(&triples.b);
-    if lead {
+    if leader {
         terms.for_each(|((((z, &d), &e), &a), &b)| *z += d * b + e * a + d * e);
     } else {
         terms.for_each(|((((z, &d), &e), &a), &b)| *z += d * b + e * a);

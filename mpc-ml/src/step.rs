@@ -1,0 +1,284 @@
+//! One mini-batch gradient step on shares, in 6 rounds for logistic regression and 2 for linear regression.
+//!
+//! Every truncation is opened in the same round as the Beaver openings of the products that use its result
+//! ([`mpc_core::protocols::fused`]), and the weight update's truncation is opened with the next step's
+//! forward product. With `X_b` the batch rows of the masked data matrix ([`MaskedMatrix`]), `w` the weights
+//! and `f` = 20 fractional bits:
+//!
+//! | round | opens | then computes locally |
+//! | --- | --- | --- |
+//! | 1 | the previous update `+ r`, and `w + r' - B` | `w` updated, `z = X_b w` (2f bits) |
+//! | 2 | `z / 24 + r`, and `t`'s alignments with three triple masks | `t`, `u2 = t t` |
+//! | 3 | `u2 + r`, and `u`'s alignments | `u = t^2`, `v2 = u u` |
+//! | 4 | `v2 + r`, and `v`'s alignments | `v = t^4`, `u v`, `v v`, `q` (3f bits) |
+//! | 5 | `q + r`, and `q`'s alignment | `g = t q + 1/2 - y` (2f bits) |
+//! | 6 | `g + r`, and `g' - B` for the backward product | `X_b^T g'`, the update (3f bits, pending) |
+//!
+//! Linear regression has `g = z - y` after round 1 and goes straight to round 6: 2 rounds per step. The
+//! sigmoid is the degree-9 odd polynomial of [`crate::sigmoid`], `1/2 + t q(u)` with `t = z / 24`, `u = t^2`,
+//! `q(u) = C0 + C1 u + C2 u^2 + C3 u^3 + C4 u^4`, where `u^3 = u v` and `u^4 = v v` for `v = u^2`.
+//!
+//! Per step of `b` rows and `d + 1` weights: 5b triples (logistic), truncation pairs for `4b` (logistic) plus
+//! `b` and `d + 1` elements, and two mask triples. Every value stays below the fixed-point bound `2^87`: `q`
+//! at 60 fractional bits needs `|q| < 2^27`, true for `|t| < 8` (`|z| < 192`); the update at 60 bits needs a
+//! change of a weight below `2^27` per step.
+
+use mpc_core::preprocessing::{MaskUse, Preprocessing};
+use mpc_core::protocols::fused::{differences, PendingTrunc};
+use mpc_core::protocols::matmul::MaskedMatrix;
+use mpc_core::protocols::mul::beaver_local;
+use mpc_core::protocols::open::{open_many, open_owned};
+use mpc_core::{Context, FixedPoint, Result, Ring, Shared, Z128};
+
+use crate::prefetch::{Need, Prefetched};
+use crate::secure::FORMAT;
+use crate::sigmoid::{COEFFS, RANGE};
+
+/// The public constants of the steps.
+pub(crate) struct StepParams {
+    linear: bool,
+    learning_rate: f64,
+    /// `lr * l2` at 40 fractional bits.
+    l2: Z128,
+    inv_range: Z128,
+    coeffs: [Z128; 5],
+}
+
+impl StepParams {
+    pub(crate) fn new(linear: bool, learning_rate: f64, l2: f64) -> Result<Self> {
+        let f = FORMAT.frac_bits;
+        let mut coeffs = [Z128::ZERO; 5];
+        for (c, &v) in coeffs.iter_mut().zip(&COEFFS) {
+            *c = FORMAT.encode(v)?;
+        }
+        Ok(StepParams {
+            linear,
+            learning_rate,
+            l2: Z128::from_i128((learning_rate * l2 * ((2 * f) as f64).exp2()).round() as i128),
+            inv_range: FORMAT.encode(1.0 / RANGE)?,
+            coeffs,
+        })
+    }
+}
+
+/// A truncation by `bits` under the training bound.
+fn shift(bits: u32) -> FixedPoint {
+    FixedPoint {
+        frac_bits: bits,
+        bound_bits: FORMAT.bound_bits,
+    }
+}
+
+/// The rows `s..e` of the data matrix, transposed or not, for a one-column right operand.
+pub(crate) fn mask_use(row_start: usize, row_end: usize, transpose: bool) -> MaskUse {
+    MaskUse {
+        row_start,
+        row_end,
+        transpose,
+        cols: 1,
+    }
+}
+
+/// The requests of one [`step`] on rows `s..e` with `d + 1` weights, in the order the step consumes them.
+pub(crate) fn needs(s: usize, e: usize, weights: usize, linear: bool) -> Vec<Need> {
+    let (b, f) = (e - s, FORMAT.frac_bits);
+    let mut v = vec![Need::Mask(mask_use(s, e, false))];
+    if !linear {
+        v.extend([
+            Need::Triples(5 * b),
+            Need::Trunc(b, 2 * f),
+            Need::Trunc(b, f),
+            Need::Trunc(b, f),
+            Need::Trunc(b, 2 * f),
+        ]);
+    }
+    v.extend([
+        Need::Trunc(b, f),
+        Need::Mask(mask_use(s, e, true)),
+        Need::Trunc(weights, 2 * f),
+    ]);
+    v
+}
+
+/// The shared weights (20 fractional bits) and the last step's update, whose truncation is still to be
+/// opened.
+pub(crate) struct Weights {
+    w: Shared<Z128>,
+    pending: Option<PendingTrunc<Z128>>,
+}
+
+impl Weights {
+    pub(crate) fn zeros(len: usize) -> Self {
+        Weights {
+            w: Shared::zeros(len),
+            pending: None,
+        }
+    }
+
+    /// The weights, as of the last applied update.
+    pub(crate) fn current(&self) -> &Shared<Z128> {
+        &self.w
+    }
+
+    /// Opens and applies a pending update on its own (one round); nothing if there is none.
+    pub(crate) async fn settle(&mut self, ctx: &mut Context) -> Result<()> {
+        if let Some(p) = self.pending.take() {
+            let c = open_owned(ctx, p.masked().clone()).await?;
+            let r = p.resolve(ctx.is_leader(), &c)?;
+            self.w = self.w.try_sub(&r.value)?;
+        }
+        Ok(())
+    }
+}
+
+fn sub(x: &[Z128], y: &[Z128]) -> Vec<Z128> {
+    x.iter().zip(y).map(|(&x, &y)| x - y).collect()
+}
+
+/// One gradient step on rows `s..e`: applies the previous step's pending update, and leaves this step's
+/// update pending in `weights`.
+pub(crate) async fn step(
+    ctx: &mut Context,
+    masked: &MaskedMatrix<Z128>,
+    pre: &mut Prefetched,
+    weights: &mut Weights,
+    y: &Shared<Z128>,
+    (s, e): (usize, usize),
+    p: &StepParams,
+) -> Result<()> {
+    let lead = ctx.is_leader();
+    let (b, f) = (e - s, FORMAT.frac_bits);
+    let lift = Z128::from_i128(1i128 << f);
+
+    // Round 1: the previous update, and the forward product's opening.
+    let fwd = mask_use(s, e, false);
+    let tf = pre.mask_triple_for(&fwd)?;
+    let w_minus_b = sub(weights.w.share_values(), tf.b_share());
+    let f_fwd = match weights.pending.take() {
+        None => open_owned(ctx, Shared::from_share(w_minus_b)).await?,
+        Some(pending) => {
+            let aligned = pending.aligned(&w_minus_b)?;
+            let o = open_many(ctx, &[pending.masked(), &aligned]).await?;
+            let r = pending.resolve(lead, &o[0])?;
+            weights.w = weights.w.try_sub(&r.value)?;
+            // w_new - B = (w - B + r') - P.
+            sub(&o[1], &r.public)
+        }
+    };
+    let z = masked.mul_opened(lead, &fwd, &f_fwd, tf)?.into_shared();
+    let y_lifted = y.slice(s..e)?.scale(lift);
+
+    let g = if p.linear {
+        z.try_sub(&y_lifted)?
+    } else {
+        // Five batches of b triples: t t, t q, u u, u v, v v.
+        let mut t1 = pre.triples(ctx, 5 * b).await?;
+        let mut t5 = t1.split_off(b)?;
+        let mut t2 = t5.split_off(b)?;
+        let mut t3 = t2.split_off(b)?;
+        let t4 = t3.split_off(b)?;
+
+        // Round 2: t = z / 24, aligned for t t (t1) and t q (t5).
+        let pt = pre.trunc_pairs(ctx, b, 2 * f).await?;
+        let pt = PendingTrunc::start(ctx, &z.scale(p.inv_range), shift(2 * f), pt)?;
+        let (a1, b1, a5) = (
+            pt.aligned(t1.a_share())?,
+            pt.aligned(t1.b_share())?,
+            pt.aligned(t5.a_share())?,
+        );
+        let o = open_many(ctx, &[pt.masked(), &a1, &b1, &a5]).await?;
+        let rt = pt.resolve(lead, &o[0])?;
+        let (d1, e1, d5) = (
+            differences(&rt.public, &o[1])?,
+            differences(&rt.public, &o[2])?,
+            differences(&rt.public, &o[3])?,
+        );
+        let u2 = beaver_local(lead, &d1, &e1, t1)?;
+
+        // Round 3: u = t^2, aligned for u u (t2) and u v (t3).
+        let pu = pre.trunc_pairs(ctx, b, f).await?;
+        let pu = PendingTrunc::start(ctx, &u2, shift(f), pu)?;
+        let (a2, b2, a3) = (
+            pu.aligned(t2.a_share())?,
+            pu.aligned(t2.b_share())?,
+            pu.aligned(t3.a_share())?,
+        );
+        let o = open_many(ctx, &[pu.masked(), &a2, &b2, &a3]).await?;
+        let ru = pu.resolve(lead, &o[0])?;
+        let (d2, e2, d3) = (
+            differences(&ru.public, &o[1])?,
+            differences(&ru.public, &o[2])?,
+            differences(&ru.public, &o[3])?,
+        );
+        let v2 = beaver_local(lead, &d2, &e2, t2)?;
+
+        // Round 4: v = t^4, aligned for u v (t3) and v v (t4).
+        let pv = pre.trunc_pairs(ctx, b, f).await?;
+        let pv = PendingTrunc::start(ctx, &v2, shift(f), pv)?;
+        let (b3, a4, b4) = (
+            pv.aligned(t3.b_share())?,
+            pv.aligned(t4.a_share())?,
+            pv.aligned(t4.b_share())?,
+        );
+        let o = open_many(ctx, &[pv.masked(), &b3, &a4, &b4]).await?;
+        let rv = pv.resolve(lead, &o[0])?;
+        let (e3, d4, e4) = (
+            differences(&rv.public, &o[1])?,
+            differences(&rv.public, &o[2])?,
+            differences(&rv.public, &o[3])?,
+        );
+        let uv = beaver_local(lead, &d3, &e3, t3)?;
+        let vv = beaver_local(lead, &d4, &e4, t4)?;
+        // q at 3f fractional bits.
+        let c = &p.coeffs;
+        let c0 = if lead { c[0] * lift * lift } else { Z128::ZERO };
+        let q: Vec<Z128> = ru
+            .value
+            .share_values()
+            .iter()
+            .zip(rv.value.share_values())
+            .zip(uv.share_values().iter().zip(vv.share_values()))
+            .map(|((&u, &v), (&uv, &vv))| (c[1] * u + c[2] * v) * lift + c[3] * uv + c[4] * vv + c0)
+            .collect();
+
+        // Round 5: q to f bits, aligned for t q (t5).
+        let pq = pre.trunc_pairs(ctx, b, 2 * f).await?;
+        let pq = PendingTrunc::start(ctx, &Shared::from_share(q), shift(2 * f), pq)?;
+        let b5 = pq.aligned(t5.b_share())?;
+        let o = open_many(ctx, &[pq.masked(), &b5]).await?;
+        let rq = pq.resolve(lead, &o[0])?;
+        let e5 = differences(&rq.public, &o[1])?;
+        let odd = beaver_local(lead, &d5, &e5, t5)?;
+        let half = Z128::from_i128(1i128 << (2 * f - 1));
+        let mut g = odd.try_sub(&y_lifted)?;
+        if lead {
+            g.share_values_mut().iter_mut().for_each(|v| *v += half);
+        }
+        g
+    };
+
+    // Round 6 (2 for linear): g to f bits, aligned for the backward product.
+    let bwd = mask_use(s, e, true);
+    let pg = pre.trunc_pairs(ctx, b, f).await?;
+    let tb = pre.mask_triple_for(&bwd)?;
+    let pg = PendingTrunc::start(ctx, &g, shift(f), pg)?;
+    let aligned = pg.aligned(tb.b_share())?;
+    let o = open_many(ctx, &[pg.masked(), &aligned]).await?;
+    let rg = pg.resolve(lead, &o[0])?;
+    let f_bwd = differences(&rg.public, &o[1])?;
+    let grad = masked.mul_opened(lead, &bwd, &f_bwd, tb)?.into_shared();
+
+    // The update at 3f bits, truncated by 2f with the next round.
+    let step_scale = FORMAT.encode(p.learning_rate / b as f64)?;
+    let mut upd = grad.scale(step_scale);
+    let d = upd.len() - 1;
+    for (u, &wj) in upd.share_values_mut()[..d]
+        .iter_mut()
+        .zip(&weights.w.share_values()[..d])
+    {
+        *u += wj * p.l2;
+    }
+    let pairs = pre.trunc_pairs(ctx, d + 1, 2 * f).await?;
+    weights.pending = Some(PendingTrunc::start(ctx, &upd, shift(2 * f), pairs)?);
+    Ok(())
+}
