@@ -14,16 +14,17 @@ use crate::config::ModelKind;
 use crate::error::{Error, Result};
 
 /// Largest magnitude a raw value may have: `2^24` (16,777,216). It keeps the secret-shared sums of squares
-/// that standardization needs below the fixed-point bound for up to `2^19` rows.
+/// that standardization needs below the bound of [`crate::secure`]'s sums format for up to [`MAX_ROWS`] rows.
 pub const INPUT_LIMIT: f64 = 16_777_216.0;
 
 /// Largest magnitude a value may have when standardization is `none`: `2^6`, so that gradient products stay
 /// below the fixed-point bound.
 pub const UNSCALED_LIMIT: f64 = 64.0;
 
-/// Most data rows a run may have in total (and so a party): `2^19`, the row count for which the shared sums
-/// of squares of values below [`INPUT_LIMIT`] stay inside the fixed-point bound.
-pub const MAX_ROWS: usize = 1 << 19;
+/// Most data rows a run may have in total (and so a party): `2^22` (4,194,304). The shared sums of squares of
+/// values below [`INPUT_LIMIT`] then stay below `2^70`, inside the sums format (`2^120` at 20 fractional
+/// bits); memory, not arithmetic, is the limit beyond.
+pub const MAX_ROWS: usize = 1 << 22;
 
 /// Fewest data rows a party may bring: enough for at least one test row and four training rows.
 pub const MIN_ROWS: usize = 5;

@@ -28,6 +28,9 @@ pub enum Transport {
     InMemory,
     /// mpc-net's QUIC mesh over 127.0.0.1, every party a task of this process with its own key pair.
     LoopbackQuic,
+    /// The in-memory network with an emulated delay (and optionally bandwidth) on every link, to see what
+    /// distance does to a run.
+    Emulated(mpc_core::net::LinkEmulation),
 }
 
 /// Runs `task` for each of `n` parties over `transport` (with a dealer endpoint if `dealer`) and returns
@@ -81,7 +84,7 @@ where
 }
 
 /// Runs `f` for each of `n` parties over `transport`, with a dealer endpoint if `dealer`.
-pub(crate) async fn run_parties<T, F, Fut>(
+pub async fn run_parties<T, F, Fut>(
     transport: Transport,
     n: usize,
     dealer: bool,
@@ -98,6 +101,10 @@ where
                 dealer,
                 ..SimOptions::default()
             };
+            simulate_with(sim, n, f).await
+        }
+        Transport::Emulated(emulation) => {
+            let sim = SimOptions { dealer, emulation };
             simulate_with(sim, n, f).await
         }
         Transport::LoopbackQuic => {

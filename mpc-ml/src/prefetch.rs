@@ -3,13 +3,15 @@
 //!
 //! [`Prefetched`] serves the requests of the steps from queues, one per kind of item, in the order they were
 //! fetched; a request of another shape than the next item is an error (it would mean the plan and the steps
-//! disagree), never a silent reuse. Items are consumed by move, as everywhere.
+//! disagree), never a silent reuse. Items are consumed by move, as everywhere. The whole plan is announced
+//! to the source first ([`Preprocessing::announce`]), so a dealer answers an epoch's requests in one round
+//! trip.
 
 use std::collections::VecDeque;
 
 use async_trait::async_trait;
 use mpc_core::preprocessing::{
-    MaskTriple, MaskUse, MatrixMask, MatrixTriple, Preprocessing, Triples, TruncPairs,
+    MaskTriple, MaskUse, MatrixMask, MatrixTriple, Preprocessing, Request, Triples, TruncPairs,
 };
 use mpc_core::{Context, Error, Result, Shared, Z128};
 
@@ -44,6 +46,19 @@ impl Prefetched {
             truncs: VecDeque::new(),
             masks: VecDeque::new(),
         };
+        let needs: Vec<Need> = needs.into_iter().collect();
+        let requests: Vec<Request> = needs
+            .iter()
+            .map(|need| match *need {
+                Need::Triples(count) => Request::Triples { count },
+                Need::Trunc(count, frac_bits) => Request::Trunc { count, frac_bits },
+                Need::Mask(ref using) => Request::MaskTriple {
+                    mask: mask.id(),
+                    using: using.clone(),
+                },
+            })
+            .collect();
+        source.announce(ctx, &requests).await?;
         for need in needs {
             match need {
                 Need::Triples(n) => p.triples.push_back(source.triples(ctx, n).await?),

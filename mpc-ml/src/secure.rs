@@ -51,6 +51,13 @@ use crate::scaling::Scaling;
 /// The fixed-point format of training: 20 fractional bits in Z128, values below 2^87 after scaling.
 pub const FORMAT: FixedPoint = FixedPoint::Z128_DEFAULT;
 
+/// The format of the shared sums and sums of squares of standardization: they are only added and opened,
+/// never multiplied or truncated, so they may use almost the whole ring.
+const SUMS_FORMAT: FixedPoint = FixedPoint {
+    frac_bits: 20,
+    bound_bits: 120,
+};
+
 /// A value opened during a run beyond masked values, and who learned it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Disclosure {
@@ -267,13 +274,12 @@ pub(crate) async fn descend(
     let total = x.rows();
     let d = x.cols().saturating_sub(1);
     let linear = config.model == ModelKind::Linear;
-    let mask = source
-        .matrix_mask(ctx, total, d + 1)
-        .await
-        .map_err(mpc(me))?;
-    let masked = MaskedMatrix::open(ctx, x, mask).await.map_err(mpc(me))?;
-
-    // Gradient descent: 6 rounds per logistic step, 2 per linear step (see `step`).
+    // The data matrix is masked in chunks of whole batches, each when first used (SecureML's reuse of
+    // `E = X - A` holds within a chunk across epochs); the last epoch drops each chunk after its batches, and
+    // preprocessing is fetched per chunk, so memory stays near one copy of the shares.
+    let chunk_rows = chunk_rows(config.batch_size);
+    let mut chunks: Vec<Option<MaskedMatrix<Z128>>> =
+        (0..total.div_ceil(chunk_rows)).map(|_| None).collect();
     let params =
         StepParams::new(linear, config.learning_rate, config.l2).map_err(mpc(me))?;
     let mut weights = Weights::zeros(d + 1);
@@ -281,23 +287,47 @@ pub(crate) async fn descend(
     let schedule = batches(total, config.batch_size);
     let mut step_rounds = 0;
     for epoch in 0..config.epochs {
-        let needs = schedule
-            .iter()
-            .flat_map(|&(s, e)| step::needs(s, e, d + 1, linear));
-        let mut pre = Prefetched::fetch(ctx, source, masked.mask(), needs.collect::<Vec<_>>())
-            .await
-            .map_err(mpc(me))?;
-        let epoch_start = ctx.stats();
-        for (i, &batch) in schedule.iter().enumerate() {
-            step::step(ctx, &masked, &mut pre, &mut weights, y, batch, &params)
+        for (c, chunk) in chunks.iter_mut().enumerate() {
+            let (c0, c1) = (c * chunk_rows, ((c + 1) * chunk_rows).min(total));
+            let masked = match chunk {
+                Some(m) => m,
+                None => {
+                    let mask = source
+                        .matrix_mask(ctx, c1 - c0, d + 1)
+                        .await
+                        .map_err(mpc(me))?;
+                    let rows = x.row_range(c0..c1).map_err(mpc(me))?;
+                    chunk.insert(MaskedMatrix::open(ctx, &rows, mask).await.map_err(mpc(me))?)
+                }
+            };
+            let here: Vec<(usize, usize)> = schedule
+                .iter()
+                .filter(|&&(s, _)| (c0..c1).contains(&s))
+                .map(|&(s, e)| (s - c0, e - c0))
+                .collect();
+            let needs = here
+                .iter()
+                .flat_map(|&(s, e)| step::needs(s, e, d + 1, linear))
+                .collect::<Vec<_>>();
+            let mut pre = Prefetched::fetch(ctx, source, masked.mask(), needs)
                 .await
                 .map_err(mpc(me))?;
-            if i == 0 && epoch > 0 {
-                // The first step applied the previous epoch's last update.
-                snapshots.push(weights.current().clone());
+            for &(s, e) in &here {
+                let yb = y.slice(c0 + s..c0 + e).map_err(mpc(me))?;
+                let before = ctx.stats().rounds;
+                step::step(ctx, masked, &mut pre, &mut weights, &yb, (s, e), &params)
+                    .await
+                    .map_err(mpc(me))?;
+                step_rounds += ctx.stats().rounds - before;
+                if epoch > 0 && c0 + s == 0 {
+                    // The epoch's first step applied the previous epoch's last update.
+                    snapshots.push(weights.current().clone());
+                }
+            }
+            if epoch + 1 == config.epochs {
+                *chunk = None;
             }
         }
-        step_rounds += ctx.stats().since(&epoch_start).rounds;
         progress(epoch + 1, config.epochs);
         tracing::info!(party = me, epoch = epoch + 1, "epoch done");
     }
@@ -322,6 +352,12 @@ pub(crate) async fn descend(
         steps,
         step_rounds,
     })
+}
+
+/// Rows per masked chunk of the data matrix: whole batches, about 2^16 rows (a chunk's `E` is one message of
+/// about 22 MB for 20 features).
+fn chunk_rows(batch_size: usize) -> usize {
+    batch_size * (65_536 / batch_size).max(1)
 }
 
 /// What a run with `config` opens beyond masked values.
@@ -440,7 +476,7 @@ async fn global_scaling(
             sums[2 * d + 1] += y * y;
         }
     }
-    let encoded = FORMAT.encode_indexed::<Z128>(&sums).map_err(|(i, _)| {
+    let encoded = SUMS_FORMAT.encode_indexed::<Z128>(&sums).map_err(|(i, _)| {
         let column = if i < 2 * d {
             data.features[i % d].clone()
         } else {
@@ -462,7 +498,7 @@ async fn global_scaling(
                 .map_err(Error::mpc(me))?;
         acc = &acc + &part;
     }
-    let totals = FORMAT.decode_slice(&open::open(ctx, &acc).await.map_err(Error::mpc(me))?);
+    let totals = SUMS_FORMAT.decode_slice(&open::open(ctx, &acc).await.map_err(Error::mpc(me))?);
     let label = linear.then(|| (totals[2 * d], totals[2 * d + 1]));
     Ok(Scaling::from_sums(
         total,

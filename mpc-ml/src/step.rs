@@ -135,8 +135,8 @@ fn sub(x: &[Z128], y: &[Z128]) -> Vec<Z128> {
     x.iter().zip(y).map(|(&x, &y)| x - y).collect()
 }
 
-/// One gradient step on rows `s..e`: applies the previous step's pending update, and leaves this step's
-/// update pending in `weights`.
+/// One gradient step on rows `s..e` of `masked` with their labels `y`: applies the previous step's pending
+/// update, and leaves this step's update pending in `weights`.
 pub(crate) async fn step(
     ctx: &mut Context,
     masked: &MaskedMatrix<Z128>,
@@ -166,7 +166,7 @@ pub(crate) async fn step(
         }
     };
     let z = masked.mul_opened(lead, &fwd, &f_fwd, tf)?.into_shared();
-    let y_lifted = y.slice(s..e)?.scale(lift);
+    let y_lifted = y.scale(lift);
 
     let g = if p.linear {
         z.try_sub(&y_lifted)?

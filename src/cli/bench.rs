@@ -55,9 +55,19 @@ pub struct Figure {
     /// Bytes sent per party (the largest), if meaningful.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes_per_party: Option<u64>,
+    /// Communication rounds per training step (the slowest party), for training figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounds_per_step: Option<f64>,
+    /// Peak resident memory of this process during the figure's runs (all parties, and the dealer, run in
+    /// this one process, so it bounds each party's), for training figures on Linux.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    /// Test accuracy (logistic) or R^2 (linear) of the model, for training figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality: Option<f64>,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(super) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
@@ -95,21 +105,14 @@ where
 }
 
 /// Where a figure's parties run.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Via {
-    Memory,
-    /// In memory with emulated one-way latency (ms) and bandwidth (bytes per second) on every link.
-    Wan(u64, u64),
-    Quic,
-}
+type Via = mpc_ml::Transport;
 
-impl Via {
-    fn name(self) -> &'static str {
-        match self {
-            Via::Memory => "memory",
-            Via::Wan(..) => "memory+wan",
-            Via::Quic => "quic",
-        }
+/// How a transport is named in the figures.
+pub(super) fn transport_name(via: Via) -> &'static str {
+    match via {
+        Via::InMemory => "memory",
+        Via::LoopbackQuic => "quic",
+        _ => "memory+wan",
     }
 }
 
@@ -125,32 +128,7 @@ where
     F: Fn(mpc_core::Context) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<T, mpc_core::Error>> + Send + 'static,
 {
-    match via {
-        Via::Memory => {
-            simulate_with(
-                SimOptions {
-                    dealer,
-                    ..Default::default()
-                },
-                parties,
-                f,
-            )
-            .await
-        }
-        Via::Wan(ms, bps) => {
-            let emulation = mpc_core::net::LinkEmulation {
-                latency: Duration::from_millis(ms),
-                bandwidth: Some(bps),
-            };
-            simulate_with(SimOptions { dealer, emulation }, parties, f).await
-        }
-        Via::Quic => {
-            Ok(
-                mpc_net::local::run_session(parties, dealer, mpc_net::local::loopback_options(), f)
-                    .await?,
-            )
-        }
-    }
+    mpc_ml::local::run_parties(via, parties, dealer, f).await
 }
 
 /// `n` triples from the OT source; setup (base OTs) is outside the clock.
@@ -213,55 +191,8 @@ async fn random_ots(batches: usize, via: Via) -> Result<Timed, mpc_core::Error> 
     slowest(out)
 }
 
-/// The bundled breast-cancer training (3 hospitals, 10 epochs): wall time of the whole local run, with
-/// connection set-up, preprocessing (OT set-up and generation, or the dealer), training and model reveal.
-async fn breast_cancer(
-    via: Via,
-    preprocessing: mpc_ml::PreprocessingKind,
-) -> Result<Timed, mpc_core::Error> {
-    let err = |e: mpc_ml::Error| mpc_core::Error::InvalidArgument(e.to_string());
-    let spec = mpc_ml::DataSpec {
-        label: "malignant".into(),
-        id_column: Some("patient_id".into()),
-        features: None,
-        model: mpc_ml::ModelKind::Logistic,
-    };
-    let mut parties = Vec::new();
-    for (p, (name, text)) in super::demo::HOSPITALS.iter().enumerate() {
-        parties.push(mpc_ml::data::load_csv_str(p, name, text, &spec).map_err(err)?);
-    }
-    let options = mpc_ml::LocalOptions {
-        config: mpc_ml::TrainConfig::default(),
-        preprocessing,
-        progress: None,
-    };
-    let transport = if via == Via::Quic {
-        mpc_ml::Transport::LoopbackQuic
-    } else {
-        mpc_ml::Transport::InMemory
-    };
-    let start = Instant::now();
-    let run = mpc_ml::run_local(parties, options, transport)
-        .await
-        .map_err(err)?;
-    let wall = start.elapsed();
-    let rounds = run
-        .parties
-        .iter()
-        .map(|p| p.output.timing.step_rounds)
-        .max()
-        .unwrap_or(0);
-    let bytes = run
-        .parties
-        .iter()
-        .map(|p| p.stats.bytes_sent())
-        .max()
-        .unwrap_or(0);
-    Ok((wall, rounds, bytes))
-}
-
 async fn beaver<R: Ring>(n: usize, parties: usize, dealer: bool) -> Result<Timed, mpc_core::Error> {
-    beaver_via::<R>(n, parties, dealer, Via::Memory).await
+    beaver_via::<R>(n, parties, dealer, Via::InMemory).await
 }
 
 async fn beaver_via<R: Ring>(
@@ -359,6 +290,9 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
                     preprocessing: prep,
                     rounds: Some(rounds),
                     bytes_per_party: Some(bytes),
+                    rounds_per_step: None,
+                    peak_rss_bytes: None,
+                    quality: None,
                 });
             }
         }
@@ -395,12 +329,22 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             preprocessing: "insecure_shared_seed",
             rounds: Some(rounds),
             bytes_per_party: Some(bytes),
+            rounds_per_step: None,
+            peak_rss_bytes: None,
+            quality: None,
         });
     }
     for (via, parties, elements) in [
-        (Via::Quic, 2, n),
-        (Via::Quic, 3, n),
-        (Via::Wan(20, 125_000_000), 2, n / 10),
+        (Via::LoopbackQuic, 2, n),
+        (Via::LoopbackQuic, 3, n),
+        (
+            Via::Emulated(mpc_core::net::LinkEmulation {
+                latency: Duration::from_millis(20),
+                bandwidth: Some(125_000_000),
+            }),
+            2,
+            n / 10,
+        ),
     ] {
         let name = "mul.z64".to_string();
         if !wanted(&name) {
@@ -415,14 +359,17 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             unit: "mul/s",
             baseline: base64,
             parties,
-            transport: via.name(),
+            transport: transport_name(via),
             preprocessing: "insecure_shared_seed",
             rounds: Some(rounds),
             bytes_per_party: Some(bytes),
+            rounds_per_step: None,
+            peak_rss_bytes: None,
+            quality: None,
         });
     }
     let batches = 256;
-    for via in [Via::Memory, Via::Quic] {
+    for via in [Via::InMemory, Via::LoopbackQuic] {
         let name = "preprocessing.random_ot";
         if !wanted(name) {
             continue;
@@ -435,19 +382,22 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             unit: "ot/s",
             baseline: base64,
             parties: 2,
-            transport: via.name(),
+            transport: transport_name(via),
             preprocessing: "ot",
             rounds: Some(rounds),
             bytes_per_party: Some(bytes),
+            rounds_per_step: None,
+            peak_rss_bytes: None,
+            quality: None,
         });
     }
     let triples = 200_000;
     for (via, parties, z128) in [
-        (Via::Memory, 2, false),
-        (Via::Quic, 2, false),
-        (Via::Quic, 3, false),
-        (Via::Quic, 2, true),
-        (Via::Quic, 3, true),
+        (Via::InMemory, 2, false),
+        (Via::LoopbackQuic, 2, false),
+        (Via::LoopbackQuic, 3, false),
+        (Via::LoopbackQuic, 2, true),
+        (Via::LoopbackQuic, 3, true),
     ] {
         let name = if z128 {
             "preprocessing.ot_triples_z128"
@@ -472,60 +422,18 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             unit: "triples/s",
             baseline: if z128 { base128 } else { base64 },
             parties,
-            transport: via.name(),
+            transport: transport_name(via),
             preprocessing: "ot",
             rounds: Some(rounds),
             bytes_per_party: Some(bytes),
+            rounds_per_step: None,
+            peak_rss_bytes: None,
+            quality: None,
         });
     }
-    let plain_bc = plain_breast_cancer();
-    for (via, prep) in [
-        (Via::Memory, mpc_ml::PreprocessingKind::Dealer),
-        (Via::Quic, mpc_ml::PreprocessingKind::Dealer),
-        (Via::Quic, mpc_ml::PreprocessingKind::Ot),
-    ] {
-        let name = "train.breast_cancer".to_string();
-        if !wanted(&name) {
-            continue;
-        }
-        let (t, rounds, bytes) = measure(&rt, args.runs.min(3), || breast_cancer(via, prep))?;
-        out.push(Figure {
-            name,
-            value: t,
-            unit: "s",
-            baseline: plain_bc,
-            parties: 3,
-            transport: via.name(),
-            preprocessing: prep.name(),
-            rounds: Some(rounds),
-            bytes_per_party: Some(bytes),
-        });
-    }
+    super::bench_train::figures(&rt, args.runs, &wanted, &mut out)
+        .map_err(|e| mpc_core::Error::InvalidArgument(e.to_string()))?;
     Ok(out)
-}
-
-/// Seconds of plaintext f64 training on the same split (the baseline of `train.breast_cancer`).
-fn plain_breast_cancer() -> f64 {
-    let spec = mpc_ml::DataSpec {
-        label: "malignant".into(),
-        id_column: Some("patient_id".into()),
-        features: None,
-        model: mpc_ml::ModelKind::Logistic,
-    };
-    let parties: Vec<_> = super::demo::HOSPITALS
-        .iter()
-        .enumerate()
-        .filter_map(|(p, (name, text))| mpc_ml::data::load_csv_str(p, name, text, &spec).ok())
-        .collect();
-    let (train, _) = mpc_ml::split::split_parties(&parties);
-    let config = mpc_ml::TrainConfig::default();
-    let start = Instant::now();
-    std::hint::black_box(mpc_ml::plain::train_plain(
-        &train,
-        &config,
-        mpc_ml::plain::Link::Exact,
-    ));
-    start.elapsed().as_secs_f64()
 }
 
 /// Runs `mpc bench`.

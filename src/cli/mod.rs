@@ -1,6 +1,7 @@
 //! Subcommands of the `mpc` binary, one file each.
 
 pub mod bench;
+mod bench_train;
 pub mod common;
 pub mod demo;
 pub mod deploy;

@@ -13,7 +13,7 @@ use super::{ChannelId, Network, PartyId};
 use crate::error::{Error, Result};
 
 /// Emulated properties of every link of an in-memory network.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LinkEmulation {
     /// Fixed one-way delay added to every message.
     pub latency: Duration,

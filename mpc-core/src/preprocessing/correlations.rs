@@ -15,15 +15,50 @@ use crate::share::matmul_plain;
 use super::items::{MaskTriple, MatrixMask, MatrixTriple, Triples, TruncPairs};
 use super::MaskUse;
 
-/// What a party asks of the source; every party makes the same sequence of requests.
+/// What a party asks of a source (one per [`super::Preprocessing`] method); every party makes the same
+/// sequence of requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Request {
-    Triples { count: usize },
-    MatrixTriple { m: usize, k: usize, n: usize },
-    MatrixMask { m: usize, k: usize },
-    MaskTriple { mask: u64, using: MaskUse },
-    Trunc { count: usize, frac_bits: u32 },
-    Random { count: usize },
+pub enum Request {
+    /// `count` Beaver triples.
+    Triples {
+        /// Number of triples.
+        count: usize,
+    },
+    /// A matrix triple for `m x k` times `k x n`.
+    MatrixTriple {
+        /// Rows of `A`.
+        m: usize,
+        /// Columns of `A`, rows of `B`.
+        k: usize,
+        /// Columns of `B`.
+        n: usize,
+    },
+    /// A reusable `m x k` mask.
+    MatrixMask {
+        /// Rows.
+        m: usize,
+        /// Columns.
+        k: usize,
+    },
+    /// A triple for the mask with this id.
+    MaskTriple {
+        /// The mask's id ([`super::MatrixMask::id`]).
+        mask: u64,
+        /// Which rows, and whether transposed.
+        using: MaskUse,
+    },
+    /// Truncation pairs.
+    Trunc {
+        /// Number of pairs.
+        count: usize,
+        /// The shift.
+        frac_bits: u32,
+    },
+    /// Random shared elements.
+    Random {
+        /// Number of elements.
+        count: usize,
+    },
 }
 
 /// Upper bound on elements in one request, so a peer's request cannot make the dealer allocate without limit.

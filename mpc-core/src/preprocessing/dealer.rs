@@ -13,7 +13,7 @@
 //! Trust: the dealer learns nothing about inputs but knows every share of the correlated randomness; it must
 //! not collude with any computing party.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
@@ -51,6 +51,8 @@ pub struct DealerSource<R: Ring> {
     seed: Seed,
     masks: HashMap<u64, (usize, usize)>,
     next_id: u64,
+    /// Requests already sent to the dealer (by [`Preprocessing::announce`]), with their ids, in order.
+    announced: VecDeque<(u64, Request)>,
     _ring: PhantomData<R>,
 }
 
@@ -89,13 +91,47 @@ impl<R: Ring> DealerSource<R> {
             seed: Seed::from_bytes(seed),
             masks: HashMap::new(),
             next_id: 0,
+            announced: VecDeque::new(),
             _ring: PhantomData,
         })
     }
 
+    /// Party 0 sends the request with this id to the dealer (other parties send nothing).
+    async fn send_request(&mut self, id: u64, req: &Request) -> Result<()> {
+        if self.ctx.id() == 0 && !matches!(req, Request::Random { .. }) {
+            let mut msg = vec![ring_tag::<R>()];
+            msg.extend_from_slice(&id.to_le_bytes());
+            msg.extend_from_slice(&req.encode());
+            self.ctx.send_bytes(self.dealer, msg).await?;
+        }
+        Ok(())
+    }
+
+    async fn announce_requests(&mut self, upcoming: &[Request]) -> Result<()> {
+        for req in upcoming {
+            let id = self.next_id;
+            self.next_id += 1;
+            self.send_request(id, req).await?;
+            self.announced.push_back((id, req.clone()));
+        }
+        Ok(())
+    }
+
     async fn next(&mut self, req: Request) -> Result<Item<R>> {
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = match self.announced.pop_front() {
+            Some((id, announced)) if announced == req => id,
+            Some((_, announced)) => {
+                return Err(Error::Preprocessing(format!(
+                    "internal: {req:?} requested where {announced:?} was announced"
+                )))
+            }
+            None => {
+                let id = self.next_id;
+                self.next_id += 1;
+                self.send_request(id, &req).await?;
+                id
+            }
+        };
         let correction_len = LocalShares {
             party: self.ctx.id(),
             seed: &self.seed,
@@ -103,17 +139,11 @@ impl<R: Ring> DealerSource<R> {
         }
         .correction_len(&req)?;
         let mut correction = Vec::new();
-        if self.ctx.id() == 0 && !matches!(req, Request::Random { .. }) {
-            let mut msg = vec![ring_tag::<R>()];
-            msg.extend_from_slice(&id.to_le_bytes());
-            msg.extend_from_slice(&req.encode());
-            self.ctx.send_bytes(self.dealer, msg).await?;
-            if correction_len > 0 {
-                correction = self
-                    .ctx
-                    .recv_elems::<R>(self.dealer, correction_len)
-                    .await?;
-            }
+        if self.ctx.id() == 0 && correction_len > 0 && !matches!(req, Request::Random { .. }) {
+            correction = self
+                .ctx
+                .recv_elems::<R>(self.dealer, correction_len)
+                .await?;
         }
         LocalShares {
             party: self.ctx.id(),
@@ -127,6 +157,10 @@ impl<R: Ring> DealerSource<R> {
 impl_preprocessing_via_next!(DealerSource, "dealer", |s, ctx, req| {
     let _ = ctx;
     s.next(req).await
+}, extra {
+    async fn announce(&mut self, _ctx: &mut Context, upcoming: &[Request]) -> Result<()> {
+        self.announce_requests(upcoming).await
+    }
 });
 
 struct RingState<R: Ring> {

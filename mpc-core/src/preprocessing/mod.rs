@@ -19,12 +19,13 @@ pub(crate) fn wrong_item() -> Error {
 
 /// Implements [`Preprocessing`] for a source with a `next(&mut self, ctx, Request) -> Result<Item<R>>`.
 macro_rules! impl_preprocessing_via_next {
-    ($ty:ident, $name:expr, |$s:ident, $ctx:ident, $req:ident| $next:expr) => {
+    ($ty:ident, $name:expr, |$s:ident, $ctx:ident, $req:ident| $next:expr $(, extra { $($extra:tt)* })?) => {
         #[async_trait]
         impl<R: Ring> Preprocessing<R> for $ty<R> {
             fn name(&self) -> &'static str {
                 $name
             }
+            $($($extra)*)?
             async fn triples(&mut self, ctx: &mut Context, count: usize) -> Result<Triples<R>> {
                 let ($s, $ctx, $req) = (self, ctx, Request::Triples { count });
                 match $next? {
@@ -105,6 +106,7 @@ mod items;
 mod ot_source;
 mod shared_seed;
 
+pub use correlations::Request;
 pub use dealer::DealerSource;
 pub use items::{MaskTriple, MatrixMask, MatrixTriple, Triples, TruncPairs};
 pub use ot_source::{
@@ -174,4 +176,13 @@ pub trait Preprocessing<R: Ring>: Send {
 
     /// `count` uniformly random shared elements.
     async fn random(&mut self, ctx: &mut Context, count: usize) -> Result<Shared<R>>;
+
+    /// Tells the source the requests that will follow, in order (every party the same), so that a source
+    /// served by a third party can send them all at once: with the dealer a batch then costs one round trip
+    /// instead of one per item. Requests that differ from the announced ones are an error. The default does
+    /// nothing.
+    async fn announce(&mut self, ctx: &mut Context, upcoming: &[Request]) -> Result<()> {
+        let _ = (ctx, upcoming);
+        Ok(())
+    }
 }

@@ -1,0 +1,307 @@
+//! The training figures of `mpc bench`: the peers' tasks (`../shared/peers/common.py`: breast cancer, diabetes,
+//! 100,000 and 1,000,000 synthetic rows), timed as the peers time them: from secret-sharing the inputs to
+//! revealing the model (`Timing::training_seconds`, the slowest party), with connections already open.
+//! Preprocessing is inside that time (the dealer's items or the OT generation, fetched before each epoch);
+//! the base OTs of the `ot` source run when it connects, before the clock, like the connections.
+//!
+//! Data: the breast-cancer hospitals of `mpc demo` (3 parties), the bundled diabetes table split by rows in
+//! three, and synthetic rows drawn like the peers' (`x` standard normal in 20 columns, a standard-normal
+//! weight vector, label `x w + 0.5 e > 0`), split in two halves; every party's rows are split 80/20 into
+//! training and test rows by mpc-ml's fixed split (not sklearn's: the figures time the same row counts).
+
+use std::time::Instant;
+
+use mpc_core::net::LinkEmulation;
+use mpc_ml::{LocalOptions, ModelKind, PartyData, PreprocessingKind, TrainConfig, Transport};
+use rand::{Rng, SeedableRng};
+
+use super::bench::{median, transport_name, Figure};
+
+/// One training task.
+struct Task {
+    name: &'static str,
+    model: ModelKind,
+    epochs: usize,
+    batch_size: usize,
+    /// Transports and sources to run it with.
+    runs: &'static [(Where, PreprocessingKind)],
+    data: fn() -> Result<Vec<PartyData>, mpc_ml::Error>,
+}
+
+#[derive(Clone, Copy)]
+enum Where {
+    Memory,
+    Quic,
+    /// In memory with this round-trip time in ms.
+    Rtt(u64),
+}
+
+impl Where {
+    fn transport(self) -> Transport {
+        match self {
+            Where::Memory => Transport::InMemory,
+            Where::Quic => Transport::LoopbackQuic,
+            Where::Rtt(ms) => Transport::Emulated(LinkEmulation {
+                latency: std::time::Duration::from_micros(ms * 500),
+                bandwidth: None,
+            }),
+        }
+    }
+}
+
+use PreprocessingKind::{Dealer, Ot};
+
+const TASKS: [Task; 4] = [
+    Task {
+        name: "train.breast_cancer",
+        model: ModelKind::Logistic,
+        epochs: 10,
+        batch_size: 64,
+        runs: &[
+            (Where::Memory, Dealer),
+            (Where::Quic, Dealer),
+            (Where::Quic, Ot),
+            (Where::Rtt(20), Dealer),
+        ],
+        data: breast_cancer,
+    },
+    Task {
+        name: "train.diabetes",
+        model: ModelKind::Linear,
+        epochs: 10,
+        batch_size: 64,
+        runs: &[(Where::Memory, Dealer), (Where::Quic, Dealer), (Where::Quic, Ot)],
+        data: diabetes,
+    },
+    Task {
+        name: "train.synthetic_100k",
+        model: ModelKind::Logistic,
+        epochs: 1,
+        batch_size: 128,
+        runs: &[(Where::Quic, Dealer), (Where::Quic, Ot)],
+        data: synthetic_100k,
+    },
+    Task {
+        name: "train.synthetic_1m",
+        model: ModelKind::Logistic,
+        epochs: 1,
+        batch_size: 128,
+        runs: &[(Where::Quic, Dealer)],
+        data: synthetic_1m,
+    },
+];
+
+fn breast_cancer() -> Result<Vec<PartyData>, mpc_ml::Error> {
+    let spec = spec("malignant", Some("patient_id"), ModelKind::Logistic);
+    super::demo::HOSPITALS
+        .iter()
+        .enumerate()
+        .map(|(p, (name, text))| mpc_ml::data::load_csv_str(p, name, text, &spec))
+        .collect()
+}
+
+fn diabetes() -> Result<Vec<PartyData>, mpc_ml::Error> {
+    let text = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/diabetes.csv"));
+    let spec = spec("progression", None, ModelKind::Linear);
+    let all = mpc_ml::data::load_csv_str(0, "diabetes.csv", text, &spec)?;
+    Ok(thirds(all, 3))
+}
+
+fn synthetic_100k() -> Result<Vec<PartyData>, mpc_ml::Error> {
+    Ok(synthetic(100_000))
+}
+
+fn synthetic_1m() -> Result<Vec<PartyData>, mpc_ml::Error> {
+    Ok(synthetic(1_000_000))
+}
+
+fn spec(label: &str, id: Option<&str>, model: ModelKind) -> mpc_ml::DataSpec {
+    mpc_ml::DataSpec {
+        label: label.into(),
+        id_column: id.map(Into::into),
+        features: None,
+        model,
+    }
+}
+
+/// `all`'s rows dealt into `n` contiguous parts, party `i` the `i`-th.
+fn thirds(all: PartyData, n: usize) -> Vec<PartyData> {
+    let len = all.len();
+    (0..n)
+        .map(|i| {
+            let idx: Vec<usize> = (i * len / n..(i + 1) * len / n).collect();
+            let mut part = all.select(&idx);
+            part.party = i;
+            part
+        })
+        .collect()
+}
+
+/// The peers' synthetic task: `rows` rows of 20 standard-normal columns, labels from a random hyperplane with
+/// noise, in two halves.
+fn synthetic(rows: usize) -> Vec<PartyData> {
+    let d = 20;
+    let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(0);
+    let mut normal = move || {
+        // Box-Muller.
+        let (u, v): (f64, f64) = (rng.gen_range(f64::EPSILON..1.0), rng.gen());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    };
+    let w: Vec<f64> = (0..d).map(|_| normal()).collect();
+    let features: Vec<String> = (0..d).map(|j| format!("x{j}")).collect();
+    let mut all = PartyData {
+        party: 0,
+        path: "synthetic".into(),
+        features,
+        label: "y".into(),
+        rows: Vec::with_capacity(rows),
+        labels: Vec::with_capacity(rows),
+        lines: Vec::with_capacity(rows),
+    };
+    for i in 0..rows {
+        let x: Vec<f64> = (0..d).map(|_| normal()).collect();
+        let z: f64 = x.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() + 0.5 * normal();
+        all.rows.push(x);
+        all.labels.push(if z > 0.0 { 1.0 } else { 0.0 });
+        all.lines.push(i as u64 + 2);
+    }
+    thirds(all, 2)
+}
+
+/// Peak resident memory of this process since the last reset, and a reset (Linux; `None` elsewhere).
+fn peak_rss(reset: bool) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    if reset {
+        // Writing 5 to clear_refs resets the peak (Linux 4.0 and later).
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+    }
+    Some(kb * 1024)
+}
+
+/// What one timed run gives.
+struct Measured {
+    seconds: f64,
+    rounds_per_step: f64,
+    bytes: u64,
+    quality: f64,
+}
+
+async fn train_once(
+    parties: Vec<PartyData>,
+    config: TrainConfig,
+    prep: PreprocessingKind,
+    via: Where,
+) -> Result<Measured, mpc_ml::Error> {
+    let options = LocalOptions {
+        config,
+        preprocessing: prep,
+        progress: None,
+    };
+    let linear = options.config.model == ModelKind::Linear;
+    let run = mpc_ml::run_local(parties, options, via.transport()).await?;
+    let slowest = |f: fn(&mpc_ml::Timing) -> f64| {
+        run.parties
+            .iter()
+            .map(|p| f(&p.output.timing))
+            .fold(0.0, f64::max)
+    };
+    let model = run.receiver().and_then(|o| o.model.clone());
+    let (rows, labels) = mpc_ml::split::pool(&run.test);
+    let quality = model.map_or(f64::NAN, |m| {
+        let metrics = mpc_ml::metrics::evaluate(&m, &rows, &labels);
+        if linear {
+            metrics.r2.unwrap_or(f64::NAN)
+        } else {
+            metrics.accuracy.unwrap_or(f64::NAN)
+        }
+    });
+    Ok(Measured {
+        seconds: slowest(|t| t.training_seconds),
+        rounds_per_step: slowest(|t| t.rounds_per_step),
+        bytes: run
+            .parties
+            .iter()
+            .map(|p| p.stats.bytes_sent())
+            .max()
+            .unwrap_or(0),
+        quality,
+    })
+}
+
+/// Plaintext f64 training of the same rows with the same recipe, in seconds (the baseline).
+fn plaintext_seconds(parties: &[PartyData], config: &TrainConfig) -> f64 {
+    let (train, _) = mpc_ml::split::split_parties(parties);
+    let start = Instant::now();
+    std::hint::black_box(mpc_ml::plain::train_plain(
+        &train,
+        config,
+        mpc_ml::plain::Link::Exact,
+    ));
+    start.elapsed().as_secs_f64()
+}
+
+/// Appends every wanted training figure to `out`.
+pub(super) fn figures(
+    rt: &tokio::runtime::Runtime,
+    runs: usize,
+    wanted: &dyn Fn(&str) -> bool,
+    out: &mut Vec<Figure>,
+) -> Result<(), mpc_ml::Error> {
+    for task in &TASKS {
+        if !wanted(task.name) {
+            continue;
+        }
+        let parties = (task.data)()?;
+        let config = TrainConfig {
+            model: task.model,
+            epochs: task.epochs,
+            batch_size: task.batch_size,
+            ..TrainConfig::default()
+        };
+        let baseline = plaintext_seconds(&parties, &config);
+        let repeat = if parties.iter().map(PartyData::len).sum::<usize>() > 200_000 {
+            1
+        } else {
+            runs.clamp(1, 3)
+        };
+        for &(via, prep) in task.runs {
+            let mut times = Vec::new();
+            let mut last = None;
+            peak_rss(true);
+            for _ in 0..repeat {
+                let m = rt.block_on(train_once(parties.clone(), config.clone(), prep, via))?;
+                times.push(m.seconds);
+                last = Some(m);
+            }
+            let Some(m) = last else { continue };
+            let transport = match via {
+                Where::Rtt(20) => "memory+rtt20ms",
+                Where::Rtt(_) => "memory+rtt",
+                _ => transport_name(via.transport()),
+            };
+            out.push(Figure {
+                name: task.name.to_string(),
+                value: median(times),
+                unit: "s",
+                baseline,
+                parties: parties.len(),
+                transport,
+                preprocessing: prep.name(),
+                rounds: None,
+                bytes_per_party: Some(m.bytes),
+                rounds_per_step: Some(m.rounds_per_step),
+                peak_rss_bytes: peak_rss(false),
+                quality: Some(m.quality),
+            });
+        }
+    }
+    Ok(())
+}
