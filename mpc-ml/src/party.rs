@@ -75,17 +75,18 @@ fn write_party_outputs(
         Ok(())
     };
     let mut md = format!(
-        "# Secure training report, party {me}\n\n{} regression with {parties} parties, {} epochs, batch {}, learning rate {}, L2 {}, {} preprocessing; ring Z128, {} fractional bits.\n\nTraining rows per party: {:?}. Training took {:.3} s (input sharing to model opening), {} steps of {:.1} rounds; this party sent {} bytes.\n\n",
+        "# Secure training report, party {me}\n\n{} regression with {parties} parties, {}, {} preprocessing; ring Z128, {} fractional bits.\n\nTraining rows per party: {:?}. Training took {:.3} s (input sharing to model opening), {} {} of {:.1} rounds; this party sent {} bytes.\n\n",
         section.config.model.name(),
-        section.config.epochs,
-        section.config.batch_size,
-        section.config.learning_rate,
-        section.config.l2,
+        section.config.describe(),
         section.preprocessing.name(),
         FORMAT.frac_bits,
         output.rows_per_party,
         output.timing.training_seconds,
         output.timing.steps,
+        match section.config.solver {
+            crate::config::Solver::GradientDescent => "steps",
+            crate::config::Solver::ClosedForm => "Newton–Schulz iterations",
+        },
         output.timing.rounds_per_step,
         output.timing.bytes_sent,
     );

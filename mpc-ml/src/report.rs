@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::config::{ModelKind, PreprocessingKind, TrainConfig};
+use crate::config::{ModelKind, PreprocessingKind, Solver, TrainConfig};
 use crate::error::{Error, Result};
 use crate::local::LocalRun;
 use crate::metrics::{self, Metrics};
@@ -275,14 +275,11 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
     let out = &run.parties[0].output;
     let mut s = String::from("# Secure training report\n\n");
     s.push_str(&format!(
-        "{} regression by {} parties ({}), {} epochs, batch {}, learning rate {}, L2 {}, {} preprocessing, {} network; ring Z128, {} fractional bits.\n\n",
+        "{} regression by {} parties ({}), {}, {} preprocessing, {} network; ring Z128, {} fractional bits.\n\n",
         config.model.name(),
         run.parties.len(),
         info.files.join(", "),
-        config.epochs,
-        config.batch_size,
-        config.learning_rate,
-        config.l2,
+        config.describe(),
         info.preprocessing.name(),
         info.transport,
         FORMAT.frac_bits,
@@ -301,11 +298,18 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
     for (name, a, b) in cmp.metric_rows() {
         s.push_str(&format!("| {name} | {a} | {b} |\n"));
     }
-    s.push_str(&format!(
-        "\nTraining time is party 0's, from input sharing to the model's opening; it takes {} steps of {:.1} rounds each (correlated randomness is fetched from the dealer before each epoch, inside the timed span, and is not counted in the steps' rounds).\n\n",
-        out.timing.steps,
-        out.timing.rounds_per_step
-    ));
+    s.push_str(&match config.solver {
+        Solver::GradientDescent => format!(
+            "\nTraining time is party 0's, from input sharing to the model's opening; it takes {} steps of {:.1} rounds each (correlated randomness is fetched from the dealer before each epoch, inside the timed span, and is not counted in the steps' rounds).\n\n",
+            out.timing.steps,
+            out.timing.rounds_per_step
+        ),
+        Solver::ClosedForm => format!(
+            "\nTraining time is party 0's, from input sharing to the model's opening; the closed form takes one product for `X^T X` and `X^T y`, {} Newton–Schulz iterations and one product for the weights, {} rounds in all (\"rounds per step\" is per iteration; the correlated randomness is fetched before the first product, inside the timed span, and is not counted in these rounds). The plaintext baseline solves the same normal equations in f64.\n\n",
+            out.timing.steps,
+            out.timing.step_rounds
+        ),
+    });
     s.push_str("## Training loss per epoch\n\n![training loss per epoch](loss.svg)\n\n");
     s.push_str("| epoch | secure | plaintext |\n| ---: | ---: | ---: |\n");
     for (i, (a, b)) in cmp.secure_loss.iter().zip(&cmp.plain_loss).enumerate() {
