@@ -78,15 +78,16 @@
 //!
 //! # References
 //!
-//! G. Schulz, "Iterative Berechnung der reziproken Matrix", ZAMM 13 (1933): the iteration. V. Pan and
-//! R. Schreiber, "An improved Newton iteration for the generalized inverse of a matrix" (SIAM J. Sci. Stat.
-//! Comput., 1991): the start `I / c` for symmetric positive definite matrices and the convergence argument.
-//! V. Nikolaenko, U. Weinsberg, S. Ioannidis, M. Joye, D. Boneh, N. Taft, "Privacy-preserving ridge
-//! regression on hundreds of millions of records" (IEEE S&P 2013), and A. Gascón, P. Schoppmann, B. Balle,
-//! M. Raykova, J. Doerner, S. Zahur, D. Evans, "Privacy-preserving distributed linear regression on
-//! high-dimensional data" (PoPETs 2017): ridge regression in MPC by aggregating `X^T X` and `X^T y` and
-//! solving the `p x p` system securely (they use Cholesky in garbled circuits, and conjugate gradient
-//! descent in fixed point; here the solve is Newton–Schulz on additive shares, which needs only products).
+//! G. Schulz, "Iterative Berechnung der reziproken Matrix", Z. Angew. Math. Mech. 13 (1933): the iteration.
+//! V. Pan and R. Schreiber, "An improved Newton iteration for the generalized inverse of a matrix, with
+//! applications", SIAM J. Sci. Stat. Comput. 12 (1991): its convergence from a scaled start, in a linear then
+//! a quadratic phase. V. Nikolaenko, U. Weinsberg, S. Ioannidis, M. Joye, D. Boneh, N. Taft,
+//! "Privacy-preserving ridge regression on hundreds of millions of records" (IEEE S&P 2013), and A. Gascón,
+//! P. Schoppmann, B. Balle, M. Raykova, J. Doerner, S. Zahur, D. Evans, "Privacy-preserving distributed linear
+//! regression on high-dimensional data" (PoPETs 2017): ridge regression in MPC by aggregating `X^T X` and
+//! `X^T y` and solving the small `p x p` system securely, which this module follows; they solve it in garbled
+//! circuits (Cholesky decomposition; Gascón et al. also conjugate gradient descent in fixed point), here it
+//! is Newton–Schulz on additive shares, which needs only matrix products and truncations.
 
 use std::collections::VecDeque;
 

@@ -97,7 +97,13 @@ fn check_against_ols(run: &LocalRun, receivers: &[usize]) {
         );
     }
     assert_eq!(out.epoch_models.len(), 1, "the closed form opens one model");
-    assert_eq!(out.timing.steps, iterations(model.weights.len(), 0.0, 20));
+    let k = iterations(model.weights.len(), 0.0, 20);
+    assert_eq!(out.timing.steps, k);
+    // The rounds of the module docs: 2 for the Gram matrix, 4 per iteration, 2 for the weights (the opening
+    // comes after).
+    for party in &run.parties {
+        assert_eq!(party.output.timing.step_rounds, 4 * k as u64 + 4);
+    }
     let (train_rows, train_labels) = pool(&run.train);
     let ols = least_squares(&train_rows, &train_labels, &model.features).unwrap();
     let (rows, labels) = pool(&run.test);
