@@ -38,7 +38,8 @@
 //! semi-definite with trace at most `c = (d + 1) + d l2`, and every eigenvalue `lambda` of `G` lies in
 //! `[0, c]`. Without standardization no such public bound exists, so the closed form refuses
 //! `standardize = none` ([`crate::config::TrainConfig::validate`]). Every iterate is a polynomial in `G`, so
-//! `G M_k` has the eigenvalues `s_k` with `1 - s_(k+1) = (1 - s_k)^2` and `s_0 = lambda / c` in `(0, 1]`:
+//! `G M_k` has the eigenvalues `s_k` with `1 - s_(k+1) = (1 - s_k)^2` and `s_0 = lambda / c` in `(0, 1]`
+//! (with `1 / c` rounded to `f` bits; [`iterations`] counts with the rounded value):
 //! after `K` iterations the residual on that eigenvector is `(1 - lambda / c)^(2^K) <= exp(-2^K lambda / c)`,
 //! which is below `2^-f` once `2^K >= f ln 2 * c / lambda`. The rate depends on the condition number (through
 //! `c / lambda_min`): for each halving of the smallest eigenvalue one more iteration is needed.
@@ -67,14 +68,18 @@
 //! is within [`inverse_error_bound`] `= 2^-f (t (1 + sqrt(p) / lambda_min) + 1 / lambda_min)` of the inverse
 //! of the shared `G` (the first term from the truncations, the second the residual of the iteration), for
 //! `lambda_min >= lambda_floor`. The weights `w = M h` are then within that bound times `sum |h_j|`, plus `t`
-//! units, of the exact solution of the shared system, itself within about `2^-f` relative of the system on
-//! the unrounded standardized data. The unit test checks the bound on a known matrix.
+//! units, of the exact solution of the shared system. The entries of that system (`G`, `h`) are themselves
+//! within a few units of `2^-f` of their values on the unrounded standardized data (encoding and one
+//! truncation), which moves the solution by about that much times the norm of `G^-1`. The unit test checks
+//! the bound on a known matrix; the integration tests compare with least squares in f64.
 //!
 //! # What is revealed
 //!
-//! Only the weights `w` (standardized, intercept last), once, to the receivers: the same output as one epoch
-//! of gradient descent. Every other opened value is masked by fresh uniform randomness (the `E = X^T - A` and
-//! `F = Y - B` of each matrix-triple product, `x + r` of each truncation), or is public (`N`, `d`, `l2`, `K`).
+//! Only the weights `w` (standardized, intercept last), once, to the receivers: as much as one epoch of
+//! gradient descent opens. Every other opened value is masked by fresh randomness (the `E = X^T - A` and
+//! `F = Y - B` of each matrix-triple product, uniform; `x + r` of each truncation, uniform with the dealer and
+//! statistically hiding with `ot`, as in gradient descent, see SECURITY.md), or is public (`N`, `d`, `l2`,
+//! `K`).
 //!
 //! # References
 //!
