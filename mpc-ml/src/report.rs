@@ -305,7 +305,7 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
             out.timing.rounds_per_step
         ),
         Solver::ClosedForm => format!(
-            "\nTraining time is party 0's, from input sharing to the model's opening; the closed form takes one product for `X^T X` and `X^T y`, {} Newton–Schulz iterations and one product for the weights, {} rounds in all (\"rounds per step\" is per iteration; the correlated randomness is fetched before the first product, inside the timed span, and is not counted in these rounds). The plaintext baseline solves the same normal equations in f64.\n\n",
+            "\nTraining time is party 0's, from input sharing to the model's opening; the closed form takes one product for `X^T X` and `X^T y`, {} Newton–Schulz iterations and one product for the weights: {} rounds from the first product to the weights, and one more to open them (\"rounds per step\" is these rounds per iteration; the correlated randomness is fetched before the first product, inside the timed span, and is not counted in these rounds). The plaintext baseline solves the same normal equations in f64.\n\n",
             out.timing.steps,
             out.timing.step_rounds
         ),
