@@ -126,7 +126,7 @@ fn write_party_outputs(
         for (i, l) in output.own_loss_per_epoch.iter().enumerate() {
             md.push_str(&format!("- epoch {}: {l:.5}\n", i + 1));
         }
-        md.push_str("\nThe curve uses the per-epoch models opened to the receivers (listed below), evaluated on this party's rows only.\n\n");
+        md.push_str("\nThe curve uses the models opened to the receivers (listed below: one per epoch with gradient descent, one in all with the closed form), evaluated on this party's rows only.\n\n");
     } else {
         md.push_str("This party is not a receiver: it learned no model.\n\n");
     }

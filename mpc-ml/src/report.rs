@@ -2,8 +2,9 @@
 //! (`model.json`), the text table, and the Markdown report with its loss curve (`loss.svg`).
 //!
 //! The loss curve is evaluated by this process, which in a local run holds every party's rows: it scores the
-//! per-epoch models that were opened to the receivers (see [`crate::secure::disclosures`]) on the pooled
-//! training rows, beside the plaintext baseline's. Nothing else is opened for it.
+//! models that were opened to the receivers (one per epoch, or one for the closed form; see
+//! [`crate::secure::disclosures`]) on the pooled training rows, beside the plaintext baseline's. Nothing else
+//! is opened for it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -316,7 +317,7 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
         s.push_str(&format!("| {} | {a:.5} | {b:.5} |\n", i + 1));
     }
     s.push_str(&format!(
-        "\nThe loss ({}) is evaluated by this local run, which holds every party's rows, on the pooled training rows: for the secure curve it scores the per-epoch models opened to the receivers (listed below). In a deployment a receiver evaluates it on its own rows only.\n\n",
+        "\nThe loss ({}) is evaluated by this local run, which holds every party's rows, on the pooled training rows: for the secure curve it scores the models opened to the receivers (listed below: one per epoch with gradient descent, one in all with the closed form). In a deployment a receiver evaluates it on its own rows only.\n\n",
         match config.model {
             ModelKind::Logistic => "mean log-loss with the exact sigmoid",
             ModelKind::Linear => "mean squared error",
