@@ -90,6 +90,57 @@ fn local_linear_training() {
 }
 
 #[test]
+fn local_closed_form_training() {
+    let dir = scratch("closed");
+    let (a, b) = (data("diabetes_a.csv"), data("diabetes_b.csv"));
+    let args = |solver: &'static str, model: &'static str| {
+        vec![
+            "train".to_string(),
+            "--local".into(),
+            "--party-data".into(),
+            a.clone(),
+            "--party-data".into(),
+            b.clone(),
+            "--label".into(),
+            "progression".into(),
+            "--model".into(),
+            model.into(),
+            "--solver".into(),
+            solver.into(),
+            "--out".into(),
+            dir.to_str().unwrap().to_string(),
+            "--in-memory".into(),
+        ]
+    };
+    let run = |v: Vec<String>| mpc(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = run(args("closed-form", "linear"));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}\n{}", stderr(&o));
+    assert!(stdout.contains("test R^2"), "{stdout}");
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["config"]["solver"], "closed_form");
+    assert_eq!(model["weights"].as_array().unwrap().len(), 10);
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("closed form (normal equations, Newton–Schulz inverse)")
+            && report.contains("18 Newton–Schulz iterations"),
+        "{report}"
+    );
+    let o = run(args("closed-form", "logistic"));
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("`solver`") && stderr(&o).contains("linear regression only"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(args("newton", "linear"));
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--solver"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn bad_cell_is_located() {
     let dir = scratch("badcell");
     let bad = dir.join("bad.csv");

@@ -1,4 +1,4 @@
-//! Training options: the model, the gradient-descent hyperparameters, standardization and the model's
+//! Training options: the model, the solver and its hyperparameters, standardization and the model's
 //! receivers, checked before any party starts.
 
 use serde::{Deserialize, Serialize};
@@ -62,6 +62,46 @@ impl std::str::FromStr for Standardize {
             other => Err(Error::option(
                 "standardize",
                 format!("`{other}` is not a standardization: use `global` or `none`"),
+            )),
+        }
+    }
+}
+
+/// How the model is fitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Solver {
+    /// Mini-batch gradient descent (`epochs`, `batch_size`, `learning_rate`, `l2`): every model.
+    #[default]
+    GradientDescent,
+    /// The normal equations of linear (ridge) regression, solved on the shares with a Newton–Schulz inverse
+    /// ([`crate::closed_form`]): linear model with `standardize = global` and at most
+    /// [`crate::closed_form::MAX_FEATURES`] features only. Uses `l2`; ignores `epochs`, `batch_size` and
+    /// `learning_rate`. The progress callback is told `(iterations_done, iterations)` of the inversion.
+    ClosedForm,
+}
+
+impl Solver {
+    /// The name used in config files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Solver::GradientDescent => "gradient_descent",
+            Solver::ClosedForm => "closed_form",
+        }
+    }
+}
+
+impl std::str::FromStr for Solver {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "gd" | "gradient_descent" | "gradient-descent" => Ok(Solver::GradientDescent),
+            "closed_form" | "closed-form" => Ok(Solver::ClosedForm),
+            other => Err(Error::option(
+                "solver",
+                format!(
+                    "`{other}` is not a solver: use `gradient_descent` (or `gd`) or `closed_form` (or `closed-form`)"
+                ),
             )),
         }
     }
@@ -145,10 +185,14 @@ pub struct TrainConfig {
     pub standardize: Standardize,
     /// The parties that receive the model (and the per-epoch models for the loss curve).
     pub receivers: Vec<usize>,
+    /// Gradient descent (the default) or the closed form of linear regression.
+    #[serde(default)]
+    pub solver: Solver,
 }
 
 impl Default for TrainConfig {
-    /// The benchmark recipe: 10 epochs, batch 64, learning rate 0.1, no penalty, model to party 0.
+    /// The benchmark recipe: gradient descent, 10 epochs, batch 64, learning rate 0.1, no penalty, model to
+    /// party 0.
     fn default() -> Self {
         TrainConfig {
             model: ModelKind::Logistic,
@@ -158,6 +202,7 @@ impl Default for TrainConfig {
             l2: 0.0,
             standardize: Standardize::Global,
             receivers: vec![0],
+            solver: Solver::GradientDescent,
         }
     }
 }
@@ -207,6 +252,46 @@ impl TrainConfig {
                 format!("there is no party {p} in a session of {parties} parties"),
             ));
         }
+        if self.solver == Solver::ClosedForm {
+            if self.model != ModelKind::Linear {
+                return Err(Error::option(
+                    "solver",
+                    format!(
+                        "the closed form solves linear regression only; the {} model needs `gradient_descent` (`--solver gd`)",
+                        self.model.name()
+                    ),
+                ));
+            }
+            if self.standardize != Standardize::Global {
+                return Err(Error::option(
+                    "solver",
+                    "the closed form needs `standardize = global` (its inversion starts from the unit diagonal that standardization gives); without standardization use `gradient_descent` (`--solver gd`)",
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// What the run opens to the receivers, for the disclosures of reports and model files.
+    pub fn model_disclosure(&self) -> String {
+        match self.solver {
+            Solver::GradientDescent => "the model's weights and intercept after every epoch (the last is the model; the others give the loss curve)".into(),
+            Solver::ClosedForm => "the model's weights and intercept (closed form: opened once)".into(),
+        }
+    }
+
+    /// The solver and its options, for reports: `"10 epochs, batch 64, learning rate 0.1, L2 0"` or
+    /// `"closed form (normal equations, Newton–Schulz inverse), L2 0"`.
+    pub fn describe(&self) -> String {
+        match self.solver {
+            Solver::GradientDescent => format!(
+                "{} epochs, batch {}, learning rate {}, L2 {}",
+                self.epochs, self.batch_size, self.learning_rate, self.l2
+            ),
+            Solver::ClosedForm => format!(
+                "closed form (normal equations, Newton–Schulz inverse), L2 {}",
+                self.l2
+            ),
+        }
     }
 }

@@ -25,6 +25,8 @@
 //! - [`split`]: each party's deterministic 80/20 train/test split;
 //! - [`secure`]: [`train_party`], one party's side of joint standardization and gradient descent, over any
 //!   [`mpc_core::Context`] (in memory, or mpc-net's QUIC mesh); [`sigmoid`]: the approximation and its error;
+//!   [`closed_form`]: linear (ridge) regression by the normal equations and a Newton–Schulz inverse on the
+//!   shares, for up to 64 features (`solver = closed_form`);
 //! - [`local`]: [`run_local`], every party of a run in one process; [`party`]: [`party::run_party`], one party
 //!   of a deployment from its `[train]` table ([`party_config`]);
 //! - [`psi`]: the private set intersection of an id column (ECDH on Ristretto, 2 or more parties);
@@ -38,6 +40,7 @@
 //! [`TrainOutput::revealed`] (by default the global means and standard deviations of the features), nothing
 //! else.
 
+pub mod closed_form;
 pub mod config;
 pub mod data;
 pub mod error;
@@ -58,7 +61,7 @@ pub mod source;
 pub mod split;
 pub mod vertical;
 
-pub use config::{ModelKind, Partitioning, PreprocessingKind, Standardize, TrainConfig};
+pub use config::{ModelKind, Partitioning, PreprocessingKind, Solver, Standardize, TrainConfig};
 pub use data::{DataSpec, PartyData};
 pub use error::{Error, Result};
 pub use local::{run_local, LocalOptions, LocalRun, Transport};

@@ -75,17 +75,18 @@ fn write_party_outputs(
         Ok(())
     };
     let mut md = format!(
-        "# Secure training report, party {me}\n\n{} regression with {parties} parties, {} epochs, batch {}, learning rate {}, L2 {}, {} preprocessing; ring Z128, {} fractional bits.\n\nTraining rows per party: {:?}. Training took {:.3} s (input sharing to model opening), {} steps of {:.1} rounds; this party sent {} bytes.\n\n",
+        "# Secure training report, party {me}\n\n{} regression with {parties} parties, {}, {} preprocessing; ring Z128, {} fractional bits.\n\nTraining rows per party: {:?}. Training took {:.3} s (input sharing to model opening), {} {} of {:.1} rounds; this party sent {} bytes.\n\n",
         section.config.model.name(),
-        section.config.epochs,
-        section.config.batch_size,
-        section.config.learning_rate,
-        section.config.l2,
+        section.config.describe(),
         section.preprocessing.name(),
         FORMAT.frac_bits,
         output.rows_per_party,
         output.timing.training_seconds,
         output.timing.steps,
+        match section.config.solver {
+            crate::config::Solver::GradientDescent => "steps",
+            crate::config::Solver::ClosedForm => "Newton–Schulz iterations",
+        },
         output.timing.rounds_per_step,
         output.timing.bytes_sent,
     );
@@ -125,7 +126,7 @@ fn write_party_outputs(
         for (i, l) in output.own_loss_per_epoch.iter().enumerate() {
             md.push_str(&format!("- epoch {}: {l:.5}\n", i + 1));
         }
-        md.push_str("\nThe curve uses the per-epoch models opened to the receivers (listed below), evaluated on this party's rows only.\n\n");
+        md.push_str("\nThe curve uses the models opened to the receivers (listed below: one per epoch with gradient descent, one in all with the closed form), evaluated on this party's rows only.\n\n");
     } else {
         md.push_str("This party is not a receiver: it learned no model.\n\n");
     }

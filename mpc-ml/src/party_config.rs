@@ -12,6 +12,7 @@
 //! min_intersection = 10          # vertical only: the smallest intersection accepted
 //! features = ["mean_radius"]     # optional: default every column but the label and the id
 //! model = "logistic"             # or "linear"
+//! solver = "gradient_descent"    # or "closed_form": linear model, standardize = "global", up to 64 features
 //! epochs = 10
 //! batch_size = 64
 //! learning_rate = 0.1
@@ -28,7 +29,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::{ModelKind, Partitioning, PreprocessingKind, Standardize, TrainConfig};
+use crate::config::{ModelKind, Partitioning, PreprocessingKind, Solver, Standardize, TrainConfig};
 use crate::data::DataSpec;
 use crate::error::{Error, Result};
 
@@ -64,6 +65,7 @@ struct Raw {
     id_column: Option<Spanned<String>>,
     features: Option<Spanned<Vec<String>>>,
     model: Option<Spanned<String>>,
+    solver: Option<Spanned<String>>,
     epochs: Option<Spanned<i64>>,
     batch_size: Option<Spanned<i64>>,
     learning_rate: Option<Spanned<f64>>,
@@ -124,6 +126,12 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
             .map_err(|e| at(Some(span), &named("model"), reason_of(e)))?,
         None => ModelKind::Logistic,
     };
+    let solver = match parse_enum(&raw.solver, "solver")? {
+        Some((v, span)) => v
+            .parse::<Solver>()
+            .map_err(|e| at(Some(span), &named("solver"), reason_of(e)))?,
+        None => Solver::GradientDescent,
+    };
     let standardize = match parse_enum(&raw.standardize, "standardize")? {
         Some((v, span)) => v
             .parse::<Standardize>()
@@ -176,6 +184,7 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
         l2: raw.l2.as_ref().map_or(defaults.l2, |s| *s.get_ref()),
         standardize,
         receivers,
+        solver,
     };
     // The roster (and so the number of parties) is mpc-net's; receivers are checked against it at the start.
     if let Err(Error::Option { field, reason }) = config.validate(usize::MAX) {
@@ -186,6 +195,7 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
             "learning_rate" => raw.learning_rate.as_ref().map(|s| s.span()),
             "l2" => raw.l2.as_ref().map(|s| s.span()),
             "receivers" => raw.receivers.as_ref().map(|s| s.span()),
+            "solver" => raw.solver.as_ref().map(|s| s.span()),
             _ => None,
         };
         return Err(at(span, &named(&key), reason));
@@ -318,6 +328,14 @@ mod tests {
         assert_eq!(s.config.batch_size, 64);
         assert_eq!(s.preprocessing, PreprocessingKind::Dealer);
         assert_eq!(s.partitioning, Partitioning::Horizontal);
+        assert_eq!(s.config.solver, Solver::GradientDescent);
+        let c = GOOD.replace(
+            "epochs = 5",
+            "model = \"linear\"\nsolver = \"closed_form\"\nl2 = 0.5",
+        );
+        let s = parse_train_section(Path::new("/cfg/p.toml"), &c).unwrap();
+        assert_eq!(s.config.solver, Solver::ClosedForm);
+        assert_eq!(s.config.l2, 0.5);
         let v = GOOD.replace(
             "epochs = 5",
             "partitioning = \"vertical\"\nid_column = \"pid\"\nmin_intersection = 20",
@@ -368,6 +386,25 @@ mod tests {
         let e = err(&GOOD.replace("epochs = 5", "learning_rate = -0.1"));
         assert!(
             e.contains("line 7") && e.contains("train.learning_rate"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("epochs = 5", "solver = \"newton\""));
+        assert!(
+            e.contains("line 7, column 10: field `train.solver`") && e.contains("`newton`"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("epochs = 5", "solver = \"closed_form\""));
+        assert!(
+            e.contains("line 7, column 10: field `train.solver`")
+                && e.contains("linear regression only"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace(
+            "epochs = 5",
+            "model = \"linear\"\nstandardize = \"none\"\nsolver = \"closed_form\"",
+        ));
+        assert!(
+            e.contains("line 9") && e.contains("train.solver") && e.contains("standardize"),
             "{e}"
         );
         let e = err(&GOOD.replace("label = \"y\"\n", ""));

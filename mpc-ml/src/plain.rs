@@ -4,8 +4,12 @@
 //! `w -= lr * (X_b^T (f(X_b w + b) - y_b) / |b| + l2 * w)`, `b -= lr * mean(f(X_b w + b) - y_b)`, with
 //! `f` the exact sigmoid (or, to check the secure arithmetic alone, the approximation of
 //! [`crate::sigmoid`]) for logistic regression and the identity for linear regression.
+//!
+//! With `solver = closed_form` the baseline is the same closed form in f64: the normal equations
+//! `(X^T X / N + l2 I') w = X^T y / N` on the standardized rows (penalty not on the intercept), solved by
+//! Gauss-Jordan elimination ([`ridge`]), one model.
 
-use crate::config::{ModelKind, Standardize, TrainConfig};
+use crate::config::{ModelKind, Solver, Standardize, TrainConfig};
 use crate::data::PartyData;
 use crate::metrics;
 use crate::model::Model;
@@ -58,6 +62,22 @@ pub fn train_plain(parties: &[PartyData], config: &TrainConfig, link: Link) -> P
         .first()
         .map(|p| p.features.clone())
         .unwrap_or_default();
+    if config.solver == Solver::ClosedForm {
+        let mut w = ridge(&x, &y, config.l2);
+        let b = w.pop().unwrap_or(0.0);
+        let (weights, intercept) = scaling.to_raw(&w, b);
+        let model = Model {
+            model: config.model,
+            features,
+            weights,
+            intercept,
+        };
+        return PlainResult {
+            epoch_models: vec![model.clone()],
+            model,
+            scaling,
+        };
+    }
     let (mut w, mut b) = (vec![0.0; d], 0.0);
     let mut epoch_models = Vec::with_capacity(config.epochs);
     let f = |z: f64| match (config.model, link) {
@@ -110,6 +130,51 @@ pub fn loss_curve(epoch_models: &[Model], parties: &[PartyData]) -> Vec<f64> {
     epoch_models
         .iter()
         .map(|m| metrics::loss(m, &rows, &labels))
+        .collect()
+}
+
+/// The ridge normal equations `(X^T X / N + l2 I') w = X^T y / N` with an intercept column appended to
+/// `rows` (`I'` leaves the intercept unpenalized); returns the weights with the intercept last. Solved by
+/// Gauss-Jordan elimination with partial pivoting; a direction with a pivot below `1e-12` (a singular system)
+/// gets weight 0.
+pub fn ridge(rows: &[Vec<f64>], labels: &[f64], l2: f64) -> Vec<f64> {
+    let p = rows.first().map_or(0, Vec::len) + 1;
+    let n = rows.len().max(1) as f64;
+    let mut a = vec![vec![0.0; p + 1]; p];
+    for (r, &y) in rows.iter().zip(labels) {
+        let v: Vec<f64> = r.iter().copied().chain([1.0]).collect();
+        for (row, &vi) in a.iter_mut().zip(&v) {
+            row.iter_mut()
+                .zip(&v)
+                .for_each(|(acc, &vj)| *acc += vi * vj / n);
+            row[p] += vi * y / n;
+        }
+    }
+    for (j, row) in a.iter_mut().enumerate().take(p - 1) {
+        row[j] += l2;
+    }
+    let mut solved = vec![false; p];
+    for i in 0..p {
+        let Some(best) = (i..p).max_by(|&x, &y| a[x][i].abs().total_cmp(&a[y][i].abs())) else {
+            continue;
+        };
+        if a[best][i].abs() < 1e-12 {
+            continue;
+        }
+        a.swap(i, best);
+        let pivot = a[i][i];
+        a[i].iter_mut().for_each(|v| *v /= pivot);
+        let row_i = a[i].clone();
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != i {
+                let f = row[i];
+                row.iter_mut().zip(&row_i).for_each(|(v, q)| *v -= f * q);
+            }
+        }
+        solved[i] = true;
+    }
+    (0..p)
+        .map(|i| if solved[i] { a[i][p] } else { 0.0 })
         .collect()
 }
 

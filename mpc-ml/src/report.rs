@@ -2,15 +2,16 @@
 //! (`model.json`), the text table, and the Markdown report with its loss curve (`loss.svg`).
 //!
 //! The loss curve is evaluated by this process, which in a local run holds every party's rows: it scores the
-//! per-epoch models that were opened to the receivers (see [`crate::secure::disclosures`]) on the pooled
-//! training rows, beside the plaintext baseline's. Nothing else is opened for it.
+//! models that were opened to the receivers (one per epoch, or one for the closed form; see
+//! [`crate::secure::disclosures`]) on the pooled training rows, beside the plaintext baseline's. Nothing else
+//! is opened for it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::config::{ModelKind, PreprocessingKind, TrainConfig};
+use crate::config::{ModelKind, PreprocessingKind, Solver, TrainConfig};
 use crate::error::{Error, Result};
 use crate::local::LocalRun;
 use crate::metrics::{self, Metrics};
@@ -275,14 +276,11 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
     let out = &run.parties[0].output;
     let mut s = String::from("# Secure training report\n\n");
     s.push_str(&format!(
-        "{} regression by {} parties ({}), {} epochs, batch {}, learning rate {}, L2 {}, {} preprocessing, {} network; ring Z128, {} fractional bits.\n\n",
+        "{} regression by {} parties ({}), {}, {} preprocessing, {} network; ring Z128, {} fractional bits.\n\n",
         config.model.name(),
         run.parties.len(),
         info.files.join(", "),
-        config.epochs,
-        config.batch_size,
-        config.learning_rate,
-        config.l2,
+        config.describe(),
         info.preprocessing.name(),
         info.transport,
         FORMAT.frac_bits,
@@ -301,18 +299,25 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
     for (name, a, b) in cmp.metric_rows() {
         s.push_str(&format!("| {name} | {a} | {b} |\n"));
     }
-    s.push_str(&format!(
-        "\nTraining time is party 0's, from input sharing to the model's opening; it takes {} steps of {:.1} rounds each (correlated randomness is fetched from the dealer before each epoch, inside the timed span, and is not counted in the steps' rounds).\n\n",
-        out.timing.steps,
-        out.timing.rounds_per_step
-    ));
+    s.push_str(&match config.solver {
+        Solver::GradientDescent => format!(
+            "\nTraining time is party 0's, from input sharing to the model's opening; it takes {} steps of {:.1} rounds each (correlated randomness is fetched from the dealer before each epoch, inside the timed span, and is not counted in the steps' rounds).\n\n",
+            out.timing.steps,
+            out.timing.rounds_per_step
+        ),
+        Solver::ClosedForm => format!(
+            "\nTraining time is party 0's, from input sharing to the model's opening; the closed form takes one product for `X^T X` and `X^T y`, {} Newton–Schulz iterations and one product for the weights: {} rounds from the first product to the weights, and one more to open them (\"rounds per step\" is these rounds per iteration; the correlated randomness is fetched before the first product, inside the timed span, and is not counted in these rounds). The plaintext baseline solves the same normal equations in f64.\n\n",
+            out.timing.steps,
+            out.timing.step_rounds
+        ),
+    });
     s.push_str("## Training loss per epoch\n\n![training loss per epoch](loss.svg)\n\n");
     s.push_str("| epoch | secure | plaintext |\n| ---: | ---: | ---: |\n");
     for (i, (a, b)) in cmp.secure_loss.iter().zip(&cmp.plain_loss).enumerate() {
         s.push_str(&format!("| {} | {a:.5} | {b:.5} |\n", i + 1));
     }
     s.push_str(&format!(
-        "\nThe loss ({}) is evaluated by this local run, which holds every party's rows, on the pooled training rows: for the secure curve it scores the per-epoch models opened to the receivers (listed below). In a deployment a receiver evaluates it on its own rows only.\n\n",
+        "\nThe loss ({}) is evaluated by this local run, which holds every party's rows, on the pooled training rows: for the secure curve it scores the models opened to the receivers (listed below: one per epoch with gradient descent, one in all with the closed form). In a deployment a receiver evaluates it on its own rows only.\n\n",
         match config.model {
             ModelKind::Logistic => "mean log-loss with the exact sigmoid",
             ModelKind::Linear => "mean squared error",

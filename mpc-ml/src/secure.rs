@@ -24,6 +24,9 @@
 //!    the model. Receivers turn them into weights on raw values and evaluate the training loss on their own
 //!    rows (the loss curve).
 //!
+//! With `solver = closed_form` (linear regression), steps 4 to 6 are replaced by the normal equations and a
+//! Newton–Schulz inverse on the shares ([`crate::closed_form`]), and the model is opened once.
+//!
 //! Fixed-point bounds: every value and every product before truncation stays below `2^87` after scaling: a
 //! forward product `z` at 40 fractional bits needs `|z| < 2^47`; the update before its truncation has 60
 //! fractional bits, so a single step may change a weight by less than 2^27 (lr <= 10 and standardized data
@@ -38,7 +41,7 @@ use mpc_core::protocols::{input, open};
 use mpc_core::{Context, FixedPoint, PartyId, Shared, SharedMatrix, Z128};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ModelKind, Standardize, TrainConfig};
+use crate::config::{ModelKind, Solver, Standardize, TrainConfig};
 use crate::data::{PartyData, MAX_ROWS, UNSCALED_LIMIT};
 use crate::error::{Error, Result};
 use crate::metrics;
@@ -72,9 +75,10 @@ pub struct Disclosure {
 pub struct Timing {
     /// Seconds from the start of input sharing to the model's opening.
     pub training_seconds: f64,
-    /// Gradient steps.
+    /// Gradient steps (closed form: Newton–Schulz iterations).
     pub steps: usize,
-    /// Communication rounds of this party during the steps (preprocessing is fetched before each epoch).
+    /// Communication rounds of this party during the steps (preprocessing is fetched before each epoch; closed
+    /// form: the rounds from the Gram product to the weights, preprocessing fetched before).
     pub step_rounds: u64,
     /// Rounds per step.
     pub rounds_per_step: f64,
@@ -200,7 +204,7 @@ async fn run(
     }
     let x = SharedMatrix::new(total, d + 1, Shared::from_share(xs)).map_err(mpc(me))?;
     let y = Shared::from_share(ys);
-    let descent = descend(ctx, source, &x, &y, config, progress).await?;
+    let descent = fit(ctx, source, &x, &y, config, progress).await?;
     let training_seconds = start.elapsed().as_secs_f64();
     let run_stats = ctx.stats().since(&stats_start);
     let steps = descent.steps;
@@ -250,12 +254,28 @@ async fn run(
 /// The standardized weights (with the intercept last) after every epoch, for the receivers, and the step
 /// counts of [`descend`].
 pub(crate) struct Descent {
-    /// One weight vector per epoch, if this party is a receiver.
+    /// One weight vector per epoch (closed form: one), if this party is a receiver.
     pub weights: Option<Vec<Vec<f64>>>,
-    /// Gradient steps.
+    /// Gradient steps (closed form: Newton–Schulz iterations).
     pub steps: usize,
     /// Rounds of this party during the steps.
     pub step_rounds: u64,
+}
+
+/// Fits the model to the shared `x` and `y` with the configured solver: [`descend`], or the closed form of
+/// [`crate::closed_form`] (same output, one weight vector). Horizontal and vertical training both end here.
+pub(crate) async fn fit(
+    ctx: &mut Context,
+    source: &mut dyn Preprocessing<Z128>,
+    x: &SharedMatrix<Z128>,
+    y: &Shared<Z128>,
+    config: &TrainConfig,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Descent> {
+    match config.solver {
+        Solver::GradientDescent => descend(ctx, source, x, y, config, progress).await,
+        Solver::ClosedForm => crate::closed_form::solve(ctx, source, x, y, config, progress).await,
+    }
 }
 
 /// Steps 4 to 6 on shares: masks the shared training matrix `x` (rows, features plus the intercept column)
@@ -383,7 +403,7 @@ pub fn disclosures(parties: usize, config: &TrainConfig) -> Vec<Disclosure> {
         }
     }
     out.push(Disclosure {
-        what: "the model's weights and intercept after every epoch (the last is the model; the others give the loss curve)".into(),
+        what: config.model_disclosure(),
         to: config.receivers.clone(),
     });
     out

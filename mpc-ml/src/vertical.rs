@@ -18,8 +18,9 @@
 //! 5. **Input.** Each party secret-shares its standardized columns of the training rows
 //!    ([`mpc_core::protocols::input::share_from`]), the label holder also the labels; every party assembles
 //!    its shares of the joint matrix `[X_0 | X_1 | ... | 1]` locally.
-//! 6. **Training.** The same masked gradient descent as horizontal training ([`crate::secure`]); the model is
-//!    opened to the receivers only, with every feature named with the party that holds it.
+//! 6. **Training.** The same masked gradient descent as horizontal training ([`crate::secure`]), or its closed
+//!    form ([`crate::closed_form`]); the model is opened to the receivers only, with every feature named with
+//!    the party that holds it.
 
 use std::sync::Arc;
 
@@ -37,7 +38,7 @@ use crate::local::{LocalRun, PartyRun, Progress, Transport};
 use crate::model::Model;
 use crate::psi::{self, IdList, Intersection, PsiOptions};
 use crate::scaling::Scaling;
-use crate::secure::{descend, Disclosure, Timing, TrainOutput, FORMAT};
+use crate::secure::{fit, Disclosure, Timing, TrainOutput, FORMAT};
 use crate::split::{SPLIT_SEED, TEST_FRACTION};
 
 /// Which columns a party reads from its file in a vertical run.
@@ -459,7 +460,7 @@ async fn run(
     let y = Shared::from_share(ys);
 
     // 6. Training.
-    let descent = descend(ctx, source, &x, &y, config, progress).await?;
+    let descent = fit(ctx, source, &x, &y, config, progress).await?;
     let training_seconds = start.elapsed().as_secs_f64();
     let run_stats = ctx.stats().since(&stats_start);
     let epoch_models: Vec<Model> = descent
@@ -495,7 +496,7 @@ async fn run(
         });
     }
     revealed.push(Disclosure {
-        what: "the model's weights and intercept after every epoch (the last is the model; the others give the loss curve)".into(),
+        what: config.model_disclosure(),
         to: config.receivers.clone(),
     });
     Ok(VerticalOutput {

@@ -1,5 +1,6 @@
-//! Helpers shared by `mpc train --local` and `mpc demo`: the runtime, the epoch progress bar, and running a
-//! local training with its comparison table and output files.
+//! Helpers shared by `mpc train --local` and `mpc demo`: the runtime, the progress bar (epochs, or the
+//! Newton–Schulz iterations of the closed form), and running a local training with its comparison table and
+//! output files.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -41,7 +42,8 @@ pub fn train_locally(
     let options = LocalOptions {
         config: config.clone(),
         preprocessing,
-        progress: Some(Arc::new(move |done, _| {
+        progress: Some(Arc::new(move |done, total| {
+            progress_bar.set_length(total as u64);
             progress_bar.set_position(done as u64)
         })),
     };
@@ -70,7 +72,8 @@ pub fn train_vertically(
     let local = VerticalLocalOptions {
         options,
         preprocessing,
-        progress: Some(Arc::new(move |done, _| {
+        progress: Some(Arc::new(move |done, total| {
+            progress_bar.set_length(total as u64);
             progress_bar.set_position(done as u64)
         })),
     };
@@ -89,7 +92,7 @@ fn progress_bar(epochs: usize) -> indicatif::ProgressBar {
     if std::io::stdout().is_terminal() {
         let bar = indicatif::ProgressBar::new(epochs as u64);
         if let Ok(style) =
-            indicatif::ProgressStyle::with_template("training {bar:30} epoch {pos}/{len} {elapsed}")
+            indicatif::ProgressStyle::with_template("training {bar:30} {pos}/{len} {elapsed}")
         {
             bar.set_style(style);
         }

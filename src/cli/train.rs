@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use mpc_ml::psi::PsiOptions;
 use mpc_ml::vertical::{self, VerticalOptions, VerticalSpec};
-use mpc_ml::{data, DataSpec, ModelKind, PreprocessingKind, Standardize, TrainConfig};
+use mpc_ml::{data, DataSpec, ModelKind, PreprocessingKind, Solver, Standardize, TrainConfig};
 
 use super::common::{train_locally, train_vertically, transport};
 use super::CliResult;
@@ -43,6 +43,10 @@ pub struct Args {
     /// Feature columns, comma separated (default: every column but the label and the id).
     #[arg(long, value_delimiter = ',')]
     pub features: Option<Vec<String>>,
+    /// `gd` (mini-batch gradient descent) or `closed-form` (linear model only: the normal equations solved on
+    /// the shares, up to 64 features; uses `--l2`, ignores the epochs, batch size and learning rate).
+    #[arg(long, default_value = "gd")]
+    pub solver: Solver,
     /// Passes over the training rows.
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
@@ -101,6 +105,7 @@ pub fn run(args: Args) -> CliResult {
         l2: args.l2,
         standardize: args.standardize,
         receivers: args.receivers.clone(),
+        solver: args.solver,
     };
     config.validate(args.party_data.len())?;
     if args.vertical {
