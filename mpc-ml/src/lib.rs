@@ -32,6 +32,7 @@
 //! - [`psi`]: the private set intersection of an id column (ECDH on Ristretto, 2 or more parties);
 //!   [`vertical`]: parties holding other columns about the same people train on the joined columns, rows
 //!   aligned by the intersection ([`vertical::run_vertical_local`], [`vertical::train_vertical_party`]);
+//!   [`vertical_party`]: [`vertical_party::run_vertical_party`], one party of a vertical deployment;
 //! - [`plain`]: the plaintext f64 baseline with the same recipe; [`metrics`]: accuracy, ROC AUC, log-loss, R^2;
 //! - [`model`], [`report`]: the model file (weights on raw values) and the Markdown report.
 //!
@@ -60,6 +61,7 @@ mod step;
 pub mod source;
 pub mod split;
 pub mod vertical;
+pub mod vertical_party;
 
 pub use config::{ModelKind, Partitioning, PreprocessingKind, Solver, Standardize, TrainConfig};
 pub use data::{DataSpec, PartyData};

@@ -16,7 +16,13 @@
 //!    and sends `r_o k_o H(x)` to party `o+1`, which multiplies every point by its `k` and passes the vector
 //!    on, in order, around the ring; after `n-1` hops the vector comes back to `o`, which removes `r_o`. So
 //!    `o` gets the join keys of its own ids and nobody else sees them: the parties on the way only see points
-//!    blinded by `r_o`, which match nothing. All `n` vectors travel at once (`n` rounds).
+//!    blinded by `r_o`, which match nothing. All `n` vectors travel at once (`n` rounds). With two parties
+//!    there is no `r_o` (the classic two-party protocol): `o` sends `k_o H(x)`, the peer returns
+//!    `k_peer k_o H(x)`. The peer then knows the join keys of `o`'s ids, but in `o`'s private order, so
+//!    comparing them with its own join keys tells it the intersection's size and which of its own rows are in
+//!    it, which it learns anyway (with [`Reveal::SizeOnly`] its own join keys come back shuffled, so it learns
+//!    the size alone). With more parties `r_o` is needed: the last party on the way would otherwise learn the
+//!    size of its intersection with `o`.
 //! 3. **Intersection at the leader.** Every party but party 0 (the leader) sends its join keys *sorted* (the
 //!    order is that of pseudorandom values and says nothing about its file); the leader intersects them with
 //!    its own and replies to each party with the intersection size and a bitmap over that party's sorted
@@ -46,14 +52,21 @@
 //! for example by oblivious programmable PRFs, followed by training on all rows weighted by the shared
 //! indicator). It would hide which rows match, but it needs an OPRF or a secure comparison of every pair of
 //! candidate rows, and training on the union of the rows instead of the intersection; the ECDH protocol here
-//! costs one hash and `n + 1` scalar multiplications per id.
+//! costs each party, per id (with sets of equal size), one hash and `n + 1` scalar multiplications (`n = 2`:
+//! 2), plus the compressions and decompressions of the points it sends and receives.
+//!
+//! Group operations: every received point is decompressed (which checks it), the scalar multiplications are
+//! curve25519-dalek's constant-time ones, and each step's operations over a whole vector are split across the
+//! machine's cores on tokio's blocking pool, so the runtime's workers keep driving the network (a party that
+//! held them for seconds would stall its QUIC connections).
 //!
 //! A configured minimum intersection ([`DEFAULT_MIN_INTERSECTION`] by default) stops a party from probing
 //! single records with a tiny id file: every party checks it and stops with the same error.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::Scalar;
 use mpc_core::{Context, PartyId};
 use rand::seq::SliceRandom;
@@ -63,6 +76,8 @@ use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
 use crate::secure::Disclosure;
+
+mod batch;
 
 /// The domain-separation prefix of the hash to the group.
 pub const DOMAIN: &[u8] = b"mpc-ml/psi/v1/ristretto255/id\0";
@@ -350,48 +365,63 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
         return Err(empty_error(ids, n));
     }
 
-    // 2. Ring blinding: this party's ids in a private random order, under k_me * r.
-    let key = BlindingKey::random(ctx.rng());
-    let once = BlindingKey::random(ctx.rng());
+    // 2. Ring blinding: this party's ids in a private random order, under k_me (two parties) or k_me * r.
+    let key = Arc::new(BlindingKey::random(ctx.rng()));
+    let once = (n > 2).then(|| BlindingKey::random(ctx.rng()));
     let mut order: Vec<usize> = (0..ids.len()).collect();
     order.shuffle(ctx.rng());
-    let start = key.mul(&once);
-    let mut travelling: Vec<RistrettoPoint> = order
+    let start = match &once {
+        Some(r) => Arc::new(key.mul(r)),
+        None => key.clone(),
+    };
+    let own: Vec<Vec<u8>> = order
         .iter()
-        .map(|&i| start.0 * hash_to_group(ids.ids[i].as_bytes()))
+        .map(|&i| ids.ids[i].as_bytes().to_vec())
         .collect();
-    drop(start);
+    let mut travelling = batch::hash_and_blind(own, start).await?;
     let size_only = options.reveal == Reveal::SizeOnly;
     let next = (me + 1) % n;
     let prev = (me + n - 1) % n;
     for hop in 1..=n {
-        ctx.send_bytes(next, compress_all(&travelling))
+        ctx.send_bytes(next, travelling.as_flattened().to_vec())
             .await
             .map_err(mpc(me))?;
         // The vector that started at party `me - hop`.
         let origin = (me + n - hop % n) % n;
         let len = sizes[origin];
-        travelling = ctx
-            .recv_checked(prev, |b| decode_points(b, len))
+        let received = ctx
+            .recv_checked(prev, |b| batch::split_points(b, len))
             .await
             .map_err(mpc(me))?;
-        if hop < n {
-            travelling = key.blind(&travelling);
-            if size_only {
-                travelling.shuffle(ctx.rng());
+        let step = if hop < n {
+            batch::blind_received(received, key.clone()).await?
+        } else if let Some(r) = &once {
+            // My vector is back, blinded by every key and by r: remove r.
+            batch::blind_received(received, Arc::new(r.invert())).await?
+        } else {
+            // Two parties: my vector is back under k_0 k_1, my join keys; check them.
+            batch::check_received(received).await?
+        };
+        travelling = match step {
+            Ok(v) => v,
+            Err(reason) => {
+                return Err(mpc(me)(
+                    ctx.fail(mpc_core::Error::Malformed {
+                        party: prev,
+                        reason,
+                    })
+                    .await,
+                ))
             }
+        };
+        if hop < n && size_only {
+            travelling.shuffle(ctx.rng());
         }
     }
     drop(key);
-    let unblind = once.invert();
     drop(once);
     // My join keys, compressed, by my row index.
-    let mut keys: Vec<([u8; POINT], usize)> = travelling
-        .iter()
-        .zip(&order)
-        .map(|(p, &row)| ((unblind.0 * p).compress().to_bytes(), row))
-        .collect();
-    drop(unblind);
+    let mut keys: Vec<([u8; POINT], usize)> = travelling.into_iter().zip(order).collect();
     keys.sort_unstable_by_key(|k| k.0);
     if keys.windows(2).any(|w| w[0].0 == w[1].0) {
         // Two distinct ids with one join key: a hash collision, which does not happen in practice.
@@ -409,10 +439,19 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
         let mut theirs_all = Vec::with_capacity(n - 1);
         for &p in &peers {
             let len = sizes[p];
-            let theirs: Vec<[u8; POINT]> = ctx
+            let received = ctx
                 .recv_checked(p, |b| decode_sorted_keys(b, len))
                 .await
                 .map_err(mpc(me))?;
+            let theirs = match batch::check_received(received).await? {
+                Ok(v) => v,
+                Err(reason) => {
+                    return Err(mpc(me)(
+                        ctx.fail(mpc_core::Error::Malformed { party: p, reason })
+                            .await,
+                    ))
+                }
+            };
             for (flag, (k, _)) in inside.iter_mut().zip(&keys) {
                 *flag = *flag && theirs.binary_search(k).is_ok();
             }
@@ -533,39 +572,10 @@ fn empty_error(ids: &IdList, n: usize) -> Error {
     }
 }
 
-fn compress_all(points: &[RistrettoPoint]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(points.len() * POINT);
-    for p in points {
-        out.extend_from_slice(p.compress().as_bytes());
-    }
-    out
-}
-
-/// Exactly `len` valid compressed Ristretto points.
-fn decode_points(bytes: &[u8], len: usize) -> std::result::Result<Vec<RistrettoPoint>, String> {
-    if bytes.len() != len * POINT {
-        return Err(format!(
-            "{} bytes where {len} group elements take {}",
-            bytes.len(),
-            len * POINT
-        ));
-    }
-    bytes
-        .chunks_exact(POINT)
-        .enumerate()
-        .map(|(i, c)| {
-            CompressedRistretto::from_slice(c)
-                .ok()
-                .and_then(|c| c.decompress())
-                .ok_or_else(|| format!("element {i} is not a valid Ristretto point"))
-        })
-        .collect()
-}
-
-/// Exactly `len` valid points, strictly increasing as bytes.
+/// Exactly `len` elements of 32 bytes, strictly increasing as bytes (each is checked to be a valid point
+/// afterwards, on all cores).
 fn decode_sorted_keys(bytes: &[u8], len: usize) -> std::result::Result<Vec<[u8; POINT]>, String> {
-    let points = decode_points(bytes, len)?;
-    let keys: Vec<[u8; POINT]> = points.iter().map(|p| p.compress().to_bytes()).collect();
+    let keys = batch::split_points(bytes, len)?;
     if keys.windows(2).any(|w| w[0] >= w[1]) {
         return Err("join keys that are not strictly increasing".into());
     }
@@ -623,14 +633,10 @@ mod tests {
 
     #[test]
     fn decoders_refuse_bad_input() {
-        let p = hash_to_group(b"a");
-        let good = compress_all(&[p]);
-        assert_eq!(decode_points(&good, 1).unwrap(), vec![p]);
-        assert!(decode_points(&good, 2).unwrap_err().contains("bytes"));
-        let mut bad = good.clone();
-        bad[31] = 0xff; // not canonical
-        assert!(decode_points(&bad, 1).unwrap_err().contains("not a valid"));
-        let two = compress_all(&[p, p]);
+        let p = hash_to_group(b"a").compress().to_bytes();
+        assert_eq!(batch::split_points(&p, 1).unwrap(), vec![p]);
+        assert!(batch::split_points(&p, 2).unwrap_err().contains("bytes"));
+        let two = [p, p].concat();
         assert!(decode_sorted_keys(&two, 2)
             .unwrap_err()
             .contains("strictly"));

@@ -67,6 +67,10 @@ pub struct VerticalData {
     pub label: String,
     /// The labels, if this party holds the label column.
     pub labels: Option<Vec<f64>>,
+    /// The feature list this party was given, if any ([`VerticalSpec::features`]): during the agreement
+    /// [`train_vertical_party`] checks that every listed column is some party's feature, so a misspelt
+    /// name stops the run instead of being dropped.
+    pub feature_list: Option<Vec<String>>,
 }
 
 impl VerticalData {
@@ -223,6 +227,7 @@ pub fn load_vertical_str(
         rows,
         label: spec.label.clone(),
         labels: label_at.map(|_| labels),
+        feature_list: spec.features.clone(),
     })
 }
 
@@ -630,6 +635,17 @@ async fn agree(ctx: &mut Context, data: &VerticalData, config: &TrainConfig) -> 
                 party: p,
             });
         }
+    }
+    if let Some(f) = data
+        .feature_list
+        .iter()
+        .flatten()
+        .find(|f| !owners.iter().any(|o| o.feature == **f))
+    {
+        return Err(Error::option(
+            "features",
+            format!("party {me}'s feature list names `{f}`, which no party's file has"),
+        ));
     }
     if owners.is_empty() {
         return Err(Error::Data {

@@ -320,3 +320,28 @@ fn a_feature_list_column_no_party_has_is_refused() {
         .to_string();
     assert!(e.contains("`mean_radios`"), "{e}");
 }
+
+#[tokio::test]
+async fn a_feature_list_column_no_party_has_stops_the_session() {
+    // The check every party makes during the agreement (a deployment has no process that sees every file).
+    let mut s = spec(ModelKind::Logistic, "malignant");
+    s.features = Some(vec![
+        "mean_radius".into(),
+        "worst_area".into(),
+        "worst_aera".into(),
+    ]);
+    let parties: Vec<VerticalData> = ["vertical_clinic.csv", "vertical_lab.csv"]
+        .iter()
+        .enumerate()
+        .map(|(p, f)| vertical::load_vertical_csv(p, &data_dir().join(f), &s).unwrap())
+        .collect();
+    let config = TrainConfig {
+        epochs: 1,
+        ..TrainConfig::default()
+    };
+    let e = vertical::run_vertical_local(parties, options(config, 10), Transport::InMemory)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("feature list names `worst_aera`"), "{e}");
+}

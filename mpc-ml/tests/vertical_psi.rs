@@ -1,5 +1,6 @@
-//! The private set intersection against a plaintext join: sizes, the joint order every party computes,
-//! independence of file order, refused duplicates, the minimum size, and invalid points from a peer.
+//! The private set intersection against a plaintext join (small sets, and sets large enough to split the group
+//! operations across cores): sizes, the joint order every party computes, independence of file order, refused
+//! duplicates, the minimum size, and invalid points from a peer.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -87,6 +88,24 @@ async fn two_parties_match_the_plaintext_join() {
     let results = run(lists, 10).await;
     check(&sets, &results);
     assert_eq!(results[0].as_ref().unwrap().len(), 30);
+}
+
+/// Sets large enough that each step's group operations are split across the cores (more than 2,048 points).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_sets_split_across_cores_match_the_plaintext_join() {
+    for n in [2, 3] {
+        let sets: Vec<Vec<String>> = (0..n)
+            .map(|p| ids(p, 2100, 150 + 50 * p, 20 + p as u64))
+            .collect();
+        let lists = sets
+            .iter()
+            .enumerate()
+            .map(|(p, s)| list(p, s.clone()))
+            .collect();
+        let results = run(lists, 10).await;
+        check(&sets, &results);
+        assert_eq!(results[0].as_ref().unwrap().len(), 2100);
+    }
 }
 
 #[tokio::test]

@@ -3,6 +3,9 @@
 //! The network part of the file (session id, this party's id, key, certificate, listen address, roster) is
 //! read and checked by mpc-net; the `[train]` table by mpc-ml, before any connection is made. The dealer's
 //! own config has the same network part, its roster entry has `role = "dealer"`, and it needs no `[train]`.
+//! With `partitioning = "horizontal"` (the default) a party trains with mpc-ml's `run_party`; with
+//! `partitioning = "vertical"` it matches its rows with the others' by the private set intersection on
+//! `id_column` and trains on the joined columns (`run_vertical_party`).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -11,6 +14,7 @@ use std::sync::Arc;
 use mpc_core::Context;
 use mpc_ml::party::run_party;
 use mpc_ml::party_config::load_train_section;
+use mpc_ml::vertical_party::run_vertical_party;
 use mpc_ml::Partitioning;
 use mpc_net::{Mesh, MeshOptions, PartyConfig};
 
@@ -30,16 +34,6 @@ pub fn run(path: &Path) -> CliResult {
     } else {
         Some(load_train_section(path)?)
     };
-    if let Some(s) = &section {
-        if s.partitioning == Partitioning::Vertical {
-            return Err(format!(
-                "{}: `partitioning = \"vertical\"` runs with `mpc train --local --vertical` in this build; \
-                 one party per config over the mesh is horizontal only",
-                path.display()
-            )
-            .into());
-        }
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -54,6 +48,36 @@ pub fn run(path: &Path) -> CliResult {
             say!("dealer: served the session to its end");
             return Ok(ExitCode::SUCCESS);
         };
+        if section.partitioning == Partitioning::Vertical {
+            let result = run_vertical_party(&mut ctx, &section).await;
+            mesh.close().await;
+            let result = result?;
+            let me = net.party_id;
+            let stats = ctx.stats();
+            let psi = &result.output.intersection;
+            say!(
+                "party {me}: private set intersection on `{}`: {} rows in common (id counts {:?})",
+                section.spec.id_column.as_deref().unwrap_or(""),
+                psi.len(),
+                psi.set_sizes
+            );
+            let train = &result.output.output;
+            say!(
+                "party {me}: trained in {:.3} s, {} rounds, {} bytes sent",
+                train.timing.training_seconds,
+                stats.rounds,
+                stats.bytes_sent()
+            );
+            if train.model.is_some() {
+                say!("party {me}: received the model");
+            } else {
+                say!("party {me}: not a receiver of the model");
+            }
+            for f in &result.files {
+                say!("wrote {}", f.display());
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         let result = run_party(&mut ctx, &section).await;
         mesh.close().await;
         let result = result?;

@@ -1,0 +1,157 @@
+//! One party of a real vertical deployment, from its `[train]` table with `partitioning = "vertical"`: read
+//! its columns and its id column, connect to the preprocessing, match the rows with the other parties by the
+//! private set intersection and train on the joined columns ([`train_vertical_party`]) over the given context
+//! (for example mpc-net's QUIC mesh), and write what it received: `model.json` if it is a receiver, and its
+//! own `report.md`.
+//!
+//! No party holds the joined test rows (each holds its own columns of them), so no party evaluates the model
+//! here; a receiver knows which of its rows are the test rows (the split is public, see
+//! [`crate::vertical::split_joint`]). The context's network must include a dealer endpoint (id `n`) for
+//! `dealer` preprocessing.
+
+use std::path::{Path, PathBuf};
+
+use mpc_core::Context;
+
+use crate::error::{Error, Result};
+use crate::party_config::TrainSection;
+use crate::psi::PsiOptions;
+use crate::secure::FORMAT;
+use crate::vertical::{
+    load_vertical_csv, train_vertical_party, VerticalOptions, VerticalOutput, VerticalSpec,
+};
+
+/// What one party of a vertical deployment gets.
+#[derive(Clone, Debug)]
+pub struct VerticalPartyResult {
+    /// The training output and the intersection.
+    pub output: VerticalOutput,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Runs this party (`ctx.id()`) of a vertical deployment. A local failure (a bad file, a repeated or empty id)
+/// aborts the session with the reason, so the other parties and the dealer stop too.
+pub async fn run_vertical_party(
+    ctx: &mut Context,
+    section: &TrainSection,
+) -> Result<VerticalPartyResult> {
+    let me = ctx.id();
+    let loaded = spec_of(section).and_then(|spec| load_vertical_csv(me, &section.data, &spec));
+    let data = match loaded {
+        Ok(d) => d,
+        Err(e) => {
+            ctx.abort(&e.to_string()).await;
+            return Err(e);
+        }
+    };
+    let options = VerticalOptions {
+        config: section.config.clone(),
+        psi: PsiOptions {
+            min_intersection: section.min_intersection,
+            ..PsiOptions::default()
+        },
+    };
+    let mut source = crate::source::connect(ctx, section.preprocessing).await?;
+    let output = train_vertical_party(ctx, source.as_mut(), &data, &options, &|_, _| {}).await?;
+    let files = write_outputs(ctx.parties(), section, &output)?;
+    Ok(VerticalPartyResult { output, files })
+}
+
+fn spec_of(section: &TrainSection) -> Result<VerticalSpec> {
+    let id_column = section
+        .spec
+        .id_column
+        .clone()
+        .ok_or_else(|| Error::Option {
+            field: "train.id_column".into(),
+            reason: "vertical partitioning needs the column the rows are matched on".into(),
+        })?;
+    Ok(VerticalSpec {
+        id_column,
+        label: section.spec.label.clone(),
+        features: section.spec.features.clone(),
+        model: section.spec.model,
+    })
+}
+
+/// Writes `model.json` (receivers only) and `report.md` into the output folder.
+fn write_outputs(
+    parties: usize,
+    section: &TrainSection,
+    out: &VerticalOutput,
+) -> Result<Vec<PathBuf>> {
+    let out_err = |p: &Path, e: &dyn std::fmt::Display| Error::Output {
+        path: p.display().to_string(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(&section.out).map_err(|e| out_err(&section.out, &e))?;
+    let train = &out.output;
+    let me = train.party;
+    let psi = &out.intersection;
+    let mut files = Vec::new();
+    let mut write = |name: &str, text: String| -> Result<()> {
+        let p = section.out.join(name);
+        std::fs::write(&p, text).map_err(|e| out_err(&p, &e))?;
+        files.push(p);
+        Ok(())
+    };
+    let mut md = format!(
+        "# Secure vertical training report, party {me}\n\n{} regression with {parties} parties holding other columns about the same people, rows matched by a private set intersection (ECDH on Ristretto) on `{}`; {} epochs, batch {}, learning rate {}, L2 {}, {} preprocessing; ring Z128, {} fractional bits.\n\nId counts per party: {:?}; intersection: {} rows, {} for training and {} for testing (the same split at every party). Training took {:.3} s (input sharing to model opening), {} steps of {:.1} rounds; this party sent {} bytes during training.\n\n",
+        section.config.model.name(),
+        section.spec.id_column.as_deref().unwrap_or(""),
+        section.config.epochs,
+        section.config.batch_size,
+        section.config.learning_rate,
+        section.config.l2,
+        section.preprocessing.name(),
+        FORMAT.frac_bits,
+        psi.set_sizes,
+        psi.len(),
+        out.train_positions.len(),
+        out.test_positions.len(),
+        train.timing.training_seconds,
+        train.timing.steps,
+        train.timing.rounds_per_step,
+        train.timing.bytes_sent,
+    );
+    md.push_str("## Features and the parties that hold them\n\n");
+    for o in &train.feature_owners {
+        md.push_str(&format!("- `{}`: party {}\n", o.feature, o.party));
+    }
+    md.push('\n');
+    if let Some(model) = &train.model {
+        let file = serde_json::json!({
+            "model": model.model,
+            "features": model.features,
+            "feature_owners": train.feature_owners,
+            "weights": model.weights,
+            "intercept": model.intercept,
+            "party": me,
+            "parties": parties,
+            "partitioning": "vertical",
+            "id_column": section.spec.id_column,
+            "set_sizes": psi.set_sizes,
+            "intersection": psi.len(),
+            "training_rows": out.train_positions.len(),
+            "test_rows": out.test_positions.len(),
+            "config": section.config,
+            "preprocessing": section.preprocessing,
+            "ring": "Z128",
+            "frac_bits": FORMAT.frac_bits,
+            "bound_bits": FORMAT.bound_bits,
+            "revealed": train.revealed,
+        });
+        let json = serde_json::to_string_pretty(&file).map_err(|e| out_err(&section.out, &e))?;
+        write("model.json", json)?;
+        md.push_str("This party received the model (`model.json`, weights on raw values). It holds only its own columns of the test rows, so it cannot evaluate the model alone.\n\n");
+    } else {
+        md.push_str("This party is not a receiver: it learned no model.\n\n");
+    }
+    md.push_str("## What was revealed, to whom\n\n");
+    for d in &train.revealed {
+        md.push_str(&format!("- {} — to parties {:?}\n", d.what, d.to));
+    }
+    write("report.md", md)?;
+    Ok(files)
+}
