@@ -177,6 +177,23 @@ pub trait Preprocessing<R: Ring>: Send {
     /// `count` uniformly random shared elements.
     async fn random(&mut self, ctx: &mut Context, count: usize) -> Result<Shared<R>>;
 
+    /// A mask equal to a matrix whose rows are each held in the clear by one party (horizontally partitioned
+    /// data): `owners` lists `(party, rows)` segments covering its rows in order, and `values` is this
+    /// party's share, its own rows' values with zeros elsewhere. Then `E = X - A` is zero and needs no
+    /// opening ([`crate::protocols::matmul::MaskedMatrix::owned`]), and a source may make mask triples from
+    /// the cross terms between each row's owner and the other parties only. `None` if the source cannot use
+    /// it (a dealer never sees data): use [`Preprocessing::matrix_mask`] then. The default returns `None`.
+    async fn owned_mask(
+        &mut self,
+        ctx: &mut Context,
+        owners: &[(crate::net::PartyId, usize)],
+        k: usize,
+        values: Vec<R>,
+    ) -> Result<Option<MatrixMask<R>>> {
+        let _ = (ctx, owners, k, values);
+        Ok(None)
+    }
+
     /// Tells the source the requests that will follow, in order (every party the same), so that a source
     /// served by a third party can send them all at once: with the dealer a batch then costs one round trip
     /// instead of one per item. Requests that differ from the announced ones are an error. The default does

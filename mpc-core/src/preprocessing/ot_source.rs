@@ -95,49 +95,7 @@ pub fn triple_bytes_per_peer(l: usize) -> f64 {
 
 /// A request to a preprocessing source, as a plan for [`OtSource::pregenerate`]. Mask ids are the order in
 /// which masks are made (the first mask of a run is 0).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OtRequest {
-    /// `count` triples.
-    Triples {
-        /// Number of triples.
-        count: usize,
-    },
-    /// A matrix triple for `m x k` times `k x n`.
-    MatrixTriple {
-        /// Rows of `A`.
-        m: usize,
-        /// Columns of `A`, rows of `B`.
-        k: usize,
-        /// Columns of `B`.
-        n: usize,
-    },
-    /// An `m x k` mask.
-    MatrixMask {
-        /// Rows.
-        m: usize,
-        /// Columns.
-        k: usize,
-    },
-    /// A mask triple for mask number `mask`.
-    MaskTriple {
-        /// The mask's id.
-        mask: u64,
-        /// Which part of the mask, and `B`'s columns.
-        using: MaskUse,
-    },
-    /// `count` truncation pairs for a shift of `frac_bits`.
-    Trunc {
-        /// Number of pairs.
-        count: usize,
-        /// The shift.
-        frac_bits: u32,
-    },
-    /// `count` random shared elements.
-    Random {
-        /// Number of elements.
-        count: usize,
-    },
-}
+pub type OtRequest = super::Request;
 
 /// What [`OtSource::pregenerate`] made and what it cost this party.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -245,6 +203,68 @@ impl Engine {
         Ok(acc)
     }
 
+    /// [`Engine::cross`] over every ordered pair, or, with `owner`, only the pairs where the owner holds the
+    /// correlations `x` (every other party's `x` is zero, so its cross terms vanish): the owner's shares of
+    /// `x_owner (outer) y_j` for every other `j`, in one OT direction per pair.
+    async fn cross_by<R: OtRing>(
+        &mut self,
+        owner: Option<PartyId>,
+        x: &[R],
+        w: usize,
+        y: &[R],
+    ) -> Result<Zeroizing<Vec<R>>> {
+        let Some(owner) = owner else {
+            return self.cross(x, w, y).await;
+        };
+        let l = R::BITS as usize;
+        let elements = y.len();
+        if x.len() != elements * w {
+            return Err(Error::Shape(format!(
+                "{} correlation words for {elements} elements of {w}",
+                x.len()
+            )));
+        }
+        let mut acc = Zeroizing::new(vec![R::ZERO; elements * w]);
+        if elements == 0 || w == 0 || owner >= self.ctx.parties() {
+            return Ok(acc);
+        }
+        let by_ots = self.config.max_batch_ots / l;
+        let by_bytes = MAX_BATCH_CORRECTION_BYTES / gilboa::message_len(1, w, l).max(1);
+        let per_batch = by_ots.min(by_bytes).max(1);
+        let peers: Vec<PartyId> = self.ctx.peers().collect();
+        let me = self.ctx.id();
+        let check = self.config.check;
+        let mut start = 0;
+        while start < elements {
+            let end = (start + per_batch).min(elements);
+            let (xs, ys) = (&x[start * w..end * w], &y[start..end]);
+            let choices = gilboa::choice_blocks(ys);
+            let blocks = choices.len();
+            let Engine { ctx, pairs, .. } = &mut *self;
+            if me == owner {
+                for &p in &peers {
+                    let pair = pairs[p].as_mut().ok_or_else(missing_peer)?;
+                    let q = ctx
+                        .recv_checked(p, |b| pair.sender.extend(blocks, b, check))
+                        .await?;
+                    let (msg, share) = gilboa::send(&q, pair.sender.delta(), xs, w);
+                    add_into(&mut acc[start * w..end * w], &share);
+                    ctx.send_bytes(p, msg).await?;
+                }
+            } else {
+                let pair = pairs[owner].as_mut().ok_or_else(missing_peer)?;
+                let (msg, t) = pair.receiver.extend(&choices, check, ctx.rng());
+                ctx.send_bytes(owner, msg).await?;
+                let share = ctx
+                    .recv_checked(owner, |b| gilboa::receive(&t, ys, w, b))
+                    .await?;
+                add_into(&mut acc[start * w..end * w], &share);
+            }
+            start = end;
+        }
+        Ok(acc)
+    }
+
     async fn triples<R: OtRing>(&mut self, count: usize) -> Result<Triples<R>> {
         let a = R::random_vec(self.ctx.rng(), count);
         let b = R::random_vec(self.ctx.rng(), count);
@@ -258,9 +278,11 @@ impl Engine {
         Triples::from_shares(a, b, c)
     }
 
-    /// This party's share of `C = A B` given its shares `a` (`m x k`) and `b` (`k x n`).
+    /// This party's share of `C = A B` given its shares `a` (`m x k`) and `b` (`k x n`); with `owner`, only
+    /// that party's `a` is nonzero (see [`Engine::cross_by`]).
     async fn matrix_product<R: OtRing>(
         &mut self,
+        owner: Option<PartyId>,
         a: &[R],
         b: &[R],
         m: usize,
@@ -276,7 +298,7 @@ impl Engine {
                     x.extend((0..m).map(|r| a[r * k + t]));
                 }
             }
-            let out = self.cross(&x, m, b).await?;
+            let out = self.cross_by(owner, &x, m, b).await?;
             for t in 0..k {
                 for col in 0..n {
                     let v = &out[(t * n + col) * m..(t * n + col + 1) * m];
@@ -293,7 +315,8 @@ impl Engine {
                     x.extend_from_slice(&b[t * n..(t + 1) * n]);
                 }
             }
-            let out = self.cross(&x, n, a).await?;
+            // The choices here are `A`'s: an owner would be the receiver, so every pair runs (zeros add nothing).
+            let out = self.cross_by(None, &x, n, a).await?;
             for r in 0..m {
                 for t in 0..k {
                     let v = &out[(r * k + t) * n..(r * k + t + 1) * n];
@@ -303,6 +326,20 @@ impl Engine {
         }
         Ok(c)
     }
+}
+
+/// The `(owner, rows)` segments of rows `start..end`, from segments covering rows from 0.
+fn segments_within(owners: &[(PartyId, usize)], start: usize, end: usize) -> Vec<(PartyId, usize)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for &(p, len) in owners {
+        let (lo, hi) = (at.max(start), (at + len).min(end));
+        if lo < hi {
+            out.push((p, hi - lo));
+        }
+        at += len;
+    }
+    out
 }
 
 fn missing_peer() -> Error {
@@ -331,6 +368,8 @@ fn check_size(what: &str, elems: Option<usize>) -> Result<()> {
 pub struct OtSource<R: OtRing> {
     engine: Engine,
     masks: HashMap<u64, (usize, usize, Zeroizing<Vec<R>>)>,
+    /// Row owners of the masks made by [`Preprocessing::owned_mask`]: `(party, rows)` segments.
+    owners: HashMap<u64, Vec<(PartyId, usize)>>,
     next_mask: u64,
     planned: VecDeque<(OtRequest, Prepared<R>)>,
     producer: Option<Producer<R>>,
@@ -360,6 +399,7 @@ impl<R: OtRing> OtSource<R> {
         Ok(OtSource {
             engine,
             masks: HashMap::new(),
+            owners: HashMap::new(),
             next_mask: 0,
             planned: VecDeque::new(),
             producer: None,
@@ -454,6 +494,44 @@ impl<R: OtRing> OtSource<R> {
         self.planned.len()
     }
 
+    /// `C` for a block of an owned mask (`sub` as the block is used: `rows x k`, or `k x rows` transposed),
+    /// one owner segment at a time, each with cross terms between its owner and the others only.
+    async fn owned_product(
+        &mut self,
+        segments: &[(PartyId, usize)],
+        sub: &[R],
+        b: &[R],
+        k: usize,
+        n: usize,
+        transpose: bool,
+    ) -> Result<Vec<R>> {
+        let rows: usize = segments.iter().map(|s| s.1).sum();
+        let mut c = vec![R::ZERO; if transpose { k * n } else { rows * n }];
+        let mut r0 = 0;
+        for &(owner, len) in segments {
+            let range = r0..r0 + len;
+            if transpose {
+                // A_seg^T (k x len) times B_seg (len x n), summed over segments.
+                let seg: Vec<R> = (0..k)
+                    .flat_map(|col| range.clone().map(move |r| sub[col * rows + r]))
+                    .collect();
+                let part = self
+                    .engine
+                    .matrix_product(Some(owner), &seg, &b[r0 * n..(r0 + len) * n], k, len, n)
+                    .await?;
+                add_into(&mut c, &part);
+            } else {
+                let part = self
+                    .engine
+                    .matrix_product(Some(owner), &sub[r0 * k..(r0 + len) * k], b, len, k, n)
+                    .await?;
+                c[r0 * n..(r0 + len) * n].copy_from_slice(&part);
+            }
+            r0 += len;
+        }
+        Ok(c)
+    }
+
     async fn make(&mut self, req: &OtRequest) -> Result<Prepared<R>> {
         Ok(match *req {
             OtRequest::Triples { count } => {
@@ -470,7 +548,7 @@ impl<R: OtRing> OtSource<R> {
                 )?;
                 let a = R::random_vec(self.engine.ctx.rng(), m * k);
                 let b = R::random_vec(self.engine.ctx.rng(), k * n);
-                let c = self.engine.matrix_product(&a, &b, m, k, n).await?;
+                let c = self.engine.matrix_product(None, &a, &b, m, k, n).await?;
                 Prepared::MatrixTriple(MatrixTriple::from_shares(m, k, n, a, b, c)?)
             }
             OtRequest::MatrixMask { m, k } => {
@@ -515,7 +593,14 @@ impl<R: OtRing> OtSource<R> {
                     block.to_vec()
                 });
                 let b = R::random_vec(self.engine.ctx.rng(), kk * n);
-                let c = self.engine.matrix_product(&sub, &b, mm, kk, n).await?;
+                let c = match self.owners.get(&mask) {
+                    None => self.engine.matrix_product(None, &sub, &b, mm, kk, n).await?,
+                    Some(owners) => {
+                        let segments = segments_within(owners, using.row_start, using.row_end);
+                        self.owned_product(&segments, &sub, &b, k, n, using.transpose)
+                            .await?
+                    }
+                };
                 Prepared::MaskTriple(MaskTriple::from_shares(mask, b, c))
             }
             OtRequest::Trunc { count, frac_bits } => {
@@ -681,6 +766,28 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
 
     async fn random(&mut self, _ctx: &mut Context, count: usize) -> Result<Shared<R>> {
         expect_item!(self.next(OtRequest::Random { count }).await?, Random)
+    }
+
+    async fn owned_mask(
+        &mut self,
+        _ctx: &mut Context,
+        owners: &[(PartyId, usize)],
+        k: usize,
+        values: Vec<R>,
+    ) -> Result<Option<MatrixMask<R>>> {
+        let m: usize = owners.iter().map(|s| s.1).sum();
+        if values.len() != m * k {
+            return Err(Error::Shape(format!(
+                "an owned mask of {} values for {m}x{k}",
+                values.len()
+            )));
+        }
+        let id = self.next_mask;
+        self.next_mask += 1;
+        self.masks
+            .insert(id, (m, k, Zeroizing::new(values.clone())));
+        self.owners.insert(id, owners.to_vec());
+        Ok(Some(MatrixMask::from_share(id, m, k, values)?))
     }
 }
 
@@ -1004,6 +1111,103 @@ mod tests {
         assert_eq!(trunc_mask_bits(128, 5), 124);
         assert_eq!(trunc_hiding_bits(128, 2, 87), 38);
         assert_eq!(trunc_hiding_bits(128, 2, 85), 40);
+    }
+
+    /// A mask owned row by row (horizontal data): the same products as with a random mask, nothing opened
+    /// for `E`, and less OT traffic (only owner-to-other cross terms).
+    #[tokio::test]
+    async fn owned_mask_products_match_plaintext_with_less_traffic() {
+        use crate::protocols::matmul::MaskedMatrix;
+        use crate::protocols::test_util::random_elems;
+        use crate::share::SharedMatrix;
+        for n in [2usize, 3] {
+            let (m, k) = (7, 3);
+            let owners: Vec<(PartyId, usize)> = if n == 2 {
+                vec![(0, 3), (1, 4)]
+            } else {
+                vec![(0, 2), (1, 3), (2, 2)]
+            };
+            let x = random_elems::<Z128>(m * k);
+            let (w, r) = (random_elems::<Z128>(k), random_elems::<Z128>(5));
+            let xt: Vec<Z128> = (0..k)
+                .flat_map(|j| (1..6).map(move |i| (i, j)))
+                .map(|(i, j)| x[i * k + j])
+                .collect();
+            let want = (
+                matmul_plain(&x, &w, m, k, 1),
+                matmul_plain(&xt, &r, k, 5, 1),
+            );
+            let (xs, ws, rs) = (shares_of(&x, n), shares_of(&w, n), shares_of(&r, n));
+            let mut bytes = Vec::new();
+            for owned in [true, false] {
+                let (x, xs, ws, rs, owners) =
+                    (x.clone(), xs.clone(), ws.clone(), rs.clone(), owners.clone());
+                let out = simulate(n, move |mut ctx| {
+                    let (x, xs, ws, rs, owners) =
+                        (x.clone(), xs.clone(), ws.clone(), rs.clone(), owners.clone());
+                    async move {
+                        let me = ctx.id();
+                        let mat = |v: &Vec<Vec<Z128>>, r, c| {
+                            SharedMatrix::new(r, c, Shared::from_share(v[me].clone()))
+                        };
+                        let mut src = OtSource::<Z128>::setup(&mut ctx).await?;
+                        let before = ctx.stats();
+                        let xm = if owned {
+                            let mut mine = vec![Z128::ZERO; m * k];
+                            let mut at = 0;
+                            for &(p, len) in &owners {
+                                if p == me {
+                                    mine[at * k..(at + len) * k]
+                                        .copy_from_slice(&x[at * k..(at + len) * k]);
+                                }
+                                at += len;
+                            }
+                            let mask = src.owned_mask(&mut ctx, &owners, k, mine).await?;
+                            MaskedMatrix::owned(mask.expect("the OT source supports owned masks"))
+                        } else {
+                            let mask = src.matrix_mask(&mut ctx, m, k).await?;
+                            MaskedMatrix::open(&mut ctx, &mat(&xs, m, k)?, mask).await?
+                        };
+                        let all = MaskUse {
+                            row_start: 0,
+                            row_end: m,
+                            transpose: false,
+                            cols: 1,
+                        };
+                        let t = src.mask_triple(&mut ctx, xm.mask(), all.clone()).await?;
+                        let xw = xm.mul(&mut ctx, &all, &mat(&ws, k, 1)?, t).await?;
+                        let tr = MaskUse {
+                            row_start: 1,
+                            row_end: 6,
+                            transpose: true,
+                            cols: 1,
+                        };
+                        let t = src.mask_triple(&mut ctx, xm.mask(), tr.clone()).await?;
+                        let xtr = xm.mul(&mut ctx, &tr, &mat(&rs, 5, 1)?, t).await?;
+                        let sent = ctx.stats().since(&before).bytes_sent();
+                        Ok((
+                            open(&mut ctx, xw.as_shared()).await?,
+                            open(&mut ctx, xtr.as_shared()).await?,
+                            sent,
+                        ))
+                    }
+                })
+                .await
+                .unwrap();
+                let mut total = 0;
+                for (a, b, sent) in out {
+                    assert_eq!((a, b), want, "owned {owned}, {n} parties");
+                    total += sent;
+                }
+                bytes.push(total);
+            }
+            assert!(
+                bytes[0] * 10 < bytes[1] * 7,
+                "owned masks moved {} bytes against {} with a random mask",
+                bytes[0],
+                bytes[1]
+            );
+        }
     }
 
     /// SecureML's reuse of `E = X - A` with the OT source: `X^T r` and `X w` for a regression step.

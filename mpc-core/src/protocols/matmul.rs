@@ -114,6 +114,19 @@ impl<R: Ring> MaskedMatrix<R> {
         })
     }
 
+    /// A matrix whose mask equals it ([`crate::preprocessing::Preprocessing::owned_mask`]: every row held in
+    /// the clear by its owner): `E = 0`, nothing is opened. The caller vouches that the mask's shares add up
+    /// to the matrix it multiplies.
+    pub fn owned(mask: MatrixMask<R>) -> Self {
+        let (rows, cols) = mask.shape();
+        MaskedMatrix {
+            rows,
+            cols,
+            e: vec![R::ZERO; rows * cols],
+            mask,
+        }
+    }
+
     /// `(rows, cols)` of `X`.
     pub fn shape(&self) -> (usize, usize) {
         (self.rows, self.cols)
