@@ -38,7 +38,7 @@ use std::time::Instant;
 use mpc_core::preprocessing::Preprocessing;
 use mpc_core::protocols::matmul::MaskedMatrix;
 use mpc_core::protocols::{input, open};
-use mpc_core::{Context, FixedPoint, PartyId, Shared, SharedMatrix, Z128};
+use mpc_core::{Context, FixedPoint, PartyId, Ring, Shared, SharedMatrix, Z128};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelKind, Solver, Standardize, TrainConfig};
@@ -204,7 +204,11 @@ async fn run(
     }
     let x = SharedMatrix::new(total, d + 1, Shared::from_share(xs)).map_err(mpc(me))?;
     let y = Shared::from_share(ys);
-    let descent = fit(ctx, source, &x, &y, config, progress).await?;
+    let owned = OwnedRows {
+        rows_per_party: &rows_per_party,
+        mine: &mine[..data.len() * (d + 1)],
+    };
+    let descent = fit(ctx, source, &x, &y, Some(&owned), config, progress).await?;
     let training_seconds = start.elapsed().as_secs_f64();
     let run_stats = ctx.stats().since(&stats_start);
     let steps = descent.steps;
@@ -269,23 +273,56 @@ pub(crate) async fn fit(
     source: &mut dyn Preprocessing<Z128>,
     x: &SharedMatrix<Z128>,
     y: &Shared<Z128>,
+    owned: Option<&OwnedRows<'_>>,
     config: &TrainConfig,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Descent> {
     match config.solver {
-        Solver::GradientDescent => descend(ctx, source, x, y, config, progress).await,
+        Solver::GradientDescent => descend(ctx, source, x, y, owned, config, progress).await,
         Solver::ClosedForm => crate::closed_form::solve(ctx, source, x, y, config, progress).await,
     }
 }
 
-/// Steps 4 to 6 on shares: masks the shared training matrix `x` (rows, features plus the intercept column)
-/// once, runs mini-batch gradient descent against the shared labels `y` (at [`FORMAT`]), and opens the weights
-/// after every epoch to the receivers. Horizontal and vertical training both end here.
+/// The training matrix's rows as their owners hold them in the clear (horizontal partitioning): every
+/// party's row count, in the order of the matrix, and this party's own encoded rows (`d + 1` values each).
+pub(crate) struct OwnedRows<'a> {
+    pub rows_per_party: &'a [usize],
+    pub mine: &'a [Z128],
+}
+
+impl OwnedRows<'_> {
+    /// The `(owner, rows)` segments of rows `c0..c1`, and this party's share of them: its own rows' values,
+    /// zeros elsewhere.
+    fn chunk(&self, me: PartyId, c0: usize, c1: usize, k: usize) -> (Vec<(PartyId, usize)>, Vec<Z128>) {
+        let mut segments = Vec::new();
+        let mut values = vec![Z128::ZERO; (c1 - c0) * k];
+        let mut at = 0;
+        for (p, &rows) in self.rows_per_party.iter().enumerate() {
+            let (lo, hi) = (at.max(c0), (at + rows).min(c1));
+            if lo < hi {
+                segments.push((p, hi - lo));
+                if p == me {
+                    values[(lo - c0) * k..(hi - c0) * k]
+                        .copy_from_slice(&self.mine[(lo - at) * k..(hi - at) * k]);
+                }
+            }
+            at += rows;
+        }
+        (segments, values)
+    }
+}
+
+/// Steps 4 to 6 on shares: masks the shared training matrix `x` (rows, features plus the intercept column),
+/// runs mini-batch gradient descent against the shared labels `y` (at [`FORMAT`]), and opens the weights
+/// after every epoch to the receivers. Horizontal and vertical training both end here. With `owned` (the
+/// rows as their owners hold them) a source that supports it masks each chunk with the owners' own rows
+/// ([`Preprocessing::owned_mask`]): nothing is opened for `E`, and OT makes fewer cross terms.
 pub(crate) async fn descend(
     ctx: &mut Context,
     source: &mut dyn Preprocessing<Z128>,
     x: &SharedMatrix<Z128>,
     y: &Shared<Z128>,
+    owned: Option<&OwnedRows<'_>>,
     config: &TrainConfig,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Descent> {
@@ -312,12 +349,28 @@ pub(crate) async fn descend(
             let masked = match chunk {
                 Some(m) => m,
                 None => {
-                    let mask = source
-                        .matrix_mask(ctx, c1 - c0, d + 1)
-                        .await
-                        .map_err(mpc(me))?;
-                    let rows = x.row_range(c0..c1).map_err(mpc(me))?;
-                    chunk.insert(MaskedMatrix::open(ctx, &rows, mask).await.map_err(mpc(me))?)
+                    let by_owner = match owned {
+                        Some(o) => {
+                            let (segments, values) = o.chunk(me, c0, c1, d + 1);
+                            source
+                                .owned_mask(ctx, &segments, d + 1, values)
+                                .await
+                                .map_err(mpc(me))?
+                        }
+                        None => None,
+                    };
+                    let masked = match by_owner {
+                        Some(mask) => MaskedMatrix::owned(mask),
+                        None => {
+                            let mask = source
+                                .matrix_mask(ctx, c1 - c0, d + 1)
+                                .await
+                                .map_err(mpc(me))?;
+                            let rows = x.row_range(c0..c1).map_err(mpc(me))?;
+                            MaskedMatrix::open(ctx, &rows, mask).await.map_err(mpc(me))?
+                        }
+                    };
+                    chunk.insert(masked)
                 }
             };
             let here: Vec<(usize, usize)> = schedule

@@ -465,7 +465,7 @@ async fn run(
     let y = Shared::from_share(ys);
 
     // 6. Training.
-    let descent = fit(ctx, source, &x, &y, config, progress).await?;
+    let descent = fit(ctx, source, &x, &y, None, config, progress).await?;
     let training_seconds = start.elapsed().as_secs_f64();
     let run_stats = ctx.stats().since(&stats_start);
     let epoch_models: Vec<Model> = descent

@@ -164,3 +164,33 @@ async fn without_standardization_on_data_already_scaled() {
     let (rows, labels) = pool(&run.test);
     assert!(metrics::evaluate(&model, &rows, &labels).accuracy.unwrap() >= 0.85);
 }
+
+/// Without a dealer: `ot` preprocessing, where each batch's rows serve as their owner's mask (no `E` opened,
+/// cross terms only between the owner and the others). Two epochs, against the f64 recipe with the same
+/// sigmoid approximation.
+#[tokio::test]
+async fn breast_cancer_with_ot_matches_the_f64_recipe() {
+    let config = TrainConfig {
+        epochs: 2,
+        ..TrainConfig::default()
+    };
+    let options = mpc_ml::LocalOptions {
+        config: config.clone(),
+        preprocessing: mpc_ml::PreprocessingKind::Ot,
+        progress: None,
+    };
+    let run = mpc_ml::run_local(common::hospitals(), options, mpc_ml::Transport::InMemory)
+        .await
+        .unwrap();
+    let model = run.receiver().unwrap().model.clone().unwrap();
+    let approx = train_plain(&run.train, &config, Link::Approx);
+    for (i, (s, a)) in model.weights.iter().zip(&approx.model.weights).enumerate() {
+        assert!(
+            (s - a).abs() <= 1e-3 * (1.0 + a.abs()),
+            "weight {i}: secure {s}, f64 {a}"
+        );
+    }
+    for p in &run.parties {
+        assert_eq!(p.output.timing.rounds_per_step, 6.0);
+    }
+}
