@@ -301,7 +301,7 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
     }
     s.push_str(&match config.solver {
         Solver::GradientDescent => format!(
-            "\nTraining time is party 0's, from input sharing to the model's opening; it takes {} steps of {:.1} rounds each (correlated randomness is fetched from the dealer before each epoch, inside the timed span, and is not counted in the steps' rounds).\n\n",
+            "\nTraining time is party 0's, from input sharing to the model's opening; it takes {} steps of {:.1} rounds each (correlated randomness is fetched before each chunk of batches, from the dealer or by OT, inside the timed span, and is not counted in the steps' rounds).\n\n",
             out.timing.steps,
             out.timing.rounds_per_step
         ),

@@ -11,8 +11,13 @@
 //! 3. **Input.** Each party secret-shares its rows (plus a constant-1 column for the intercept) and labels, in
 //!    fixed point (`FixedPoint::Z128_DEFAULT`: 20 fractional bits). The joint training matrix `X` is party 0's
 //!    rows, then party 1's, and so on. From here to the model's opening is what [`Timing`] measures.
-//! 4. **Masking once.** `E = X - A` is opened once for a dealer mask `A` ([`MaskedMatrix`]); every mini-batch
-//!    product `X_b w` and `X_b^T g` then opens only the masked right operand (31 elements for 30 features).
+//! 4. **Masking once.** The matrix is cut into chunks of whole batches (about 2^16 rows). For each chunk,
+//!    when first used, `E = X - A` is opened once for a random mask `A` from the source ([`MaskedMatrix`]);
+//!    with `ot` preprocessing the mask is instead the owners' own rows (each party's share is its rows in
+//!    the clear, zeros elsewhere; [`Preprocessing::owned_mask`]), so `E = 0` is not opened and the OT cross
+//!    terms run only between a row's owner and the others. Every mini-batch product `X_b w` and `X_b^T g`
+//!    then opens only the masked right operand (31 elements for 30 features). The last epoch drops each
+//!    chunk after its batches.
 //! 5. **Steps.** For each mini-batch, in order, one gradient step of [`crate::step`]: `z = X_b w`, for logistic
 //!    regression the degree-9 polynomial of [`crate::sigmoid`] on `t = z / 24`, `g = s(z) - y` (linear:
 //!    `g = z - y`), `G = X_b^T g`, and the update `lr / |b| * G + lr * l2 * w` (penalty on the weights only),
