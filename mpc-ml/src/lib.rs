@@ -57,9 +57,9 @@ pub mod report;
 pub mod scaling;
 pub mod secure;
 pub mod sigmoid;
-mod step;
 pub mod source;
 pub mod split;
+mod step;
 pub mod vertical;
 pub mod vertical_party;
 

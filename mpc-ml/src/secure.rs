@@ -53,8 +53,8 @@ use crate::metrics;
 use crate::model::Model;
 use crate::plain::batches;
 use crate::prefetch::Prefetched;
-use crate::step::{self, StepParams, Weights};
 use crate::scaling::Scaling;
+use crate::step::{self, StepParams, Weights};
 
 /// The fixed-point format of training: 20 fractional bits in Z128, values below 2^87 after scaling.
 pub const FORMAT: FixedPoint = FixedPoint::Z128_DEFAULT;
@@ -298,7 +298,13 @@ pub(crate) struct OwnedRows<'a> {
 impl OwnedRows<'_> {
     /// The `(owner, rows)` segments of rows `c0..c1`, and this party's share of them: its own rows' values,
     /// zeros elsewhere.
-    fn chunk(&self, me: PartyId, c0: usize, c1: usize, k: usize) -> (Vec<(PartyId, usize)>, Vec<Z128>) {
+    fn chunk(
+        &self,
+        me: PartyId,
+        c0: usize,
+        c1: usize,
+        k: usize,
+    ) -> (Vec<(PartyId, usize)>, Vec<Z128>) {
         let mut segments = Vec::new();
         let mut values = vec![Z128::ZERO; (c1 - c0) * k];
         let mut at = 0;
@@ -342,8 +348,7 @@ pub(crate) async fn descend(
     let chunk_rows = chunk_rows(config.batch_size);
     let mut chunks: Vec<Option<MaskedMatrix<Z128>>> =
         (0..total.div_ceil(chunk_rows)).map(|_| None).collect();
-    let params =
-        StepParams::new(linear, config.learning_rate, config.l2).map_err(mpc(me))?;
+    let params = StepParams::new(linear, config.learning_rate, config.l2).map_err(mpc(me))?;
     let mut weights = Weights::zeros(d + 1);
     let mut snapshots = Vec::with_capacity(config.epochs);
     let schedule = batches(total, config.batch_size);
@@ -372,7 +377,9 @@ pub(crate) async fn descend(
                                 .await
                                 .map_err(mpc(me))?;
                             let rows = x.row_range(c0..c1).map_err(mpc(me))?;
-                            MaskedMatrix::open(ctx, &rows, mask).await.map_err(mpc(me))?
+                            MaskedMatrix::open(ctx, &rows, mask)
+                                .await
+                                .map_err(mpc(me))?
                         }
                     };
                     chunk.insert(masked)
@@ -554,20 +561,22 @@ async fn global_scaling(
             sums[2 * d + 1] += y * y;
         }
     }
-    let encoded = SUMS_FORMAT.encode_indexed::<Z128>(&sums).map_err(|(i, _)| {
-        let column = if i < 2 * d {
-            data.features[i % d].clone()
-        } else {
-            data.label.clone()
-        };
-        Error::Data {
-            party: me,
-            path: data.path.clone(),
-            reason: format!(
-                "the sum of squares of column `{column}` is outside the fixed-point range"
-            ),
-        }
-    })?;
+    let encoded = SUMS_FORMAT
+        .encode_indexed::<Z128>(&sums)
+        .map_err(|(i, _)| {
+            let column = if i < 2 * d {
+                data.features[i % d].clone()
+            } else {
+                data.label.clone()
+            };
+            Error::Data {
+                party: me,
+                path: data.path.clone(),
+                reason: format!(
+                    "the sum of squares of column `{column}` is outside the fixed-point range"
+                ),
+            }
+        })?;
     let mut acc = Shared::<Z128>::zeros(len);
     for owner in 0..ctx.parties() {
         let part =

@@ -35,7 +35,11 @@ async fn breast_cancer_logistic_matches_plaintext() {
     }
     // Rounds counted by the network layer: 6 per logistic step, for every party.
     for p in &run.parties {
-        assert_eq!(p.output.timing.rounds_per_step, 6.0, "party {}", p.output.party);
+        assert_eq!(
+            p.output.timing.rounds_per_step, 6.0,
+            "party {}",
+            p.output.party
+        );
     }
     // Only party 0 (the default receiver) learns the model.
     assert!(run.parties[1..].iter().all(|p| p.output.model.is_none()));
@@ -66,7 +70,11 @@ async fn diabetes_linear_matches_least_squares() {
     );
     // 2 rounds per linear step.
     for p in &run.parties {
-        assert_eq!(p.output.timing.rounds_per_step, 2.0, "party {}", p.output.party);
+        assert_eq!(
+            p.output.timing.rounds_per_step, 2.0,
+            "party {}",
+            p.output.party
+        );
     }
 }
 

@@ -70,7 +70,11 @@ const TASKS: [Task; 4] = [
         model: ModelKind::Linear,
         epochs: 10,
         batch_size: 64,
-        runs: &[(Where::Memory, Dealer), (Where::Quic, Dealer), (Where::Quic, Ot)],
+        runs: &[
+            (Where::Memory, Dealer),
+            (Where::Quic, Dealer),
+            (Where::Quic, Ot),
+        ],
         data: diabetes,
     },
     Task {

@@ -594,7 +594,11 @@ impl<R: OtRing> OtSource<R> {
                 });
                 let b = R::random_vec(self.engine.ctx.rng(), kk * n);
                 let c = match self.owners.get(&mask) {
-                    None => self.engine.matrix_product(None, &sub, &b, mm, kk, n).await?,
+                    None => {
+                        self.engine
+                            .matrix_product(None, &sub, &b, mm, kk, n)
+                            .await?
+                    }
                     Some(owners) => {
                         let segments = segments_within(owners, using.row_start, using.row_end);
                         self.owned_product(&segments, &sub, &b, k, n, using.transpose)
@@ -1140,11 +1144,21 @@ mod tests {
             let (xs, ws, rs) = (shares_of(&x, n), shares_of(&w, n), shares_of(&r, n));
             let mut bytes = Vec::new();
             for owned in [true, false] {
-                let (x, xs, ws, rs, owners) =
-                    (x.clone(), xs.clone(), ws.clone(), rs.clone(), owners.clone());
+                let (x, xs, ws, rs, owners) = (
+                    x.clone(),
+                    xs.clone(),
+                    ws.clone(),
+                    rs.clone(),
+                    owners.clone(),
+                );
                 let out = simulate(n, move |mut ctx| {
-                    let (x, xs, ws, rs, owners) =
-                        (x.clone(), xs.clone(), ws.clone(), rs.clone(), owners.clone());
+                    let (x, xs, ws, rs, owners) = (
+                        x.clone(),
+                        xs.clone(),
+                        ws.clone(),
+                        rs.clone(),
+                        owners.clone(),
+                    );
                     async move {
                         let me = ctx.id();
                         let mat = |v: &Vec<Vec<Z128>>, r, c| {

@@ -61,7 +61,12 @@ pub struct Resolved<R: PowerOfTwoRing> {
 impl<R: PowerOfTwoRing> PendingTrunc<R> {
     /// Starts truncating `x` (with `|x| < 2^fx.bound_bits`) by `fx.frac_bits` bits, consuming one pair per
     /// element. Local: nothing is sent.
-    pub fn start(ctx: &Context, x: &Shared<R>, fx: FixedPoint, mut pairs: TruncPairs<R>) -> Result<Self> {
+    pub fn start(
+        ctx: &Context,
+        x: &Shared<R>,
+        fx: FixedPoint,
+        mut pairs: TruncPairs<R>,
+    ) -> Result<Self> {
         if pairs.len() != x.len() || pairs.frac_bits() != fx.frac_bits {
             return Err(Error::Shape(format!(
                 "truncating {} elements by {} bits with {} pairs for {} bits",
@@ -186,8 +191,12 @@ mod tests {
     async fn check<R: PowerOfTwoRing>(n: usize, fx: FixedPoint, dealer: bool) {
         let len = 300;
         let xs: Vec<f64> = (0..len).map(|i| (i as f64 - 150.0) / 7.0).collect();
-        let ys: Vec<f64> = (0..len).map(|i| ((i * 37) % 101) as f64 / 13.0 - 3.0).collect();
-        let zs: Vec<f64> = (0..len).map(|i| ((i * 11) % 23) as f64 / 5.0 - 2.0).collect();
+        let ys: Vec<f64> = (0..len)
+            .map(|i| ((i * 37) % 101) as f64 / 13.0 - 3.0)
+            .collect();
+        let zs: Vec<f64> = (0..len)
+            .map(|i| ((i * 11) % 23) as f64 / 5.0 - 2.0)
+            .collect();
         let enc = |v: &[f64]| fx.encode_slice::<R>(v).unwrap();
         let (x, y, z) = (
             shares_of(&enc(&xs), n),
@@ -243,7 +252,8 @@ mod tests {
             assert_eq!(rounds, 1, "truncation and product share one round");
             for i in 0..len {
                 // Against the product of the encoded inputs, so that only the truncation error remains.
-                let xy = fx.decode(fx.encode::<R>(xs[i]).unwrap()) * fx.decode(fx.encode::<R>(ys[i]).unwrap());
+                let xy = fx.decode(fx.encode::<R>(xs[i]).unwrap())
+                    * fx.decode(fx.encode::<R>(ys[i]).unwrap());
                 let t = fx.decode(truncated[i]);
                 assert!((t - xy).abs() <= n as f64 * ulp + 1e-9, "{t} vs {xy}");
                 // The product is at 2f fractional bits.
