@@ -19,7 +19,14 @@ use super::OtRing;
 
 /// Bytes of the sender's message for `elements` choice elements with vectors of `w` words in a ring of `l` bits.
 pub fn message_len(elements: usize, w: usize, l: usize) -> usize {
-    (elements * w * l * (l + 1) / 2).div_ceil(8)
+    message_len_bounded(elements, w, l, l)
+}
+
+/// [`message_len`] for choice elements below `2^cb` (`cb <= l` OTs per element, bit `k` carrying `l - k`
+/// bits per word).
+pub fn message_len_bounded(elements: usize, w: usize, l: usize, cb: usize) -> usize {
+    let bits_per_word = cb * l - cb * cb.saturating_sub(1) / 2;
+    (elements * w * bits_per_word).div_ceil(8)
 }
 
 /// OTs processed per inner chunk (bounds the scratch buffers).
@@ -176,23 +183,36 @@ pub fn send<R: OtRing>(
     if w == 1 {
         return send_scalar(q, delta, x);
     }
+    send_bounded(q, delta, x, w, R::BITS as usize)
+}
+
+/// [`send`] for choice elements below `2^cb`: `cb` OTs per element (`q` holds `elements * cb`), so the
+/// product is `x_e * (y_e mod 2^cb)`.
+pub fn send_bounded<R: OtRing>(
+    q: &[Block],
+    delta: Block,
+    x: &[R],
+    w: usize,
+    cb: usize,
+) -> (Vec<u8>, Zeroizing<Vec<R>>) {
     let l = R::BITS as usize;
+    let cb = cb.min(l);
     let elements = x.len().checked_div(w).unwrap_or(0);
-    debug_assert!(q.len() >= elements * l);
+    debug_assert!(q.len() >= elements * cb);
     let nb = blocks_per_message(w, l);
-    let mut writer = BitWriter::new(message_len(elements, w, l));
+    let mut writer = BitWriter::new(message_len_bounded(elements, w, l, cb));
     let mut share = Zeroizing::new(vec![0u128; elements * w]);
     let mut h0 = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
     let mut h1 = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
     let xw: Zeroizing<Vec<u128>> = Zeroizing::new(x.iter().map(|v| v.to_u128()).collect());
-    let total = elements * l;
+    let total = elements * cb;
     let mut start = 0;
     while start < total {
         let end = (start + CHUNK_OTS).min(total);
         hash_stream(&q[start..end], 0, nb, &mut h0);
         hash_stream(&q[start..end], delta, nb, &mut h1);
         for j in start..end {
-            let (e, k) = (j / l, (j % l) as u32);
+            let (e, k) = (j / cb, (j % cb) as u32);
             let bits = l as u32 - k;
             let m = mask(bits);
             let off = (j - start) * nb;
@@ -221,30 +241,49 @@ pub fn receive<R: OtRing>(
     w: usize,
     msg: &[u8],
 ) -> std::result::Result<Zeroizing<Vec<R>>, String> {
+    if w == 1 {
+        let expected = message_len(y.len(), 1, R::BITS as usize);
+        if msg.len() != expected {
+            return Err(format!(
+                "a multiplication message of {} bytes, expected {expected}",
+                msg.len()
+            ));
+        }
+        return Ok(receive_scalar(t, y, msg));
+    }
+    receive_bounded(t, y, w, R::BITS as usize, msg)
+}
+
+/// [`receive`] for choice elements below `2^cb` (see [`send_bounded`]).
+pub fn receive_bounded<R: OtRing>(
+    t: &[Block],
+    y: &[R],
+    w: usize,
+    cb: usize,
+    msg: &[u8],
+) -> std::result::Result<Zeroizing<Vec<R>>, String> {
     let l = R::BITS as usize;
+    let cb = cb.min(l);
     let elements = y.len();
-    let expected = message_len(elements, w, l);
+    let expected = message_len_bounded(elements, w, l, cb);
     if msg.len() != expected {
         return Err(format!(
             "a multiplication message of {} bytes, expected {expected}",
             msg.len()
         ));
     }
-    if w == 1 {
-        return Ok(receive_scalar(t, y, msg));
-    }
-    debug_assert!(t.len() >= elements * l);
+    debug_assert!(t.len() >= elements * cb);
     let nb = blocks_per_message(w, l);
     let mut reader = BitReader::new(msg);
     let mut share = Zeroizing::new(vec![0u128; elements * w]);
     let mut h = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
-    let total = elements * l;
+    let total = elements * cb;
     let mut start = 0;
     while start < total {
         let end = (start + CHUNK_OTS).min(total);
         hash_stream(&t[start..end], 0, nb, &mut h);
         for j in start..end {
-            let (e, k) = (j / l, (j % l) as u32);
+            let (e, k) = (j / cb, (j % cb) as u32);
             let bits = l as u32 - k;
             let m = mask(bits);
             let bit = (y[e].to_u128() >> k) & 1;
@@ -368,6 +407,23 @@ pub fn choice_blocks<R: OtRing>(y: &[R]) -> Zeroizing<Vec<Block>> {
     out
 }
 
+/// [`choice_blocks`] for choice elements below `2^cb`: bit `k < cb` of `y_e` is OT `e * cb + k`.
+pub fn choice_blocks_bounded<R: OtRing>(y: &[R], cb: usize) -> Zeroizing<Vec<Block>> {
+    let cb = cb.min(R::BITS as usize);
+    if cb == R::BITS as usize {
+        return choice_blocks(y);
+    }
+    let mut out = Zeroizing::new(vec![0u128; (y.len() * cb).div_ceil(128)]);
+    for (e, v) in y.iter().enumerate() {
+        let v = v.to_u128();
+        for k in 0..cb {
+            let j = e * cb + k;
+            out[j / 128] |= ((v >> k) & 1) << (j % 128);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +468,44 @@ mod tests {
             }
         }
         assert!(receive(&t, &y, w, &msg[1..]).is_err());
+    }
+
+    /// Choice elements below `2^cb`: `cb` OTs each, fewer bytes, the same products.
+    #[test]
+    fn bounded_choices_match_plaintext() {
+        use crate::ring::{PowerOfTwoRing, Ring};
+        let mut rng = Prg::from_entropy();
+        let delta = (rng.next_u64() as u128) << 64 | rng.next_u64() as u128;
+        let pairs: Vec<[Block; 2]> = (0..KAPPA)
+            .map(|_| [rng.next_u64() as u128, (rng.next_u64() as u128) << 64])
+            .collect();
+        let chosen: Vec<Block> = (0..KAPPA)
+            .map(|i| pairs[i][((delta >> i) & 1) as usize])
+            .collect();
+        let (mut s, mut r) = (
+            IknpSender::new(delta, &chosen).unwrap(),
+            IknpReceiver::new(&pairs).unwrap(),
+        );
+        let (elements, w, cb) = (5, 3, 70);
+        let x = Z128::random_vec(&mut rng, elements * w);
+        let y: Vec<Z128> = Z128::random_vec(&mut rng, elements)
+            .into_iter()
+            .map(|v| Z128::from_i128((v.to_u128() & ((1u128 << cb) - 1)) as i128))
+            .collect();
+        let choices = choice_blocks_bounded(&y, cb);
+        assert_eq!(choices.len(), (elements * cb).div_ceil(128));
+        let (u, t) = r.extend(&choices, Check::None, &mut rng);
+        let q = s.extend(choices.len(), &u, Check::None).unwrap();
+        let (msg, s_share) = send_bounded(&q, delta, &x, w, cb);
+        assert_eq!(msg.len(), message_len_bounded(elements, w, 128, cb));
+        assert!(msg.len() < message_len(elements, w, 128));
+        let r_share = receive_bounded(&t, &y, w, cb, &msg).unwrap();
+        for e in 0..elements {
+            for i in 0..w {
+                assert_eq!(s_share[e * w + i] + r_share[e * w + i], x[e * w + i] * y[e]);
+            }
+        }
+        assert!(receive_bounded(&t, &y, w, cb, &msg[1..]).is_err());
     }
 
     #[test]

@@ -65,6 +65,13 @@ pub struct OtConfig {
     /// the CPU cache (8,192 OTs: 128 KiB per matrix, fastest in memory and on a LAN); on a high-latency link
     /// raise it so that fewer round trips are needed.
     pub max_batch_ots: usize,
+    /// Bits of each party's share of `B` in the mask triples of an owned mask
+    /// ([`Preprocessing::owned_mask`]): the product's right operand `Y` is opened as `Y - B` and so hidden
+    /// statistically, with about `owned_operand_bits - log2|Y|` bits (at most the ring's bits: then
+    /// perfectly). The default 70 gives 40 bits for `|Y| < 2^30`, that is fixed-point values below 1,024 at
+    /// 20 fractional bits (training's weights and truncated gradients); each bit less saves one OT per
+    /// element of `B` and a share of the correction bytes.
+    pub owned_operand_bits: u32,
 }
 
 impl Default for OtConfig {
@@ -72,6 +79,7 @@ impl Default for OtConfig {
         OtConfig {
             check: Check::None,
             max_batch_ots: 1 << 13,
+            owned_operand_bits: 70,
         }
     }
 }
@@ -206,12 +214,15 @@ impl Engine {
     /// [`Engine::cross`] over every ordered pair, or, with `owner`, only the pairs where the owner holds the
     /// correlations `x` (every other party's `x` is zero, so its cross terms vanish): the owner's shares of
     /// `x_owner (outer) y_j` for every other `j`, in one OT direction per pair.
+    ///
+    /// With an owner, the choice elements `y` are below `2^cb` (`cb` OTs each instead of `l`).
     async fn cross_by<R: OtRing>(
         &mut self,
         owner: Option<PartyId>,
         x: &[R],
         w: usize,
         y: &[R],
+        cb: usize,
     ) -> Result<Zeroizing<Vec<R>>> {
         let Some(owner) = owner else {
             return self.cross(x, w, y).await;
@@ -228,8 +239,9 @@ impl Engine {
         if elements == 0 || w == 0 || owner >= self.ctx.parties() {
             return Ok(acc);
         }
-        let by_ots = self.config.max_batch_ots / l;
-        let by_bytes = MAX_BATCH_CORRECTION_BYTES / gilboa::message_len(1, w, l).max(1);
+        let cb = cb.clamp(1, l);
+        let by_ots = self.config.max_batch_ots / cb;
+        let by_bytes = MAX_BATCH_CORRECTION_BYTES / gilboa::message_len_bounded(1, w, l, cb).max(1);
         let per_batch = by_ots.min(by_bytes).max(1);
         let peers: Vec<PartyId> = self.ctx.peers().collect();
         let me = self.ctx.id();
@@ -238,7 +250,7 @@ impl Engine {
         while start < elements {
             let end = (start + per_batch).min(elements);
             let (xs, ys) = (&x[start * w..end * w], &y[start..end]);
-            let choices = gilboa::choice_blocks(ys);
+            let choices = gilboa::choice_blocks_bounded(ys, cb);
             let blocks = choices.len();
             let Engine { ctx, pairs, .. } = &mut *self;
             if me == owner {
@@ -247,7 +259,7 @@ impl Engine {
                     let q = ctx
                         .recv_checked(p, |b| pair.sender.extend(blocks, b, check))
                         .await?;
-                    let (msg, share) = gilboa::send(&q, pair.sender.delta(), xs, w);
+                    let (msg, share) = gilboa::send_bounded(&q, pair.sender.delta(), xs, w, cb);
                     add_into(&mut acc[start * w..end * w], &share);
                     ctx.send_bytes(p, msg).await?;
                 }
@@ -256,7 +268,7 @@ impl Engine {
                 let (msg, t) = pair.receiver.extend(&choices, check, ctx.rng());
                 ctx.send_bytes(owner, msg).await?;
                 let share = ctx
-                    .recv_checked(owner, |b| gilboa::receive(&t, ys, w, b))
+                    .recv_checked(owner, |b| gilboa::receive_bounded(&t, ys, w, cb, b))
                     .await?;
                 add_into(&mut acc[start * w..end * w], &share);
             }
@@ -278,11 +290,12 @@ impl Engine {
         Triples::from_shares(a, b, c)
     }
 
-    /// This party's share of `C = A B` given its shares `a` (`m x k`) and `b` (`k x n`); with `owner`, only
-    /// that party's `a` is nonzero (see [`Engine::cross_by`]).
+    /// This party's share of `C = A B` given its shares `a` (`m x k`) and `b` (`k x n`); with `owner`
+    /// `(party, cb)`, only that party's `a` is nonzero and every share of `b` is below `2^cb` (see
+    /// [`Engine::cross_by`]).
     async fn matrix_product<R: OtRing>(
         &mut self,
-        owner: Option<PartyId>,
+        owner: Option<(PartyId, usize)>,
         a: &[R],
         b: &[R],
         m: usize,
@@ -298,7 +311,11 @@ impl Engine {
                     x.extend((0..m).map(|r| a[r * k + t]));
                 }
             }
-            let out = self.cross_by(owner, &x, m, b).await?;
+            let (who, cb) = match owner {
+                Some((p, cb)) => (Some(p), cb),
+                None => (None, R::BITS as usize),
+            };
+            let out = self.cross_by(who, &x, m, b, cb).await?;
             for t in 0..k {
                 for col in 0..n {
                     let v = &out[(t * n + col) * m..(t * n + col + 1) * m];
@@ -316,7 +333,7 @@ impl Engine {
                 }
             }
             // The choices here are `A`'s: an owner would be the receiver, so every pair runs (zeros add nothing).
-            let out = self.cross_by(None, &x, n, a).await?;
+            let out = self.cross_by(None, &x, n, a, R::BITS as usize).await?;
             for r in 0..m {
                 for t in 0..k {
                     let v = &out[(r * k + t) * n..(r * k + t + 1) * n];
@@ -506,6 +523,7 @@ impl<R: OtRing> OtSource<R> {
         transpose: bool,
     ) -> Result<Vec<R>> {
         let rows: usize = segments.iter().map(|s| s.1).sum();
+        let cb = self.engine.config.owned_operand_bits as usize;
         let mut c = vec![R::ZERO; if transpose { k * n } else { rows * n }];
         let mut r0 = 0;
         for &(owner, len) in segments {
@@ -517,13 +535,27 @@ impl<R: OtRing> OtSource<R> {
                     .collect();
                 let part = self
                     .engine
-                    .matrix_product(Some(owner), &seg, &b[r0 * n..(r0 + len) * n], k, len, n)
+                    .matrix_product(
+                        Some((owner, cb)),
+                        &seg,
+                        &b[r0 * n..(r0 + len) * n],
+                        k,
+                        len,
+                        n,
+                    )
                     .await?;
                 add_into(&mut c, &part);
             } else {
                 let part = self
                     .engine
-                    .matrix_product(Some(owner), &sub[r0 * k..(r0 + len) * k], b, len, k, n)
+                    .matrix_product(
+                        Some((owner, cb)),
+                        &sub[r0 * k..(r0 + len) * k],
+                        b,
+                        len,
+                        k,
+                        n,
+                    )
                     .await?;
                 c[r0 * n..(r0 + len) * n].copy_from_slice(&part);
             }
@@ -592,7 +624,7 @@ impl<R: OtRing> OtSource<R> {
                 } else {
                     block.to_vec()
                 });
-                let b = R::random_vec(self.engine.ctx.rng(), kk * n);
+                let mut b = R::random_vec(self.engine.ctx.rng(), kk * n);
                 let c = match self.owners.get(&mask) {
                     None => {
                         self.engine
@@ -601,6 +633,13 @@ impl<R: OtRing> OtSource<R> {
                     }
                     Some(owners) => {
                         let segments = segments_within(owners, using.row_start, using.row_end);
+                        // B hides the right operand statistically (see `OtConfig::owned_operand_bits`).
+                        let bits = self.engine.config.owned_operand_bits.min(R::BITS);
+                        if bits < R::BITS {
+                            let keep = (1u128 << bits) - 1;
+                            b.iter_mut()
+                                .for_each(|v| *v = R::from_i128((v.to_u128() & keep) as i128));
+                        }
                         self.owned_product(&segments, &sub, &b, k, n, using.transpose)
                             .await?
                     }
@@ -1409,6 +1448,7 @@ mod tests {
             let config = OtConfig {
                 check: Check::Kos,
                 max_batch_ots: 256,
+                ..OtConfig::default()
             };
             let mut src = OtSource::<Z64>::setup_with(&mut ctx, config).await?;
             let t = src.triples(&mut ctx, 9).await?; // 576 OTs: three batches
