@@ -10,17 +10,19 @@
 //! | 1 | the previous update `+ r`, and `w + r' - B` | `w` updated, `z = X_b w` (2f bits) |
 //! | 2 | `z / 24 + r`, and `t`'s alignments with three triple masks | `t`, `u2 = t t` |
 //! | 3 | `u2 + r`, and `u`'s alignments | `u = t^2`, `v2 = u u` |
-//! | 4 | `v2 + r`, and `v`'s alignments | `v = t^4`, `u v`, `v v`, `q` (3f bits) |
+//! | 4 | `v2 + r`, and the alignments of `v` and of `w = C2 + C3 u + C4 v` | `v = t^4`, `v w`, `q` (3f bits) |
 //! | 5 | `q + r`, and `q`'s alignment | `g = t q + 1/2 - y` (2f bits) |
 //! | 6 | `g + r`, and `g' - B` for the backward product | `X_b^T g'`, the update (3f bits, pending) |
 //!
 //! Linear regression has `g = z - y` after round 1 and goes straight to round 6: 2 rounds per step. The
 //! sigmoid is the degree-9 odd polynomial of [`crate::sigmoid`], `1/2 + t q(u)` with `t = z / 24`, `u = t^2`,
-//! `q(u) = C0 + C1 u + C2 u^2 + C3 u^3 + C4 u^4`, where `u^3 = u v` and `u^4 = v v` for `v = u^2`.
+//! `q(u) = C0 + C1 u + C2 u^2 + C3 u^3 + C4 u^4 = C0 + C1 u + v w` with `v = u^2` and
+//! `w = C2 + C3 u + C4 v`: `w` is a public combination of two truncated values, so its Beaver difference is
+//! public once their alignments are opened, and one product replaces `u v` and `v v`.
 //!
-//! Per step of `b` rows and `d + 1` weights: 5b triples (logistic), truncation pairs for `4b` (logistic) plus
+//! Per step of `b` rows and `d + 1` weights: 4b triples (logistic), truncation pairs for `4b` (logistic) plus
 //! `b` and `d + 1` elements, and two mask triples. Every value stays below the fixed-point bound `2^87`: `q`
-//! at 60 fractional bits needs `|q| < 2^27`, true for `|t| < 8` (`|z| < 192`); the update at 60 bits needs a
+//! at 60 fractional bits needs `|q| < 2^27`, true for `|t| < 7` (`|z| < 168`; `q` then grows like `19.2 t^8`), and so is `v w`; the update at 60 bits needs a
 //! change of a weight below `2^27` per step.
 
 use mpc_core::preprocessing::{MaskUse, Preprocessing};
@@ -85,7 +87,7 @@ pub(crate) fn needs(s: usize, e: usize, weights: usize, linear: bool) -> Vec<Nee
     let mut v = vec![Need::Mask(mask_use(s, e, false))];
     if !linear {
         v.extend([
-            Need::Triples(5 * b),
+            Need::Triples(4 * b),
             Need::Trunc(b, 2 * f),
             Need::Trunc(b, f),
             Need::Trunc(b, f),
@@ -171,12 +173,11 @@ pub(crate) async fn step(
     let g = if p.linear {
         z.try_sub(&y_lifted)?
     } else {
-        // Five batches of b triples: t t, t q, u u, u v, v v.
-        let mut t1 = pre.triples(ctx, 5 * b).await?;
+        // Four batches of b triples: t t, t q, u u, v w.
+        let mut t1 = pre.triples(ctx, 4 * b).await?;
         let mut t5 = t1.split_off(b)?;
         let mut t2 = t5.split_off(b)?;
-        let mut t3 = t2.split_off(b)?;
-        let t4 = t3.split_off(b)?;
+        let t3 = t2.split_off(b)?;
 
         // Round 2: t = z / 24, aligned for t t (t1) and t q (t5).
         let pt = pre.trunc_pairs(ctx, b, 2 * f).await?;
@@ -195,50 +196,55 @@ pub(crate) async fn step(
         );
         let u2 = beaver_local(lead, &d1, &e1, t1)?;
 
-        // Round 3: u = t^2, aligned for u u (t2) and u v (t3).
+        // Round 3: u = t^2, aligned for u u (t2).
         let pu = pre.trunc_pairs(ctx, b, f).await?;
         let pu = PendingTrunc::start(ctx, &u2, shift(f), pu)?;
-        let (a2, b2, a3) = (
-            pu.aligned(t2.a_share())?,
-            pu.aligned(t2.b_share())?,
-            pu.aligned(t3.a_share())?,
-        );
-        let o = open_many(ctx, &[pu.masked(), &a2, &b2, &a3]).await?;
+        let (a2, b2) = (pu.aligned(t2.a_share())?, pu.aligned(t2.b_share())?);
+        let o = open_many(ctx, &[pu.masked(), &a2, &b2]).await?;
         let ru = pu.resolve(lead, &o[0])?;
-        let (d2, e2, d3) = (
+        let (d2, e2) = (
             differences(&ru.public, &o[1])?,
             differences(&ru.public, &o[2])?,
-            differences(&ru.public, &o[3])?,
         );
         let v2 = beaver_local(lead, &d2, &e2, t2)?;
 
-        // Round 4: v = t^4, aligned for u v (t3) and v v (t4).
+        // Round 4: v = t^4, aligned for v w (t3), where w = C2 + C3 u + C4 v (40 fractional bits) is known
+        // as public minus the mask C3 r'_u + C4 r'_v.
+        let c = &p.coeffs;
         let pv = pre.trunc_pairs(ctx, b, f).await?;
         let pv = PendingTrunc::start(ctx, &v2, shift(f), pv)?;
-        let (b3, a4, b4) = (
-            pv.aligned(t3.b_share())?,
-            pv.aligned(t4.a_share())?,
-            pv.aligned(t4.b_share())?,
+        // This party's shares of C3 r'_u + b3 (r'_u = P_u - u).
+        let c3_ru_b3: Vec<Z128> = ru
+            .value
+            .share_values()
+            .iter()
+            .zip(&ru.public)
+            .zip(t3.b_share())
+            .map(|((&u, &pu), &b3)| c[3] * (if lead { pu } else { Z128::ZERO } - u) + b3)
+            .collect();
+        let (a3, b3) = (
+            pv.aligned(t3.a_share())?,
+            pv.aligned_scaled(c[4], &c3_ru_b3)?,
         );
-        let o = open_many(ctx, &[pv.masked(), &b3, &a4, &b4]).await?;
+        let o = open_many(ctx, &[pv.masked(), &a3, &b3]).await?;
         let rv = pv.resolve(lead, &o[0])?;
-        let (e3, d4, e4) = (
-            differences(&rv.public, &o[1])?,
-            differences(&rv.public, &o[2])?,
-            differences(&rv.public, &o[3])?,
-        );
-        let uv = beaver_local(lead, &d3, &e3, t3)?;
-        let vv = beaver_local(lead, &d4, &e4, t4)?;
-        // q at 3f fractional bits.
-        let c = &p.coeffs;
+        let d3 = differences(&rv.public, &o[1])?;
+        let w_public: Vec<Z128> = ru
+            .public
+            .iter()
+            .zip(&rv.public)
+            .map(|(&pu, &pv)| c[2] * lift + c[3] * pu + c[4] * pv)
+            .collect();
+        let e3 = differences(&w_public, &o[2])?;
+        let vw = beaver_local(lead, &d3, &e3, t3)?;
+        // q = C0 + C1 u + v w at 3f fractional bits.
         let c0 = if lead { c[0] * lift * lift } else { Z128::ZERO };
         let q: Vec<Z128> = ru
             .value
             .share_values()
             .iter()
-            .zip(rv.value.share_values())
-            .zip(uv.share_values().iter().zip(vv.share_values()))
-            .map(|((&u, &v), (&uv, &vv))| (c[1] * u + c[2] * v) * lift + c[3] * uv + c[4] * vv + c0)
+            .zip(vw.share_values())
+            .map(|(&u, &vw)| c[1] * u * lift + vw + c0)
             .collect();
 
         // Round 5: q to f bits, aligned for t q (t5).

@@ -132,6 +132,25 @@ impl<R: PowerOfTwoRing> PendingTrunc<R> {
         ))
     }
 
+    /// Shares of `scale r' + a`, for a later operand that is a linear combination in which the truncated
+    /// value appears with the public factor `scale` (open it like [`PendingTrunc::aligned`]).
+    pub fn aligned_scaled(&self, scale: R, a: &[R]) -> Result<Shared<R>> {
+        if a.len() != self.len() {
+            return Err(Error::Shape(format!(
+                "aligning {} masks with {} truncated elements",
+                a.len(),
+                self.len()
+            )));
+        }
+        Ok(Shared::from_share(
+            self.r_shifted
+                .iter()
+                .zip(a)
+                .map(|(&r, &a)| scale * r + a)
+                .collect(),
+        ))
+    }
+
     /// Finishes the truncation with the opened `c`: the public `P` and the shares of `x' = P - r'`.
     pub fn resolve(mut self, leader: bool, c: &[R]) -> Result<Resolved<R>> {
         if c.len() != self.len() {
