@@ -432,8 +432,8 @@ mod tests {
     use crate::ring::{Z128, Z64};
     use rand_core::RngCore;
 
-    fn check<R: OtRing>(elements: usize, w: usize) {
-        let mut rng = Prg::from_entropy();
+    /// An IKNP sender and receiver with base OTs done in the clear (for testing Gilboa alone).
+    fn iknp_pair(rng: &mut Prg) -> (Block, IknpSender, IknpReceiver) {
         let delta = (rng.next_u64() as u128) << 64 | rng.next_u64() as u128;
         let pairs: Vec<[Block; 2]> = (0..KAPPA)
             .map(|_| [rng.next_u64() as u128, (rng.next_u64() as u128) << 64])
@@ -441,10 +441,16 @@ mod tests {
         let chosen: Vec<Block> = (0..KAPPA)
             .map(|i| pairs[i][((delta >> i) & 1) as usize])
             .collect();
-        let (mut s, mut r) = (
+        (
+            delta,
             IknpSender::new(delta, &chosen).unwrap(),
             IknpReceiver::new(&pairs).unwrap(),
-        );
+        )
+    }
+
+    fn check<R: OtRing>(elements: usize, w: usize) {
+        let mut rng = Prg::from_entropy();
+        let (delta, mut s, mut r) = iknp_pair(&mut rng);
         let x = R::random_vec(&mut rng, elements * w);
         let mut y = R::random_vec(&mut rng, elements);
         if elements > 1 {
@@ -475,17 +481,7 @@ mod tests {
     fn bounded_choices_match_plaintext() {
         use crate::ring::{PowerOfTwoRing, Ring};
         let mut rng = Prg::from_entropy();
-        let delta = (rng.next_u64() as u128) << 64 | rng.next_u64() as u128;
-        let pairs: Vec<[Block; 2]> = (0..KAPPA)
-            .map(|_| [rng.next_u64() as u128, (rng.next_u64() as u128) << 64])
-            .collect();
-        let chosen: Vec<Block> = (0..KAPPA)
-            .map(|i| pairs[i][((delta >> i) & 1) as usize])
-            .collect();
-        let (mut s, mut r) = (
-            IknpSender::new(delta, &chosen).unwrap(),
-            IknpReceiver::new(&pairs).unwrap(),
-        );
+        let (delta, mut s, mut r) = iknp_pair(&mut rng);
         let (elements, w, cb) = (5, 3, 70);
         let x = Z128::random_vec(&mut rng, elements * w);
         let y: Vec<Z128> = Z128::random_vec(&mut rng, elements)

@@ -120,16 +120,7 @@ impl<R: PowerOfTwoRing> PendingTrunc<R> {
     /// Shares of `r' + a` for a mask `a` (this party's shares) that the truncated value will be used with:
     /// open it in the same round as [`PendingTrunc::masked`], then [`differences`] gives `x' - a`.
     pub fn aligned(&self, a: &[R]) -> Result<Shared<R>> {
-        if a.len() != self.len() {
-            return Err(Error::Shape(format!(
-                "aligning {} masks with {} truncated elements",
-                a.len(),
-                self.len()
-            )));
-        }
-        Ok(Shared::from_share(
-            self.r_shifted.iter().zip(a).map(|(&r, &a)| r + a).collect(),
-        ))
+        self.aligned_scaled(R::ONE, a)
     }
 
     /// Shares of `scale r' + a`, for a later operand that is a linear combination in which the truncated

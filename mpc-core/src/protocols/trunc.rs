@@ -18,6 +18,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::fixed::FixedPoint;
 use crate::preprocessing::TruncPairs;
+use crate::protocols::fused::PendingTrunc;
 use crate::protocols::open::open_owned;
 use crate::ring::PowerOfTwoRing;
 use crate::share::Shared;
@@ -27,46 +28,11 @@ pub async fn trunc<R: PowerOfTwoRing>(
     ctx: &mut Context,
     x: &Shared<R>,
     fx: FixedPoint,
-    mut pairs: TruncPairs<R>,
+    pairs: TruncPairs<R>,
 ) -> Result<Shared<R>> {
-    let f = fx.frac_bits;
-    if pairs.len() != x.len() || pairs.frac_bits() != f {
-        return Err(Error::Shape(format!(
-            "truncating {} elements by {f} bits with {} pairs for {} bits",
-            x.len(),
-            pairs.len(),
-            pairs.frac_bits()
-        )));
-    }
-    if fx.bound_bits + 1 >= R::BITS {
-        return Err(Error::InvalidArgument(format!(
-            "a bound of 2^{} leaves no room in {}",
-            fx.bound_bits,
-            R::NAME
-        )));
-    }
-    let offset = if ctx.is_leader() {
-        R::pow2(fx.bound_bits)
-    } else {
-        R::ZERO
-    };
-    let masked: Vec<R> = x
-        .share_values()
-        .iter()
-        .zip(&pairs.r)
-        .map(|(&x, &r)| x + r + offset)
-        .collect();
-    let c = open_owned(ctx, Shared::from_share(masked)).await?;
-    let mut out = std::mem::take(&mut pairs.r_shifted);
-    if ctx.is_leader() {
-        let unshift = R::pow2(fx.bound_bits - f);
-        out.iter_mut()
-            .zip(&c)
-            .for_each(|(o, &c)| *o = c.shr_logical(f) - unshift - *o);
-    } else {
-        out.iter_mut().for_each(|o| *o = -*o);
-    }
-    Ok(Shared::from_share(out))
+    let pending = PendingTrunc::start(ctx, x, fx, pairs)?;
+    let c = open_owned(ctx, pending.masked().clone()).await?;
+    Ok(pending.resolve(ctx.is_leader(), &c)?.value)
 }
 
 /// SecureML's local truncation for exactly two parties: party 0 shifts its share, party 1 shifts the
