@@ -271,6 +271,26 @@ impl Context {
         Ok(msg)
     }
 
+    /// Receives raw bytes from a party, or `None` if that party has left or is lost: the end of a loop that
+    /// serves it (the dealer's). Unlike [`Context::recv_bytes`], a departed peer does not abort the session.
+    pub async fn recv_bytes_or_end(&mut self, from: PartyId) -> Result<Option<Vec<u8>>> {
+        self.check_alive()?;
+        match self.net.recv(self.channel, from).await {
+            Ok(m) => {
+                let mut s = self.lock();
+                s.stats.peers[from].messages_received += 1;
+                s.stats.peers[from].bytes_received += m.len() as u64;
+                drop(s);
+                if std::mem::take(&mut self.sent_since_recv) {
+                    self.lock().stats.rounds += 1;
+                }
+                Ok(Some(m))
+            }
+            Err(Error::PeerLost { .. }) => Ok(None),
+            Err(e) => Err(self.fail(e).await),
+        }
+    }
+
     /// Sends ring elements to a party as raw little-endian bytes.
     pub async fn send_elems<R: Ring>(&mut self, to: PartyId, xs: &[R]) -> Result<()> {
         self.send_bytes(to, R::encode_slice(xs)).await

@@ -207,10 +207,8 @@ pub async fn serve(ctx: Context) -> Result<()> {
     let mut fp = RingState::<Fp>::start(&ctx).await?;
     let mut ctx = ctx.on_channel(DEALER_CHANNEL);
     loop {
-        let msg = match ctx.recv_bytes(0).await {
-            Ok(m) => m,
-            Err(Error::PeerLost { .. }) => return Ok(()),
-            Err(e) => return Err(e),
+        let Some(msg) = ctx.recv_bytes_or_end(0).await? else {
+            return Ok(());
         };
         let answer = (|| {
             if msg.len() < 9 {
