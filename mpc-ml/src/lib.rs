@@ -66,6 +66,6 @@ pub mod vertical_party;
 pub use config::{ModelKind, Partitioning, PreprocessingKind, Solver, Standardize, TrainConfig};
 pub use data::{DataSpec, PartyData};
 pub use error::{Error, Result};
-pub use local::{run_local, LocalOptions, LocalRun, Transport};
+pub use local::{run_local, run_local_split, LocalOptions, LocalRun, Transport};
 pub use model::Model;
 pub use secure::{train_party, train_party_with_progress, Disclosure, Timing, TrainOutput};

@@ -175,7 +175,19 @@ pub async fn run_local(
     options: LocalOptions,
     transport: Transport,
 ) -> Result<LocalRun> {
-    let n = parties.len();
+    let (train, test) = split_parties(&parties);
+    run_local_split(train, test, options, transport).await
+}
+
+/// [`run_local`] on rows already split: party `i` trains on `train[i]`; `test` is only returned with the run
+/// (for example one set of test rows held apart, as a benchmark against other frameworks' split needs).
+pub async fn run_local_split(
+    train: Vec<PartyData>,
+    test: Vec<PartyData>,
+    options: LocalOptions,
+    transport: Transport,
+) -> Result<LocalRun> {
+    let n = train.len();
     if n < 2 {
         return Err(Error::option(
             "party-data",
@@ -183,14 +195,13 @@ pub async fn run_local(
         ));
     }
     options.config.validate(n)?;
-    if let Some((i, p)) = parties.iter().enumerate().find(|(i, p)| p.party != *i) {
+    if let Some((i, p)) = train.iter().enumerate().find(|(i, p)| p.party != *i) {
         return Err(Error::option(
             "party-data",
             format!("entry {i} holds party {}'s rows", p.party),
         ));
     }
-    check_same_columns(&parties)?;
-    let (train, test) = split_parties(&parties);
+    check_same_columns(&train)?;
     let shared = Arc::new((
         train.clone(),
         options.config.clone(),

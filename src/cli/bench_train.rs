@@ -4,10 +4,13 @@
 //! Preprocessing is inside that time (the dealer's items or the OT generation, fetched before each epoch);
 //! the base OTs of the `ot` source run when it connects, before the clock, like the connections.
 //!
-//! Data: the breast-cancer hospitals of `mpc demo` (3 parties), the bundled diabetes table split by rows in
-//! three, and synthetic rows drawn like the peers' (`x` standard normal in 20 columns, a standard-normal
-//! weight vector, label `x w + 0.5 e > 0`), split in two halves; every party's rows are split 80/20 into
-//! training and test rows by mpc-ml's fixed split (not sklearn's: the figures time the same row counts).
+//! Data and split as the peers have them: the bundled `breast_cancer.csv` and `diabetes.csv` tables, and
+//! synthetic rows drawn by the peers' recipe (`x` standard normal in 20 columns, a standard-normal weight
+//! vector, label `x w + 0.5 e > 0`; with our generator, ChaCha12 and Box-Muller, since numpy's `default_rng`
+//! is not reproduced). Every table is split as sklearn's `train_test_split(test_size=0.2, random_state=0)`
+//! splits it ([`super::peer_split`]); the training rows, in that order, are dealt to the parties in contiguous
+//! parts, so the joint training matrix and its mini-batches are the peers' own, and the model is tested on the
+//! peers' test rows.
 
 use std::time::Instant;
 
@@ -23,9 +26,12 @@ struct Task {
     model: ModelKind,
     epochs: usize,
     batch_size: usize,
+    /// Computing parties.
+    parties: usize,
     /// Transports and sources to run it with.
     runs: &'static [(Where, PreprocessingKind)],
-    data: fn() -> Result<Vec<PartyData>, mpc_ml::Error>,
+    /// Every row of the task's table, in file order.
+    data: fn() -> Result<PartyData, mpc_ml::Error>,
 }
 
 #[derive(Clone, Copy)]
@@ -57,6 +63,7 @@ const TASKS: [Task; 4] = [
         model: ModelKind::Logistic,
         epochs: 10,
         batch_size: 64,
+        parties: 3,
         runs: &[
             (Where::Memory, Dealer),
             (Where::Quic, Dealer),
@@ -70,6 +77,7 @@ const TASKS: [Task; 4] = [
         model: ModelKind::Linear,
         epochs: 10,
         batch_size: 64,
+        parties: 3,
         runs: &[
             (Where::Memory, Dealer),
             (Where::Quic, Dealer),
@@ -82,6 +90,7 @@ const TASKS: [Task; 4] = [
         model: ModelKind::Logistic,
         epochs: 1,
         batch_size: 128,
+        parties: 2,
         runs: &[(Where::Quic, Dealer), (Where::Quic, Ot)],
         data: synthetic_100k,
     },
@@ -90,32 +99,32 @@ const TASKS: [Task; 4] = [
         model: ModelKind::Logistic,
         epochs: 1,
         batch_size: 128,
+        parties: 2,
         runs: &[(Where::Quic, Dealer)],
         data: synthetic_1m,
     },
 ];
 
-fn breast_cancer() -> Result<Vec<PartyData>, mpc_ml::Error> {
+fn breast_cancer() -> Result<PartyData, mpc_ml::Error> {
+    let text = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/breast_cancer.csv"
+    ));
     let spec = spec("malignant", Some("patient_id"), ModelKind::Logistic);
-    super::demo::HOSPITALS
-        .iter()
-        .enumerate()
-        .map(|(p, (name, text))| mpc_ml::data::load_csv_str(p, name, text, &spec))
-        .collect()
+    mpc_ml::data::load_csv_str(0, "breast_cancer.csv", text, &spec)
 }
 
-fn diabetes() -> Result<Vec<PartyData>, mpc_ml::Error> {
+fn diabetes() -> Result<PartyData, mpc_ml::Error> {
     let text = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/diabetes.csv"));
     let spec = spec("progression", None, ModelKind::Linear);
-    let all = mpc_ml::data::load_csv_str(0, "diabetes.csv", text, &spec)?;
-    Ok(thirds(all, 3))
+    mpc_ml::data::load_csv_str(0, "diabetes.csv", text, &spec)
 }
 
-fn synthetic_100k() -> Result<Vec<PartyData>, mpc_ml::Error> {
+fn synthetic_100k() -> Result<PartyData, mpc_ml::Error> {
     Ok(synthetic(100_000))
 }
 
-fn synthetic_1m() -> Result<Vec<PartyData>, mpc_ml::Error> {
+fn synthetic_1m() -> Result<PartyData, mpc_ml::Error> {
     Ok(synthetic(1_000_000))
 }
 
@@ -128,22 +137,26 @@ fn spec(label: &str, id: Option<&str>, model: ModelKind) -> mpc_ml::DataSpec {
     }
 }
 
-/// `all`'s rows dealt into `n` contiguous parts, party `i` the `i`-th.
-fn thirds(all: PartyData, n: usize) -> Vec<PartyData> {
-    let len = all.len();
-    (0..n)
+/// The peers' split of `all`: the training rows (in the split's order) dealt to `n` parties in contiguous
+/// parts, and the test rows.
+fn peer_split(all: &PartyData, n: usize) -> (Vec<PartyData>, PartyData) {
+    let (train, test) = super::peer_split::train_test(all.len());
+    let train = all.select(&train);
+    let len = train.len();
+    let parties = (0..n)
         .map(|i| {
             let idx: Vec<usize> = (i * len / n..(i + 1) * len / n).collect();
-            let mut part = all.select(&idx);
+            let mut part = train.select(&idx);
             part.party = i;
             part
         })
-        .collect()
+        .collect();
+    (parties, all.select(&test))
 }
 
 /// The peers' synthetic task: `rows` rows of 20 standard-normal columns, labels from a random hyperplane with
-/// noise, in two halves.
-fn synthetic(rows: usize) -> Vec<PartyData> {
+/// noise.
+fn synthetic(rows: usize) -> PartyData {
     let d = 20;
     let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(0);
     let mut normal = move || {
@@ -169,7 +182,7 @@ fn synthetic(rows: usize) -> Vec<PartyData> {
         all.labels.push(if z > 0.0 { 1.0 } else { 0.0 });
         all.lines.push(i as u64 + 2);
     }
-    thirds(all, 2)
+    all
 }
 
 /// Peak resident memory of this process since the last reset, and a reset (Linux; `None` elsewhere).
@@ -200,6 +213,7 @@ struct Measured {
 
 async fn train_once(
     parties: Vec<PartyData>,
+    test: PartyData,
     config: TrainConfig,
     prep: PreprocessingKind,
     via: Where,
@@ -210,7 +224,7 @@ async fn train_once(
         progress: None,
     };
     let linear = options.config.model == ModelKind::Linear;
-    let run = mpc_ml::run_local(parties, options, via.transport()).await?;
+    let run = mpc_ml::run_local_split(parties, vec![test], options, via.transport()).await?;
     let slowest = |f: fn(&mpc_ml::Timing) -> f64| {
         run.parties
             .iter()
@@ -241,11 +255,10 @@ async fn train_once(
 }
 
 /// Plaintext f64 training of the same rows with the same recipe, in seconds (the baseline).
-fn plaintext_seconds(parties: &[PartyData], config: &TrainConfig) -> f64 {
-    let (train, _) = mpc_ml::split::split_parties(parties);
+fn plaintext_seconds(train: &[PartyData], config: &TrainConfig) -> f64 {
     let start = Instant::now();
     std::hint::black_box(mpc_ml::plain::train_plain(
-        &train,
+        train,
         config,
         mpc_ml::plain::Link::Exact,
     ));
@@ -263,7 +276,9 @@ pub(super) fn figures(
         if !wanted(task.name) {
             continue;
         }
-        let parties = (task.data)()?;
+        let all = (task.data)()?;
+        let (parties, test) = peer_split(&all, task.parties);
+        drop(all);
         let config = TrainConfig {
             model: task.model,
             epochs: task.epochs,
@@ -281,7 +296,13 @@ pub(super) fn figures(
             let mut last = None;
             peak_rss(true);
             for _ in 0..repeat {
-                let m = rt.block_on(train_once(parties.clone(), config.clone(), prep, via))?;
+                let m = rt.block_on(train_once(
+                    parties.clone(),
+                    test.clone(),
+                    config.clone(),
+                    prep,
+                    via,
+                ))?;
                 times.push(m.seconds);
                 last = Some(m);
             }

@@ -6,6 +6,7 @@ pub mod common;
 pub mod demo;
 pub mod deploy;
 pub mod keygen;
+mod peer_split;
 pub mod train;
 
 /// Errors of the command line: any displayable error, reported once by `main`.
