@@ -9,7 +9,7 @@ use mpc_core::prg::Prg;
 use mpc_core::protocols::mul::mul;
 use mpc_core::protocols::poly::{mul_fixed, Truncation};
 use mpc_core::simulate::PartyOutput;
-use mpc_core::{simulate_with, FixedPoint, PowerOfTwoRing, Ring, Shared, SimOptions, Z128, Z64};
+use mpc_core::{FixedPoint, PowerOfTwoRing, Ring, Shared, Z128, Z64};
 use serde::Serialize;
 
 use super::CliResult;
@@ -227,8 +227,9 @@ async fn fixed<R: PowerOfTwoRing>(
     n: usize,
     parties: usize,
     how: Truncation,
+    via: Via,
 ) -> Result<Timed, mpc_core::Error> {
-    let out = simulate_with(SimOptions::default(), parties, move |mut ctx| async move {
+    let out = run_via(via, parties, false, move |mut ctx| async move {
         let fx = FixedPoint::default_for::<R>();
         let mut rng = Prg::from_entropy();
         let (x, y) = (
@@ -297,27 +298,40 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             }
         }
     }
-    for (name, how, z128) in [
-        ("mul.fixed_point", Truncation::Pairs, true),
+    for (name, how, z128, via) in [
+        ("mul.fixed_point", Truncation::Pairs, true, Via::InMemory),
         (
             "mul.fixed_point_local_trunc",
             Truncation::LocalTwoParty,
             true,
+            Via::InMemory,
         ),
-        ("mul.fixed_point_z64", Truncation::Pairs, false),
+        (
+            "mul.fixed_point_z64",
+            Truncation::Pairs,
+            false,
+            Via::InMemory,
+        ),
         (
             "mul.fixed_point_z64_local_trunc",
             Truncation::LocalTwoParty,
             false,
+            Via::InMemory,
+        ),
+        (
+            "mul.fixed_point_z64_local_trunc",
+            Truncation::LocalTwoParty,
+            false,
+            Via::LoopbackQuic,
         ),
     ] {
         if !wanted(name) {
             continue;
         }
         let (t, rounds, bytes) = if z128 {
-            measure(&rt, args.runs, || fixed::<Z128>(n, 2, how))?
+            measure(&rt, args.runs, || fixed::<Z128>(n, 2, how, via))?
         } else {
-            measure(&rt, args.runs, || fixed::<Z64>(n, 2, how))?
+            measure(&rt, args.runs, || fixed::<Z64>(n, 2, how, via))?
         };
         out.push(Figure {
             name: name.to_string(),
@@ -325,7 +339,7 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             unit: "mul/s",
             baseline: if z128 { base128 } else { base64 },
             parties: 2,
-            transport: "memory",
+            transport: transport_name(via),
             preprocessing: "insecure_shared_seed",
             rounds: Some(rounds),
             bytes_per_party: Some(bytes),
