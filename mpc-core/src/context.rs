@@ -256,10 +256,17 @@ impl Context {
     /// Receives raw bytes from a party.
     pub async fn recv_bytes(&mut self, from: PartyId) -> Result<Vec<u8>> {
         self.check_alive()?;
-        let msg = match self.net.recv(self.channel, from).await {
-            Ok(m) => m,
-            Err(e) => return Err(self.fail(e).await),
-        };
+        match self.net.recv(self.channel, from).await {
+            Ok(m) => {
+                self.count_received(from, m.len());
+                Ok(m)
+            }
+            Err(e) => Err(self.fail(e).await),
+        }
+    }
+
+    /// Counts a received message (and a new round, if this party sent since its last receive).
+    fn count_received(&mut self, from: PartyId, len: usize) {
         let new_round = std::mem::take(&mut self.sent_since_recv);
         let mut s = self.lock();
         if new_round {
@@ -267,8 +274,7 @@ impl Context {
         }
         let p = &mut s.stats.peers[from];
         p.messages_received += 1;
-        p.bytes_received += msg.len() as u64;
-        Ok(msg)
+        p.bytes_received += len as u64;
     }
 
     /// Receives raw bytes from a party, or `None` if that party has left or is lost: the end of a loop that
@@ -277,13 +283,7 @@ impl Context {
         self.check_alive()?;
         match self.net.recv(self.channel, from).await {
             Ok(m) => {
-                let mut s = self.lock();
-                s.stats.peers[from].messages_received += 1;
-                s.stats.peers[from].bytes_received += m.len() as u64;
-                drop(s);
-                if std::mem::take(&mut self.sent_since_recv) {
-                    self.lock().stats.rounds += 1;
-                }
+                self.count_received(from, m.len());
                 Ok(Some(m))
             }
             Err(Error::PeerLost { .. }) => Ok(None),

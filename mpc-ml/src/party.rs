@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use mpc_core::Context;
 
 use crate::data::load_csv_file;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::metrics::{self, Metrics};
 use crate::party_config::TrainSection;
-use crate::report::loss_svg;
+use crate::report::{loss_svg, revealed_section, OutputDir};
 use crate::secure::{train_party, TrainOutput, FORMAT};
 use crate::split::split_party;
 
@@ -61,19 +61,8 @@ fn write_party_outputs(
     output: &TrainOutput,
     own_test: Option<&Metrics>,
 ) -> Result<Vec<PathBuf>> {
-    let out_err = |p: &std::path::Path, e: &dyn std::fmt::Display| Error::Output {
-        path: p.display().to_string(),
-        reason: e.to_string(),
-    };
-    std::fs::create_dir_all(&section.out).map_err(|e| out_err(&section.out, &e))?;
+    let mut dir = OutputDir::create(&section.out)?;
     let me = output.party;
-    let mut files = Vec::new();
-    let mut write = |name: &str, text: String| -> Result<()> {
-        let p = section.out.join(name);
-        std::fs::write(&p, text).map_err(|e| out_err(&p, &e))?;
-        files.push(p);
-        Ok(())
-    };
     let mut md = format!(
         "# Secure training report, party {me}\n\n{} regression with {parties} parties, {}, {} preprocessing; ring Z128, {} fractional bits.\n\nTraining rows per party: {:?}. Training took {:.3} s (input sharing to model opening), {} {} of {:.1} rounds; this party sent {} bytes.\n\n",
         section.config.model.name(),
@@ -108,9 +97,8 @@ fn write_party_outputs(
             "own_loss_per_epoch": output.own_loss_per_epoch,
             "own_test_metrics": own_test,
         });
-        let json = serde_json::to_string_pretty(&file).map_err(|e| out_err(&section.out, &e))?;
-        write("model.json", json)?;
-        write(
+        dir.write_json("model.json", &file)?;
+        dir.write(
             "loss.svg",
             loss_svg(&[(
                 "training loss, own rows",
@@ -130,10 +118,11 @@ fn write_party_outputs(
     } else {
         md.push_str("This party is not a receiver: it learned no model.\n\n");
     }
-    md.push_str("## What was revealed, to whom\n\n");
-    for d in &output.revealed {
-        md.push_str(&format!("- {} — to parties {:?}\n", d.what, d.to));
-    }
-    write("report.md", md)?;
-    Ok(files)
+    md.push_str(&revealed_section(
+        &output.revealed,
+        section.preprocessing,
+        true,
+    ));
+    dir.write("report.md", md)?;
+    Ok(dir.into_files())
 }

@@ -323,11 +323,11 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
             ModelKind::Linear => "mean squared error",
         }
     ));
-    s.push_str("## What was revealed, to whom\n\n");
-    for d in &out.revealed {
-        s.push_str(&format!("- {} — to parties {:?}\n", d.what, d.to));
-    }
-    s.push_str("\nEverything else opened during the run is masked by fresh uniform randomness and reveals nothing: `E = X - A` (the data matrix under a dealer mask, once), the masked right operands of every product, Beaver-masked differences in the sigmoid polynomial, and masked values in every truncation. The dealer learns nothing about the data; it must not collude with a party.\n\n");
+    s.push_str(&revealed_section(
+        &out.revealed,
+        info.preprocessing,
+        out.feature_owners.is_empty(),
+    ));
     s.push_str(&format!(
         "## Model\n\nSigmoid approximation in training: {}.\n\n",
         sigmoid_description()
@@ -348,6 +348,68 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
     s
 }
 
+/// The report section "What was revealed, to whom": every disclosure, then what the other openings hide
+/// with this preprocessing, for horizontal (rows held by their owners) or vertical data.
+pub(crate) fn revealed_section(
+    revealed: &[Disclosure],
+    preprocessing: PreprocessingKind,
+    horizontal: bool,
+) -> String {
+    let mut s = String::from("## What was revealed, to whom\n\n");
+    for d in revealed {
+        s.push_str(&format!("- {} — to parties {:?}\n", d.what, d.to));
+    }
+    s.push_str(match preprocessing {
+        PreprocessingKind::Dealer => "\nEverything else opened during the run is masked by fresh uniform randomness from the dealer and reveals nothing: `E = X - A` (each chunk of the data matrix under a dealer mask, once), the masked right operands of every product, Beaver-masked differences in the sigmoid polynomial, and masked values in every truncation. The dealer learns nothing about the data; it must not collude with a party.\n\n",
+        PreprocessingKind::Ot if horizontal => "\nEverything else opened during the run is masked, without a third party: each party's own rows are the mask of its rows, so nothing is opened for the data matrix; Beaver-masked differences in the sigmoid polynomial hide perfectly; truncations and the right operands of the data-matrix products hide statistically (36 to 38 bits for truncation at this format, by the number of parties, and 40 bits for the operands while weights and truncated gradients stay below 1,024; see SECURITY.md).\n\n",
+        PreprocessingKind::Ot => "\nEverything else opened during the run is masked, without a third party: `E = X - A` (each chunk of the data matrix under a random mask, once) and Beaver-masked differences hide perfectly; truncations hide statistically (36 to 38 bits at this format, by the number of parties; see SECURITY.md).\n\n",
+    });
+    s
+}
+
+/// An output folder: created on first use, every write's error names the file, and the paths written are kept.
+pub(crate) struct OutputDir<'a> {
+    dir: &'a Path,
+    files: Vec<PathBuf>,
+}
+
+impl<'a> OutputDir<'a> {
+    /// Creates `dir` if needed.
+    pub(crate) fn create(dir: &'a Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| output_error(dir, &e))?;
+        Ok(OutputDir {
+            dir,
+            files: Vec::new(),
+        })
+    }
+
+    /// Writes `name` in the folder.
+    pub(crate) fn write(&mut self, name: &str, text: String) -> Result<()> {
+        let p = self.dir.join(name);
+        std::fs::write(&p, text).map_err(|e| output_error(&p, &e))?;
+        self.files.push(p);
+        Ok(())
+    }
+
+    /// Writes `value` as pretty JSON into `name`.
+    pub(crate) fn write_json(&mut self, name: &str, value: &impl Serialize) -> Result<()> {
+        let json = serde_json::to_string_pretty(value).map_err(|e| output_error(self.dir, &e))?;
+        self.write(name, json)
+    }
+
+    /// The paths written, in order.
+    pub(crate) fn into_files(self) -> Vec<PathBuf> {
+        self.files
+    }
+}
+
+fn output_error(p: &Path, e: &dyn std::fmt::Display) -> Error {
+    Error::Output {
+        path: p.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
 /// Writes `model.json`, `report.md` and `loss.svg` into `dir` (created if needed); returns their paths.
 pub fn write_outputs(
     dir: &Path,
@@ -356,23 +418,15 @@ pub fn write_outputs(
     config: &TrainConfig,
     info: &RunInfo,
 ) -> Result<Vec<PathBuf>> {
-    let out_err = |p: &Path, e: &dyn std::fmt::Display| Error::Output {
-        path: p.display().to_string(),
-        reason: e.to_string(),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| out_err(dir, &e))?;
-    let file = ModelFile::new(&cmp.model, run, config, info);
-    let json = serde_json::to_string_pretty(&file).map_err(|e| out_err(dir, &e))?;
-    let svg = loss_svg(&[
-        ("secure", &cmp.secure_loss, "#d62728"),
-        ("plaintext", &cmp.plain_loss, "#1f77b4"),
-    ]);
-    let md = markdown(cmp, run, config, info);
-    let mut paths = Vec::new();
-    for (name, text) in [("model.json", json), ("report.md", md), ("loss.svg", svg)] {
-        let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|e| out_err(&p, &e))?;
-        paths.push(p);
-    }
-    Ok(paths)
+    let mut out = OutputDir::create(dir)?;
+    out.write_json("model.json", &ModelFile::new(&cmp.model, run, config, info))?;
+    out.write("report.md", markdown(cmp, run, config, info))?;
+    out.write(
+        "loss.svg",
+        loss_svg(&[
+            ("secure", &cmp.secure_loss, "#d62728"),
+            ("plaintext", &cmp.plain_loss, "#1f77b4"),
+        ]),
+    )?;
+    Ok(out.into_files())
 }

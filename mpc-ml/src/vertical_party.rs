@@ -9,13 +9,14 @@
 //! [`crate::vertical::split_joint`]). The context's network must include a dealer endpoint (id `n`) for
 //! `dealer` preprocessing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mpc_core::Context;
 
 use crate::error::{Error, Result};
 use crate::party_config::TrainSection;
 use crate::psi::PsiOptions;
+use crate::report::{revealed_section, OutputDir};
 use crate::secure::FORMAT;
 use crate::vertical::{
     load_vertical_csv, train_vertical_party, VerticalOptions, VerticalOutput, VerticalSpec,
@@ -81,21 +82,10 @@ fn write_outputs(
     section: &TrainSection,
     out: &VerticalOutput,
 ) -> Result<Vec<PathBuf>> {
-    let out_err = |p: &Path, e: &dyn std::fmt::Display| Error::Output {
-        path: p.display().to_string(),
-        reason: e.to_string(),
-    };
-    std::fs::create_dir_all(&section.out).map_err(|e| out_err(&section.out, &e))?;
+    let mut dir = OutputDir::create(&section.out)?;
     let train = &out.output;
     let me = train.party;
     let psi = &out.intersection;
-    let mut files = Vec::new();
-    let mut write = |name: &str, text: String| -> Result<()> {
-        let p = section.out.join(name);
-        std::fs::write(&p, text).map_err(|e| out_err(&p, &e))?;
-        files.push(p);
-        Ok(())
-    };
     let mut md = format!(
         "# Secure vertical training report, party {me}\n\n{} regression with {parties} parties holding other columns about the same people, rows matched by a private set intersection (ECDH on Ristretto) on `{}`; {} epochs, batch {}, learning rate {}, L2 {}, {} preprocessing; ring Z128, {} fractional bits.\n\nId counts per party: {:?}; intersection: {} rows, {} for training and {} for testing (the same split at every party). Training took {:.3} s (input sharing to model opening), {} steps of {:.1} rounds; this party sent {} bytes during training.\n\n",
         section.config.model.name(),
@@ -142,16 +132,16 @@ fn write_outputs(
             "bound_bits": FORMAT.bound_bits,
             "revealed": train.revealed,
         });
-        let json = serde_json::to_string_pretty(&file).map_err(|e| out_err(&section.out, &e))?;
-        write("model.json", json)?;
+        dir.write_json("model.json", &file)?;
         md.push_str("This party received the model (`model.json`, weights on raw values). It holds only its own columns of the test rows, so it cannot evaluate the model alone.\n\n");
     } else {
         md.push_str("This party is not a receiver: it learned no model.\n\n");
     }
-    md.push_str("## What was revealed, to whom\n\n");
-    for d in &train.revealed {
-        md.push_str(&format!("- {} — to parties {:?}\n", d.what, d.to));
-    }
-    write("report.md", md)?;
-    Ok(files)
+    md.push_str(&revealed_section(
+        &train.revealed,
+        section.preprocessing,
+        false,
+    ));
+    dir.write("report.md", md)?;
+    Ok(dir.into_files())
 }

@@ -116,28 +116,13 @@ pub(super) fn transport_name(via: Via) -> &'static str {
     }
 }
 
-/// Runs `f` per party over `via`.
-async fn run_via<T, F, Fut>(
-    via: Via,
-    parties: usize,
-    dealer: bool,
-    f: F,
-) -> Result<Vec<PartyOutput<T>>, mpc_core::Error>
-where
-    T: Send + 'static,
-    F: Fn(mpc_core::Context) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<T, mpc_core::Error>> + Send + 'static,
-{
-    mpc_ml::local::run_parties(via, parties, dealer, f).await
-}
-
 /// `n` triples from the OT source; setup (base OTs) is outside the clock.
 async fn ot_triples<R: mpc_core::ot::OtRing>(
     n: usize,
     parties: usize,
     via: Via,
 ) -> Result<Timed, mpc_core::Error> {
-    let out = run_via(via, parties, false, move |mut ctx| async move {
+    let out = mpc_ml::local::run_parties(via, parties, false, move |mut ctx| async move {
         let mut src = mpc_core::preprocessing::OtSource::<R>::setup(&mut ctx).await?;
         let before = ctx.stats();
         let start = Instant::now();
@@ -154,7 +139,7 @@ async fn ot_triples<R: mpc_core::ot::OtRing>(
 async fn random_ots(batches: usize, via: Via) -> Result<Timed, mpc_core::Error> {
     use mpc_core::ot::iknp::{self, random_ot_receiver, random_ot_sender, Check};
     const BLOCKS: usize = 64; // 64 x 128 = 8,192 OTs per batch
-    let out = run_via(via, 2, false, move |mut ctx| async move {
+    let out = mpc_ml::local::run_parties(via, 2, false, move |mut ctx| async move {
         let mut pairs = iknp::setup(&mut ctx).await?;
         let me = ctx.id();
         let peer = 1 - me;
@@ -201,7 +186,7 @@ async fn beaver_via<R: Ring>(
     dealer: bool,
     via: Via,
 ) -> Result<Timed, mpc_core::Error> {
-    let out = run_via(via, parties, dealer, move |mut ctx| async move {
+    let out = mpc_ml::local::run_parties(via, parties, dealer, move |mut ctx| async move {
         let mut rng = Prg::from_entropy();
         let (x, y) = (
             Shared::from_share(R::random_vec(&mut rng, n)),
@@ -229,7 +214,7 @@ async fn fixed<R: PowerOfTwoRing>(
     how: Truncation,
     via: Via,
 ) -> Result<Timed, mpc_core::Error> {
-    let out = run_via(via, parties, false, move |mut ctx| async move {
+    let out = mpc_ml::local::run_parties(via, parties, false, move |mut ctx| async move {
         let fx = FixedPoint::default_for::<R>();
         let mut rng = Prg::from_entropy();
         let (x, y) = (
