@@ -21,6 +21,12 @@ pub const INPUT_LIMIT: f64 = 16_777_216.0;
 /// below the fixed-point bound.
 pub const UNSCALED_LIMIT: f64 = 64.0;
 
+/// Largest magnitude a standardized value may have: `2^12`. Standardizing `n` rows puts each of them within
+/// `sqrt(n)` standard deviations of the mean (below `2^11` for [`MAX_ROWS`] rows), so a larger value means
+/// a column whose spread the fixed-point sums could not resolve, and is an error. It is a public bound on
+/// every training value: the `ot` source sends shorter corrections for data below it.
+pub const STANDARDIZED_LIMIT: f64 = 4096.0;
+
 /// Most data rows a run may have in total (and so a party): `2^22` (4,194,304). The shared sums of squares of
 /// values below [`INPUT_LIMIT`] then stay below `2^70`, inside the sums format (`2^120` at 20 fractional
 /// bits); memory, not arithmetic, is the limit beyond.

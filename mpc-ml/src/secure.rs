@@ -47,7 +47,7 @@ use mpc_core::{Context, FixedPoint, PartyId, Ring, Shared, SharedMatrix, Z128};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelKind, Solver, Standardize, TrainConfig};
-use crate::data::{PartyData, MAX_ROWS, UNSCALED_LIMIT};
+use crate::data::{PartyData, MAX_ROWS, STANDARDIZED_LIMIT, UNSCALED_LIMIT};
 use crate::error::{Error, Result};
 use crate::metrics;
 use crate::model::Model;
@@ -58,6 +58,10 @@ use crate::step::{self, StepParams, Weights};
 
 /// The fixed-point format of training: 20 fractional bits in Z128, values below 2^87 after scaling.
 pub const FORMAT: FixedPoint = FixedPoint::Z128_DEFAULT;
+
+/// Every encoded training value (below [`STANDARDIZED_LIMIT`] = `2^12`, at 20 fractional bits) is below
+/// `2^32` in magnitude: the public bound of the owned masks ([`Preprocessing::owned_mask`]).
+const OWNED_VALUE_BITS: u32 = FORMAT.frac_bits + 12;
 
 /// The format of the shared sums and sums of squares of standardization: they are only added and opened,
 /// never multiplied or truncated, so they may use almost the whole ring.
@@ -363,7 +367,7 @@ pub(crate) async fn descend(
                         Some(o) => {
                             let (segments, values) = o.chunk(me, c0, c1, d + 1);
                             source
-                                .owned_mask(ctx, &segments, d + 1, values)
+                                .owned_mask(ctx, &segments, d + 1, values, OWNED_VALUE_BITS)
                                 .await
                                 .map_err(mpc(me))?
                         }
@@ -620,6 +624,16 @@ fn encode_rows(data: &PartyData, scaling: &Scaling, standardize: Standardize) ->
                     i,
                     &data.features[j],
                     format!("{v} exceeds {UNSCALED_LIMIT}, the limit without standardization"),
+                ));
+            }
+            if v.abs() >= STANDARDIZED_LIMIT {
+                return Err(cell(
+                    i,
+                    &data.features[j],
+                    format!(
+                        "standardized to {v}, beyond {STANDARDIZED_LIMIT} standard deviations: the \
+                         column's spread is too small for the fixed-point sums"
+                    ),
                 ));
             }
             out.push(

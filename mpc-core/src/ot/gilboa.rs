@@ -19,14 +19,77 @@ use super::OtRing;
 
 /// Bytes of the sender's message for `elements` choice elements with vectors of `w` words in a ring of `l` bits.
 pub fn message_len(elements: usize, w: usize, l: usize) -> usize {
-    message_len_bounded(elements, w, l, l)
+    message_len_bounded(elements, w, l, Bounds::choices(l))
 }
 
-/// [`message_len`] for choice elements below `2^cb` (`cb <= l` OTs per element, bit `k` carrying `l - k`
-/// bits per word).
-pub fn message_len_bounded(elements: usize, w: usize, l: usize, cb: usize) -> usize {
-    let bits_per_word = cb * l - cb * cb.saturating_sub(1) / 2;
+/// [`message_len`] under `bounds`: `choice_bits` OTs per element, bit `k` carrying [`Bounds::word_bits`]
+/// bits per word.
+pub fn message_len_bounded(elements: usize, w: usize, l: usize, bounds: Bounds) -> usize {
+    let short = bounds.short_pads(l as u32);
+    let bits_per_word: usize = (0..bounds.choice_bits.min(l) as u32)
+        .map(|k| word_bits(l as u32, k, short) as usize)
+        .sum();
     (elements * w * bits_per_word).div_ceil(8)
+}
+
+/// Statistical hiding of short pads: a sender word below `2^v` in magnitude is hidden by pads of `v + 40`
+/// bits (the receiver that chose 1 sees `x + s0` with `s0` uniform below `2^(v + 40)`).
+pub const PAD_HIDING_BITS: u32 = 40;
+
+/// What both sides assume about the inputs, which shortens the message.
+///
+/// - Choice elements below `2^choice_bits`: one OT per bit.
+/// - Sender words below `2^value_bits` in magnitude (signed; for example data that its owner multiplies):
+///   bit `k`'s word then needs only `value_bits + 42` bits instead of `l - k` where that is shorter, with
+///   pads of `value_bits + 40` bits (hiding statistically, [`PAD_HIDING_BITS`]). This applies only where
+///   the short pads of the low bits and the full pads of the high bits together cover every bit of the
+///   ring, so that the sender's share stays exactly uniform: pads of `p` bits with `0 < l - p - 2 <= p`
+///   and `l - p - 2 < choice_bits` (at `l = 128`: `23 <= value_bits < 86` and
+///   `choice_bits > 86 - value_bits`). A word beyond the bound gives a wrong product: the caller checks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Choice elements are below `2^choice_bits` (at most the ring's bits).
+    pub choice_bits: usize,
+    /// Sender words are below `2^value_bits` in magnitude, if known.
+    pub value_bits: Option<u32>,
+}
+
+impl Bounds {
+    /// Choice elements below `2^choice_bits`, sender words unbounded.
+    pub fn choices(choice_bits: usize) -> Self {
+        Bounds {
+            choice_bits,
+            value_bits: None,
+        }
+    }
+
+    /// The short pads' bits, when they apply in a ring of `l` bits (see [`Bounds`]).
+    pub fn short_pads(&self, l: u32) -> Option<u32> {
+        let pads = self.value_bits?.checked_add(PAD_HIDING_BITS)?;
+        // The first OT whose full word (l - k bits) is no longer than a short one (pads + 2 bits).
+        let first_full = l.checked_sub(pads + 2)?;
+        let cb = self.choice_bits.min(l as usize);
+        (first_full > 0 && pads >= first_full && (first_full as usize) < cb).then_some(pads)
+    }
+}
+
+/// Bits of bit `k`'s word: `l - k`, or `pads + 2` (a signed tau) where short pads apply and are shorter.
+#[inline(always)]
+fn word_bits(l: u32, k: u32, short: Option<u32>) -> u32 {
+    match short {
+        Some(p) if p + 2 < l - k => p + 2,
+        _ => l - k,
+    }
+}
+
+/// `v`'s low `bits` bits, sign-extended to 128.
+#[inline(always)]
+fn sign_extend(v: u128, bits: u32) -> u128 {
+    if bits >= 128 {
+        v
+    } else {
+        (((v << (128 - bits)) as i128) >> (128 - bits)) as u128
+    }
 }
 
 /// OTs processed per inner chunk (bounds the scratch buffers).
@@ -183,28 +246,34 @@ pub fn send<R: OtRing>(
     if w == 1 {
         return send_scalar(q, delta, x);
     }
-    send_bounded(q, delta, x, w, R::BITS as usize)
+    send_bounded(q, delta, x, w, Bounds::choices(R::BITS as usize))
 }
 
-/// [`send`] for choice elements below `2^cb`: `cb` OTs per element (`q` holds `elements * cb`), so the
-/// product is `x_e * (y_e mod 2^cb)`.
+/// [`send`] under `bounds`: `choice_bits` OTs per element (`q` holds `elements * choice_bits`), so the
+/// product is `x_e * (y_e mod 2^choice_bits)`; with `value_bits`, every `x` must be below `2^value_bits` in
+/// magnitude.
 pub fn send_bounded<R: OtRing>(
     q: &[Block],
     delta: Block,
     x: &[R],
     w: usize,
-    cb: usize,
+    bounds: Bounds,
 ) -> (Vec<u8>, Zeroizing<Vec<R>>) {
     let l = R::BITS as usize;
-    let cb = cb.min(l);
+    let cb = bounds.choice_bits.min(l);
+    let short = bounds.short_pads(l as u32);
     let elements = x.len().checked_div(w).unwrap_or(0);
     debug_assert!(q.len() >= elements * cb);
     let nb = blocks_per_message(w, l);
-    let mut writer = BitWriter::new(message_len_bounded(elements, w, l, cb));
+    let mut writer = BitWriter::new(message_len_bounded(elements, w, l, bounds));
     let mut share = Zeroizing::new(vec![0u128; elements * w]);
     let mut h0 = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
     let mut h1 = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
-    let xw: Zeroizing<Vec<u128>> = Zeroizing::new(x.iter().map(|v| v.to_u128()).collect());
+    let xw: Zeroizing<Vec<u128>> = Zeroizing::new(
+        x.iter()
+            .map(|v| sign_extend(v.to_u128(), l as u32))
+            .collect(),
+    );
     let total = elements * cb;
     let mut start = 0;
     while start < total {
@@ -213,13 +282,15 @@ pub fn send_bounded<R: OtRing>(
         hash_stream(&q[start..end], delta, nb, &mut h1);
         for j in start..end {
             let (e, k) = (j / cb, (j % cb) as u32);
-            let bits = l as u32 - k;
-            let m = mask(bits);
+            let bits = word_bits(l as u32, k, short);
+            // Full words: pads and tau modulo 2^(l - k). Short words: pads below 2^p, tau signed.
+            let pads = if bits < l as u32 - k { bits - 2 } else { 128 };
+            let (pm, m) = (mask(pads), mask(bits));
             let off = (j - start) * nb;
             let (s0, s1) = (&h0[off..off + nb], &h1[off..off + nb]);
             for i in 0..w {
-                let a = word(s0, i, l);
-                let b = word(s1, i, l);
+                let a = word(s0, i, l) & pm;
+                let b = word(s1, i, l) & pm;
                 let tau = a.wrapping_sub(b).wrapping_add(xw[e * w + i]) & m;
                 writer.push(tau, bits);
                 let sh = &mut share[e * w + i];
@@ -251,21 +322,22 @@ pub fn receive<R: OtRing>(
         }
         return Ok(receive_scalar(t, y, msg));
     }
-    receive_bounded(t, y, w, R::BITS as usize, msg)
+    receive_bounded(t, y, w, Bounds::choices(R::BITS as usize), msg)
 }
 
-/// [`receive`] for choice elements below `2^cb` (see [`send_bounded`]).
+/// [`receive`] under `bounds` (see [`send_bounded`]).
 pub fn receive_bounded<R: OtRing>(
     t: &[Block],
     y: &[R],
     w: usize,
-    cb: usize,
+    bounds: Bounds,
     msg: &[u8],
 ) -> std::result::Result<Zeroizing<Vec<R>>, String> {
     let l = R::BITS as usize;
-    let cb = cb.min(l);
+    let cb = bounds.choice_bits.min(l);
+    let short = bounds.short_pads(l as u32);
     let elements = y.len();
-    let expected = message_len_bounded(elements, w, l, cb);
+    let expected = message_len_bounded(elements, w, l, bounds);
     if msg.len() != expected {
         return Err(format!(
             "a multiplication message of {} bytes, expected {expected}",
@@ -284,13 +356,18 @@ pub fn receive_bounded<R: OtRing>(
         hash_stream(&t[start..end], 0, nb, &mut h);
         for j in start..end {
             let (e, k) = (j / cb, (j % cb) as u32);
-            let bits = l as u32 - k;
-            let m = mask(bits);
-            let bit = (y[e].to_u128() >> k) & 1;
+            let bits = word_bits(l as u32, k, short);
+            let (pads, ext) = if bits < l as u32 - k {
+                (bits - 2, bits)
+            } else {
+                (128, 128)
+            };
+            let pm = mask(pads);
+            let take = 0u128.wrapping_sub((y[e].to_u128() >> k) & 1);
             let off = (j - start) * nb;
             for i in 0..w {
-                let tau = reader.read(bits);
-                let v = word(&h[off..off + nb], i, l).wrapping_add(tau.wrapping_mul(bit)) & m;
+                let tau = sign_extend(reader.read(bits), ext);
+                let v = (word(&h[off..off + nb], i, l) & pm).wrapping_add(tau & take);
                 let sh = &mut share[e * w + i];
                 *sh = sh.wrapping_add(v << k);
             }
@@ -492,16 +569,69 @@ mod tests {
         assert_eq!(choices.len(), (elements * cb).div_ceil(128));
         let (u, t) = r.extend(&choices, Check::None, &mut rng);
         let q = s.extend(choices.len(), &u, Check::None).unwrap();
-        let (msg, s_share) = send_bounded(&q, delta, &x, w, cb);
-        assert_eq!(msg.len(), message_len_bounded(elements, w, 128, cb));
+        let bounds = Bounds::choices(cb);
+        let (msg, s_share) = send_bounded(&q, delta, &x, w, bounds);
+        assert_eq!(msg.len(), message_len_bounded(elements, w, 128, bounds));
         assert!(msg.len() < message_len(elements, w, 128));
-        let r_share = receive_bounded(&t, &y, w, cb, &msg).unwrap();
+        let r_share = receive_bounded(&t, &y, w, bounds, &msg).unwrap();
         for e in 0..elements {
             for i in 0..w {
                 assert_eq!(s_share[e * w + i] + r_share[e * w + i], x[e * w + i] * y[e]);
             }
         }
-        assert!(receive_bounded(&t, &y, w, cb, &msg[1..]).is_err());
+        assert!(receive_bounded(&t, &y, w, bounds, &msg[1..]).is_err());
+    }
+
+    /// Sender words below `2^v` in magnitude (signed, at the bound's edges too): short pads, fewer bytes, the
+    /// same products; outside the window where short pads keep the shares uniform, the plain lengths.
+    #[test]
+    fn bounded_values_shorten_the_message_and_match_plaintext() {
+        use crate::ring::{PowerOfTwoRing, Ring};
+        let mut rng = Prg::from_entropy();
+        let (delta, mut s, mut r) = iknp_pair(&mut rng);
+        let (elements, w, cb, v) = (7, 5, 70, 32u32);
+        let limit = (1i128 << v) - 1;
+        let mut x: Vec<Z128> = (0..elements * w)
+            .map(|_| Z128::from_i128((rng.next_u64() as i128) % limit))
+            .collect();
+        x[0] = Z128::from_i128(limit);
+        x[1] = Z128::from_i128(-limit);
+        x[2] = Z128::ZERO;
+        let mut y: Vec<Z128> = Z128::random_vec(&mut rng, elements)
+            .into_iter()
+            .map(|v| Z128::from_i128((v.to_u128() & ((1u128 << cb) - 1)) as i128))
+            .collect();
+        y[0] = Z128::from_i128((1i128 << cb) - 1);
+        let choices = choice_blocks_bounded(&y, cb);
+        let (u, t) = r.extend(&choices, Check::None, &mut rng);
+        let q = s.extend(choices.len(), &u, Check::None).unwrap();
+        let bounds = Bounds {
+            choice_bits: cb,
+            value_bits: Some(v),
+        };
+        assert_eq!(bounds.short_pads(128), Some(v + PAD_HIDING_BITS));
+        let (msg, s_share) = send_bounded(&q, delta, &x, w, bounds);
+        assert_eq!(msg.len(), message_len_bounded(elements, w, 128, bounds));
+        // Bits 0..53 carry 74 bits, bits 54..69 carry 128 - k: 5060 bits per word instead of 6545.
+        assert_eq!(msg.len(), (elements * w * 5060).div_ceil(8));
+        let r_share = receive_bounded(&t, &y, w, bounds, &msg).unwrap();
+        for e in 0..elements {
+            for i in 0..w {
+                assert_eq!(s_share[e * w + i] + r_share[e * w + i], x[e * w + i] * y[e]);
+            }
+        }
+        // Where the short pads would not cover the high bits, or bound nothing, they are not used.
+        for (cb, v) in [(40, 32), (70, 10), (128, 90)] {
+            let b = Bounds {
+                choice_bits: cb,
+                value_bits: Some(v),
+            };
+            assert_eq!(b.short_pads(128), None, "{cb} {v}");
+            assert_eq!(
+                message_len_bounded(3, 2, 128, b),
+                message_len_bounded(3, 2, 128, Bounds::choices(cb))
+            );
+        }
     }
 
     #[test]

@@ -181,16 +181,19 @@ pub trait Preprocessing<R: Ring>: Send {
     /// data): `owners` lists `(party, rows)` segments covering its rows in order, and `values` is this
     /// party's share, its own rows' values with zeros elsewhere. Then `E = X - A` is zero and needs no
     /// opening ([`crate::protocols::matmul::MaskedMatrix::owned`]), and a source may make mask triples from
-    /// the cross terms between each row's owner and the other parties only. `None` if the source cannot use
-    /// it (a dealer never sees data): use [`Preprocessing::matrix_mask`] then. The default returns `None`.
+    /// the cross terms between each row's owner and the other parties only. Every value is below
+    /// `2^value_bits` in magnitude (signed; a public bound, the same at every party: a value beyond it is an
+    /// error), which lets the `ot` source send shorter corrections. `None` if the source cannot use it (a
+    /// dealer never sees data): use [`Preprocessing::matrix_mask`] then. The default returns `None`.
     async fn owned_mask(
         &mut self,
         ctx: &mut Context,
         owners: &[(crate::net::PartyId, usize)],
         k: usize,
         values: Vec<R>,
+        value_bits: u32,
     ) -> Result<Option<MatrixMask<R>>> {
-        let _ = (ctx, owners, k, values);
+        let _ = (ctx, owners, k, values, value_bits);
         Ok(None)
     }
 

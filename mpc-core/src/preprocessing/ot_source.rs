@@ -215,14 +215,15 @@ impl Engine {
     /// correlations `x` (every other party's `x` is zero, so its cross terms vanish): the owner's shares of
     /// `x_owner (outer) y_j` for every other `j`, in one OT direction per pair.
     ///
-    /// With an owner, the choice elements `y` are below `2^cb` (`cb` OTs each instead of `l`).
+    /// With an owner, the choice elements `y` and the owner's `x` are within `bounds` (see
+    /// [`gilboa::Bounds`]).
     async fn cross_by<R: OtRing>(
         &mut self,
         owner: Option<PartyId>,
         x: &[R],
         w: usize,
         y: &[R],
-        cb: usize,
+        bounds: gilboa::Bounds,
     ) -> Result<Zeroizing<Vec<R>>> {
         let Some(owner) = owner else {
             return self.cross(x, w, y).await;
@@ -239,9 +240,14 @@ impl Engine {
         if elements == 0 || w == 0 || owner >= self.ctx.parties() {
             return Ok(acc);
         }
-        let cb = cb.clamp(1, l);
+        let cb = bounds.choice_bits.clamp(1, l);
+        let bounds = gilboa::Bounds {
+            choice_bits: cb,
+            ..bounds
+        };
         let by_ots = self.config.max_batch_ots / cb;
-        let by_bytes = MAX_BATCH_CORRECTION_BYTES / gilboa::message_len_bounded(1, w, l, cb).max(1);
+        let by_bytes =
+            MAX_BATCH_CORRECTION_BYTES / gilboa::message_len_bounded(1, w, l, bounds).max(1);
         let per_batch = by_ots.min(by_bytes).max(1);
         let peers: Vec<PartyId> = self.ctx.peers().collect();
         let me = self.ctx.id();
@@ -259,7 +265,7 @@ impl Engine {
                     let q = ctx
                         .recv_checked(p, |b| pair.sender.extend(blocks, b, check))
                         .await?;
-                    let (msg, share) = gilboa::send_bounded(&q, pair.sender.delta(), xs, w, cb);
+                    let (msg, share) = gilboa::send_bounded(&q, pair.sender.delta(), xs, w, bounds);
                     add_into(&mut acc[start * w..end * w], &share);
                     ctx.send_bytes(p, msg).await?;
                 }
@@ -268,7 +274,7 @@ impl Engine {
                 let (msg, t) = pair.receiver.extend(&choices, check, ctx.rng());
                 ctx.send_bytes(owner, msg).await?;
                 let share = ctx
-                    .recv_checked(owner, |b| gilboa::receive_bounded(&t, ys, w, cb, b))
+                    .recv_checked(owner, |b| gilboa::receive_bounded(&t, ys, w, bounds, b))
                     .await?;
                 add_into(&mut acc[start * w..end * w], &share);
             }
@@ -291,11 +297,11 @@ impl Engine {
     }
 
     /// This party's share of `C = A B` given its shares `a` (`m x k`) and `b` (`k x n`); with `owner`
-    /// `(party, cb)`, only that party's `a` is nonzero and every share of `b` is below `2^cb` (see
-    /// [`Engine::cross_by`]).
+    /// `(party, bounds)`, only that party's `a` is nonzero, and the shares of `b` and the owner's `a` are
+    /// within `bounds` (see [`Engine::cross_by`]).
     async fn matrix_product<R: OtRing>(
         &mut self,
-        owner: Option<(PartyId, usize)>,
+        owner: Option<(PartyId, gilboa::Bounds)>,
         a: &[R],
         b: &[R],
         m: usize,
@@ -311,11 +317,11 @@ impl Engine {
                     x.extend((0..m).map(|r| a[r * k + t]));
                 }
             }
-            let (who, cb) = match owner {
-                Some((p, cb)) => (Some(p), cb),
-                None => (None, R::BITS as usize),
+            let (who, bounds) = match owner {
+                Some((p, bounds)) => (Some(p), bounds),
+                None => (None, gilboa::Bounds::choices(R::BITS as usize)),
             };
-            let out = self.cross_by(who, &x, m, b, cb).await?;
+            let out = self.cross_by(who, &x, m, b, bounds).await?;
             for t in 0..k {
                 for col in 0..n {
                     let v = &out[(t * n + col) * m..(t * n + col + 1) * m];
@@ -333,7 +339,9 @@ impl Engine {
                 }
             }
             // The choices here are `A`'s: an owner would be the receiver, so every pair runs (zeros add nothing).
-            let out = self.cross_by(None, &x, n, a, R::BITS as usize).await?;
+            let out = self
+                .cross_by(None, &x, n, a, gilboa::Bounds::choices(R::BITS as usize))
+                .await?;
             for r in 0..m {
                 for t in 0..k {
                     let v = &out[(r * k + t) * n..(r * k + t + 1) * n];
@@ -385,8 +393,9 @@ fn check_size(what: &str, elems: Option<usize>) -> Result<()> {
 pub struct OtSource<R: OtRing> {
     engine: Engine,
     masks: HashMap<u64, (usize, usize, Zeroizing<Vec<R>>)>,
-    /// Row owners of the masks made by [`Preprocessing::owned_mask`]: `(party, rows)` segments.
-    owners: HashMap<u64, Vec<(PartyId, usize)>>,
+    /// Row owners of the masks made by [`Preprocessing::owned_mask`]: `(party, rows)` segments, and the
+    /// public bound on the values' magnitude (bits).
+    owners: HashMap<u64, (Vec<(PartyId, usize)>, u32)>,
     next_mask: u64,
     planned: VecDeque<(OtRequest, Prepared<R>)>,
     producer: Option<Producer<R>>,
@@ -513,9 +522,11 @@ impl<R: OtRing> OtSource<R> {
 
     /// `C` for a block of an owned mask (`sub` as the block is used: `rows x k`, or `k x rows` transposed),
     /// one owner segment at a time, each with cross terms between its owner and the others only.
+    #[allow(clippy::too_many_arguments)]
     async fn owned_product(
         &mut self,
         segments: &[(PartyId, usize)],
+        value_bits: u32,
         sub: &[R],
         b: &[R],
         k: usize,
@@ -523,7 +534,10 @@ impl<R: OtRing> OtSource<R> {
         transpose: bool,
     ) -> Result<Vec<R>> {
         let rows: usize = segments.iter().map(|s| s.1).sum();
-        let cb = self.engine.config.owned_operand_bits as usize;
+        let cb = gilboa::Bounds {
+            choice_bits: self.engine.config.owned_operand_bits as usize,
+            value_bits: Some(value_bits),
+        };
         let mut c = vec![R::ZERO; if transpose { k * n } else { rows * n }];
         let mut r0 = 0;
         for &(owner, len) in segments {
@@ -631,7 +645,8 @@ impl<R: OtRing> OtSource<R> {
                             .matrix_product(None, &sub, &b, mm, kk, n)
                             .await?
                     }
-                    Some(owners) => {
+                    Some((owners, value_bits)) => {
+                        let value_bits = *value_bits;
                         let segments = segments_within(owners, using.row_start, using.row_end);
                         // B hides the right operand statistically (see `OtConfig::owned_operand_bits`).
                         let bits = self.engine.config.owned_operand_bits.min(R::BITS);
@@ -640,7 +655,7 @@ impl<R: OtRing> OtSource<R> {
                             b.iter_mut()
                                 .for_each(|v| *v = R::from_i128((v.to_u128() & keep) as i128));
                         }
-                        self.owned_product(&segments, &sub, &b, k, n, using.transpose)
+                        self.owned_product(&segments, value_bits, &sub, &b, k, n, using.transpose)
                             .await?
                     }
                 };
@@ -817,6 +832,7 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
         owners: &[(PartyId, usize)],
         k: usize,
         values: Vec<R>,
+        value_bits: u32,
     ) -> Result<Option<MatrixMask<R>>> {
         let m: usize = owners.iter().map(|s| s.1).sum();
         if values.len() != m * k {
@@ -825,11 +841,24 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
                 values.len()
             )));
         }
+        if value_bits + 1 < R::BITS {
+            // The short pads of the mask triples are correct only within the bound (see `gilboa::Bounds`).
+            let shift = 128 - R::BITS;
+            if let Some(i) = values.iter().position(|v| {
+                ((v.to_u128() << shift) as i128 >> shift).unsigned_abs() >> value_bits != 0
+            }) {
+                return Err(Error::InvalidArgument(format!(
+                    "row {} column {} of an owned mask is not below the declared bound 2^{value_bits}",
+                    i / k.max(1),
+                    i % k.max(1)
+                )));
+            }
+        }
         let id = self.next_mask;
         self.next_mask += 1;
         self.masks
             .insert(id, (m, k, Zeroizing::new(values.clone())));
-        self.owners.insert(id, owners.to_vec());
+        self.owners.insert(id, (owners.to_vec(), value_bits));
         Ok(Some(MatrixMask::from_share(id, m, k, values)?))
     }
 }
@@ -1157,7 +1186,8 @@ mod tests {
     }
 
     /// A mask owned row by row (horizontal data): the same products as with a random mask, nothing opened
-    /// for `E`, and less OT traffic (only owner-to-other cross terms).
+    /// for `E`, and less OT traffic (only owner-to-other cross terms), less again with a bound on the values
+    /// (short pads, at the bound's edges too).
     #[tokio::test]
     async fn owned_mask_products_match_plaintext_with_less_traffic() {
         use crate::protocols::matmul::MaskedMatrix;
@@ -1170,7 +1200,13 @@ mod tests {
             } else {
                 vec![(0, 2), (1, 3), (2, 2)]
             };
-            let x = random_elems::<Z128>(m * k);
+            let bits = 32u32;
+            let mut x: Vec<Z128> = random_elems::<Z128>(m * k)
+                .into_iter()
+                .map(|v| Z128::from_i128(v.to_i128().unwrap_or(0) % (1i128 << bits)))
+                .collect();
+            x[0] = Z128::from_i128((1i128 << bits) - 1);
+            x[1] = Z128::from_i128(1 - (1i128 << bits));
             let (w, r) = (random_elems::<Z128>(k), random_elems::<Z128>(5));
             let xt: Vec<Z128> = (0..k)
                 .flat_map(|j| (1..6).map(move |i| (i, j)))
@@ -1182,7 +1218,7 @@ mod tests {
             );
             let (xs, ws, rs) = (shares_of(&x, n), shares_of(&w, n), shares_of(&r, n));
             let mut bytes = Vec::new();
-            for owned in [true, false] {
+            for (owned, value_bits) in [(true, bits), (true, 127), (false, 0)] {
                 let (x, xs, ws, rs, owners) = (
                     x.clone(),
                     xs.clone(),
@@ -1215,7 +1251,9 @@ mod tests {
                                 }
                                 at += len;
                             }
-                            let mask = src.owned_mask(&mut ctx, &owners, k, mine).await?;
+                            let mask = src
+                                .owned_mask(&mut ctx, &owners, k, mine, value_bits)
+                                .await?;
                             MaskedMatrix::owned(mask.expect("the OT source supports owned masks"))
                         } else {
                             let mask = src.matrix_mask(&mut ctx, m, k).await?;
@@ -1249,18 +1287,46 @@ mod tests {
                 .unwrap();
                 let mut total = 0;
                 for (a, b, sent) in out {
-                    assert_eq!((a, b), want, "owned {owned}, {n} parties");
+                    assert_eq!((a, b), want, "owned {owned} {value_bits}, {n} parties");
                     total += sent;
                 }
                 bytes.push(total);
             }
             assert!(
-                bytes[0] * 10 < bytes[1] * 7,
+                bytes[1] * 10 < bytes[2] * 7,
                 "owned masks moved {} bytes against {} with a random mask",
+                bytes[1],
+                bytes[2]
+            );
+            assert!(
+                bytes[0] * 10 < bytes[1] * 9,
+                "bounded values moved {} bytes against {} without the bound",
                 bytes[0],
                 bytes[1]
             );
         }
+    }
+
+    /// An owned value beyond the declared bound is an error naming its row and column, not a wrong product.
+    #[tokio::test]
+    async fn owned_value_beyond_its_bound_is_an_error() {
+        let out = simulate(2, |mut ctx| async move {
+            let mut src = OtSource::<Z128>::setup(&mut ctx).await?;
+            let mut mine = vec![Z128::ZERO; 6];
+            if ctx.id() == 1 {
+                mine[4] = Z128::from_i128(-(1i128 << 32));
+            }
+            Ok(src
+                .owned_mask(&mut ctx, &[(0, 1), (1, 2)], 2, mine, 32)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()))
+        })
+        .await
+        .unwrap();
+        assert!(out[0].is_ok());
+        let err = out[1].clone().unwrap_err();
+        assert!(err.contains("row 2 column 0") && err.contains("2^32"), "{err}");
     }
 
     /// SecureML's reuse of `E = X - A` with the OT source: `X^T r` and `X w` for a regression step.
