@@ -43,6 +43,43 @@ async fn input_public<R: Ring>(
     share_from(ctx, owner, mine, len).await
 }
 
+/// Square pairs with and without products: `s = a^2` and `c = a b` once opened.
+pub(crate) async fn squares_suite<R: Ring>(
+    ctx: &mut Context,
+    src: &mut dyn Preprocessing<R>,
+) -> Result<()> {
+    for products in [true, false] {
+        let mut sq = src.squares(ctx, 37, products).await?;
+        check(sq.has_products() == products, "square pairs' products")?;
+        let parts: Vec<crate::Shared<R>> = [&mut sq.a, &mut sq.s, &mut sq.b, &mut sq.c]
+            .into_iter()
+            .map(|v| crate::Shared::from_share(std::mem::take(v)))
+            .collect();
+        let mut open_parts = Vec::new();
+        for p in &parts {
+            open_parts.push(open(ctx, p).await?);
+        }
+        let [a, s, b, c] = &open_parts[..] else {
+            return Err(mismatch("square pairs"));
+        };
+        check(
+            a.len() == 37 && a.iter().zip(s).all(|(&a, &s)| a * a == s),
+            "square pairs",
+        )?;
+        let with_products =
+            b.len() == 37 && a.iter().zip(b).zip(c).all(|((&a, &b), &c)| a * b == c);
+        check(
+            if products {
+                with_products
+            } else {
+                b.is_empty() && c.is_empty()
+            },
+            "square pairs' products",
+        )?;
+    }
+    Ok(())
+}
+
 /// Input, open, open to receivers, Beaver multiplication, row-wise dot products, matrix triples and the
 /// masked-matrix reuse, over one ring.
 async fn ring_suite<R: Ring>(ctx: &mut Context, src: &mut dyn Preprocessing<R>) -> Result<()> {
@@ -58,6 +95,7 @@ async fn ring_suite<R: Ring>(ctx: &mut Context, src: &mut dyn Preprocessing<R>) 
         got == (ctx.id() == n - 1).then(|| yp.clone()),
         "open to receivers",
     )?;
+    squares_suite(ctx, src).await?;
 
     let t = src.triples(ctx, len).await?;
     let z = mul(ctx, &x, &y, t).await?;

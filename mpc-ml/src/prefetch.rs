@@ -11,7 +11,8 @@ use std::collections::VecDeque;
 
 use async_trait::async_trait;
 use mpc_core::preprocessing::{
-    MaskTriple, MaskUse, MatrixMask, MatrixTriple, Preprocessing, Request, Triples, TruncPairs,
+    MaskTriple, MaskUse, MatrixMask, MatrixTriple, Preprocessing, Request, Squares, Triples,
+    TruncPairs,
 };
 use mpc_core::{Context, Error, Result, Shared, Z128};
 
@@ -20,6 +21,8 @@ use mpc_core::{Context, Error, Result, Shared, Z128};
 pub(crate) enum Need {
     /// Beaver triples.
     Triples(usize),
+    /// Square pairs: count, and whether with products.
+    Squares(usize, bool),
     /// Truncation pairs: count and fractional bits.
     Trunc(usize, u32),
     /// A triple for the masked data matrix.
@@ -29,6 +32,7 @@ pub(crate) enum Need {
 /// Items fetched ahead, served in order.
 pub(crate) struct Prefetched {
     triples: VecDeque<Triples<Z128>>,
+    squares: VecDeque<Squares<Z128>>,
     truncs: VecDeque<TruncPairs<Z128>>,
     masks: VecDeque<(MaskUse, MaskTriple<Z128>)>,
 }
@@ -43,6 +47,7 @@ impl Prefetched {
     ) -> Result<Self> {
         let mut p = Prefetched {
             triples: VecDeque::new(),
+            squares: VecDeque::new(),
             truncs: VecDeque::new(),
             masks: VecDeque::new(),
         };
@@ -51,6 +56,7 @@ impl Prefetched {
             .iter()
             .map(|need| match *need {
                 Need::Triples(count) => Request::Triples { count },
+                Need::Squares(count, products) => Request::Squares { count, products },
                 Need::Trunc(count, frac_bits) => Request::Trunc { count, frac_bits },
                 Need::Mask(ref using) => Request::MaskTriple {
                     mask: mask.id(),
@@ -62,6 +68,9 @@ impl Prefetched {
         for need in needs {
             match need {
                 Need::Triples(n) => p.triples.push_back(source.triples(ctx, n).await?),
+                Need::Squares(n, products) => {
+                    p.squares.push_back(source.squares(ctx, n, products).await?)
+                }
                 Need::Trunc(n, bits) => p.truncs.push_back(source.trunc_pairs(ctx, n, bits).await?),
                 Need::Mask(using) => {
                     let t = source.mask_triple(ctx, mask, using.clone()).await?;
@@ -142,5 +151,17 @@ impl Preprocessing<Z128> for Prefetched {
 
     async fn random(&mut self, _: &mut Context, _: usize) -> Result<Shared<Z128>> {
         Err(plan_error("random shares"))
+    }
+
+    async fn squares(
+        &mut self,
+        _ctx: &mut Context,
+        count: usize,
+        products: bool,
+    ) -> Result<Squares<Z128>> {
+        match self.squares.pop_front() {
+            Some(t) if t.len() == count && (count == 0 || t.has_products() == products) => Ok(t),
+            _ => Err(plan_error("square pairs")),
+        }
     }
 }

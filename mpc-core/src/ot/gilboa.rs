@@ -11,10 +11,14 @@
 //! sender's is `-sum_k 2^k s0_k`. Only the low `l - k` bits of `tau` matter for bit `k` (higher bits are
 //! multiplied away by `2^k`), so the sender sends `l - k` bits: `w l (l + 1) / 2` bits per element in all
 //! (2080 bits for Z64, 8256 for Z128, with `w = 1`).
+//!
+//! Known bounds shorten this ([`Bounds`]): choice elements below `2^cb` need `cb` OTs, and sender values
+//! below `2^v` in magnitude need words of only `v + 42` bits where `l - k` is longer, with pads of `v + 40`
+//! bits that hide `x` statistically (SPDZ-style bounded masking: the receiver that chose 1 sees `x + s0`).
 
 use zeroize::Zeroizing;
 
-use super::hash::{ccr_hash, counter_tweak, Block};
+use super::hash::{ccr_hash, ccr_hash_tweaked, Block};
 use super::OtRing;
 
 /// Bytes of the sender's message for `elements` choice elements with vectors of `w` words in a ring of `l` bits.
@@ -95,70 +99,20 @@ fn sign_extend(v: u128, bits: u32) -> u128 {
 /// OTs processed per inner chunk (bounds the scratch buffers).
 const CHUNK_OTS: usize = 128;
 
-/// Appends values of up to 64 bits to a little-endian bit stream.
+/// Appends values of up to 128 bits to a little-endian bit stream (bit `i` of the stream is bit `i % 8` of
+/// byte `i / 8`). Bits gather in a register and leave in whole 8- or 16-byte stores.
 struct BitWriter {
     out: Vec<u8>,
-    acc: u128,
-    fill: u32,
-}
-
-impl BitWriter {
-    fn new(capacity: usize) -> Self {
-        BitWriter {
-            out: Vec::with_capacity(capacity + 8),
-            acc: 0,
-            fill: 0,
-        }
-    }
-
-    #[inline(always)]
-    fn push64(&mut self, v: u64, bits: u32) {
-        if bits == 0 {
-            return;
-        }
-        let v = if bits == 64 {
-            v
-        } else {
-            v & ((1u64 << bits) - 1)
-        };
-        self.acc |= (v as u128) << self.fill;
-        self.fill += bits;
-        if self.fill >= 64 {
-            self.out.extend_from_slice(&(self.acc as u64).to_le_bytes());
-            self.acc >>= 64;
-            self.fill -= 64;
-        }
-    }
-
-    #[inline(always)]
-    fn push(&mut self, v: u128, bits: u32) {
-        if bits > 64 {
-            self.push64(v as u64, 64);
-            self.push64((v >> 64) as u64, bits - 64);
-        } else {
-            self.push64(v as u64, bits);
-        }
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        let bytes = self.fill.div_ceil(8) as usize;
-        self.out.extend_from_slice(&self.acc.to_le_bytes()[..bytes]);
-        self.out
-    }
-}
-
-/// Reads values of up to 64 bits from a little-endian bit stream whose length was checked beforehand.
-struct BitReader<'a> {
-    bytes: &'a [u8],
     pos: usize,
     acc: u128,
     fill: u32,
 }
 
-impl<'a> BitReader<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        BitReader {
-            bytes,
+impl BitWriter {
+    /// A writer for a stream of at most `capacity` bytes.
+    fn new(capacity: usize) -> Self {
+        BitWriter {
+            out: vec![0u8; capacity + 16],
             pos: 0,
             acc: 0,
             fill: 0,
@@ -166,36 +120,97 @@ impl<'a> BitReader<'a> {
     }
 
     #[inline(always)]
-    fn read64(&mut self, bits: u32) -> u64 {
-        if bits == 0 {
-            return 0;
+    fn store<const N: usize>(&mut self, bytes: &[u8]) {
+        match self
+            .out
+            .get_mut(self.pos..)
+            .and_then(|s| s.first_chunk_mut::<N>())
+        {
+            Some(dst) => {
+                if let Some(src) = bytes.first_chunk::<N>() {
+                    *dst = *src;
+                }
+            }
+            None => debug_assert!(false, "bit stream longer than its capacity"),
         }
-        if self.fill < bits {
-            let mut word = [0u8; 8];
-            let end = (self.pos + 8).min(self.bytes.len());
-            word[..end - self.pos].copy_from_slice(&self.bytes[self.pos..end]);
-            self.pos = end;
-            self.acc |= (u64::from_le_bytes(word) as u128) << self.fill;
-            self.fill += 64;
-        }
-        let v = if bits == 64 {
-            self.acc as u64
+        self.pos += N;
+    }
+
+    /// Appends the low `bits` bits of `v`.
+    #[inline(always)]
+    fn push(&mut self, v: u128, bits: u32) {
+        let v = v & mask(bits);
+        // Invariant: fill < 64.
+        self.acc |= v << self.fill;
+        let total = self.fill + bits;
+        if total >= 128 {
+            let bytes = self.acc.to_le_bytes();
+            self.store::<16>(&bytes);
+            self.acc = if self.fill == 0 {
+                0
+            } else {
+                v >> (128 - self.fill)
+            };
+            self.fill = total - 128;
+        } else if total >= 64 {
+            let bytes = (self.acc as u64).to_le_bytes();
+            self.store::<8>(&bytes);
+            self.acc >>= 64;
+            self.fill = total - 64;
         } else {
-            (self.acc as u64) & ((1u64 << bits) - 1)
-        };
-        self.acc >>= bits;
-        self.fill -= bits;
-        v
+            self.fill = total;
+        }
+    }
+
+    #[inline(always)]
+    fn push64(&mut self, v: u64, bits: u32) {
+        self.push(v as u128, bits);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        let bytes = self.acc.to_le_bytes();
+        self.store::<16>(&bytes);
+        self.out
+            .truncate(self.pos - 16 + self.fill.div_ceil(8) as usize);
+        self.out
+    }
+}
+
+/// Reads values of up to 128 bits from a little-endian bit stream whose length was checked beforehand (past
+/// its end it reads zeros).
+struct BitReader<'a> {
+    bytes: &'a [u8],
+    bit: usize,
+}
+
+impl<'a> BitReader<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        BitReader { bytes, bit: 0 }
     }
 
     #[inline(always)]
     fn read(&mut self, bits: u32) -> u128 {
-        if bits > 64 {
-            let lo = self.read64(64) as u128;
-            lo | (self.read64(bits - 64) as u128) << 64
-        } else {
-            self.read64(bits) as u128
+        let (byte, shift) = (self.bit / 8, (self.bit % 8) as u32);
+        self.bit += bits as usize;
+        let rest = self.bytes.get(byte..).unwrap_or(&[]);
+        let word = match rest.first_chunk::<16>() {
+            Some(w) => u128::from_le_bytes(*w),
+            None => {
+                let mut w = [0u8; 16];
+                w[..rest.len()].copy_from_slice(rest);
+                u128::from_le_bytes(w)
+            }
+        };
+        let mut v = word >> shift;
+        if shift > 0 && bits + shift > 128 {
+            v |= (rest.get(16).copied().unwrap_or(0) as u128) << (128 - shift);
         }
+        v & mask(bits)
+    }
+
+    #[inline(always)]
+    fn read64(&mut self, bits: u32) -> u64 {
+        self.read(bits) as u64
     }
 }
 
@@ -218,12 +233,7 @@ fn word(blocks: &[Block], i: usize, l: usize) -> u128 {
 
 /// Fills `out[j * nb + c] = H(x_j xor offset xor tweak(c))`.
 fn hash_stream(xs: &[Block], offset: Block, nb: usize, out: &mut [Block]) {
-    for (j, &x) in xs.iter().enumerate() {
-        for c in 0..nb {
-            out[j * nb + c] = x ^ offset ^ counter_tweak(c);
-        }
-    }
-    ccr_hash(&mut out[..xs.len() * nb]);
+    ccr_hash_tweaked(xs, offset, nb, out);
 }
 
 fn mask(bits: u32) -> u128 {
@@ -285,14 +295,13 @@ pub fn send_bounded<R: OtRing>(
             let bits = word_bits(l as u32, k, short);
             // Full words: pads and tau modulo 2^(l - k). Short words: pads below 2^p, tau signed.
             let pads = if bits < l as u32 - k { bits - 2 } else { 128 };
-            let (pm, m) = (mask(pads), mask(bits));
+            let pm = mask(pads);
             let off = (j - start) * nb;
             let (s0, s1) = (&h0[off..off + nb], &h1[off..off + nb]);
             for i in 0..w {
                 let a = word(s0, i, l) & pm;
                 let b = word(s1, i, l) & pm;
-                let tau = a.wrapping_sub(b).wrapping_add(xw[e * w + i]) & m;
-                writer.push(tau, bits);
+                writer.push(a.wrapping_sub(b).wrapping_add(xw[e * w + i]), bits);
                 let sh = &mut share[e * w + i];
                 *sh = sh.wrapping_sub(a << k);
             }

@@ -77,6 +77,31 @@ pub fn ccr_hash(blocks: &mut [Block]) {
     }
 }
 
+/// [`ccr_hash`] of `x_j xor offset xor tweak(c)` into `out[j * nb + c]` for every `j` and `c < nb`, in one
+/// pass (the inputs are formed in the cipher's buffer).
+pub fn ccr_hash_tweaked(xs: &[Block], offset: Block, nb: usize, out: &mut [Block]) {
+    let pi = fixed_key();
+    let mut buf = [AesBlock::default(); CHUNK];
+    let mut sig = [0u128; CHUNK];
+    let (mut j, mut c) = (0, 0);
+    for chunk in out[..xs.len() * nb].chunks_mut(CHUNK) {
+        let n = chunk.len();
+        for (b, s) in buf[..n].iter_mut().zip(sig.iter_mut()) {
+            *s = sigma(xs[j] ^ offset ^ counter_tweak(c));
+            b.copy_from_slice(&s.to_le_bytes());
+            c += 1;
+            if c == nb {
+                (j, c) = (j + 1, 0);
+            }
+        }
+        pi.encrypt_blocks(&mut buf[..n]);
+        for ((o, b), s) in chunk.iter_mut().zip(&buf[..n]).zip(&sig) {
+            let bytes: [u8; 16] = (*b).into();
+            *o = u128::from_le_bytes(bytes) ^ s;
+        }
+    }
+}
+
 /// The tweak for output block `c` of a multi-block hash (`c = 0` leaves the input unchanged).
 #[inline(always)]
 pub fn counter_tweak(c: usize) -> Block {

@@ -12,7 +12,7 @@ use crate::prg::Seed;
 use crate::ring::Ring;
 use crate::share::matmul_plain;
 
-use super::items::{MaskTriple, MatrixMask, MatrixTriple, Triples, TruncPairs};
+use super::items::{MaskTriple, MatrixMask, MatrixTriple, Squares, Triples, TruncPairs};
 use super::MaskUse;
 
 /// What a party asks of a source (one per [`super::Preprocessing`] method); every party makes the same
@@ -59,6 +59,13 @@ pub enum Request {
         /// Number of elements.
         count: usize,
     },
+    /// Square pairs `(a, a^2)`, with `products` also `(b, a b)` ([`super::Squares`]).
+    Squares {
+        /// Number of pairs.
+        count: usize,
+        /// Whether each pair has a product of the same `a`.
+        products: bool,
+    },
 }
 
 /// Upper bound on elements in one request, so a peer's request cannot make the dealer allocate without limit.
@@ -82,6 +89,7 @@ impl Request {
             ),
             Request::Trunc { count, frac_bits } => (5, [count as u64, frac_bits as u64, 0, 0, 0]),
             Request::Random { count } => (6, [count as u64, 0, 0, 0, 0]),
+            Request::Squares { count, products } => (7, [count as u64, products as u64, 0, 0, 0]),
         };
         let mut out = vec![tag];
         for f in fields {
@@ -131,6 +139,14 @@ impl Request {
                 frac_bits: u32::try_from(f[1]).map_err(|e| e.to_string())?,
             },
             6 => Request::Random { count: size(f[0])? },
+            7 => Request::Squares {
+                count: size(f[0])?,
+                products: match f[1] {
+                    0 => false,
+                    1 => true,
+                    p => return Err(format!("products flag {p}")),
+                },
+            },
             t => return Err(format!("unknown request kind {t}")),
         };
         req.check_size()?;
@@ -142,6 +158,7 @@ impl Request {
             Request::Triples { count }
             | Request::Random { count }
             | Request::Trunc { count, .. } => Some(count.saturating_mul(3)),
+            Request::Squares { count, .. } => Some(count.saturating_mul(4)),
             Request::MatrixTriple { m, k, n } => Some(
                 m.saturating_mul(k)
                     .saturating_add(k.saturating_mul(n))
@@ -163,6 +180,8 @@ impl Request {
 const TAG_A: u64 = 0;
 const TAG_B: u64 = 1;
 const TAG_C: u64 = 2;
+/// The products `a b` of square pairs (their squares use [`TAG_C`]).
+const TAG_D: u64 = 3;
 
 fn expand<R: Ring>(seed: &Seed, request: u64, tag: u64, len: usize) -> Vec<R> {
     let mut prg = seed.expander(request.wrapping_mul(8).wrapping_add(tag));
@@ -290,6 +309,7 @@ pub(crate) enum Item<R: Ring> {
     MaskTriple(MaskTriple<R>),
     Trunc(TruncPairs<R>),
     Random(Vec<R>),
+    Squares(Squares<R>),
 }
 
 impl LocalShares<'_> {
@@ -307,6 +327,7 @@ impl LocalShares<'_> {
                 rows * using.cols
             }
             Request::MatrixMask { .. } | Request::Random { .. } => 0,
+            Request::Squares { count, products } => count * (1 + usize::from(products)),
         })
     }
 
@@ -366,6 +387,34 @@ impl LocalShares<'_> {
                 own_or(count, TAG_C, correction),
             )?),
             Request::Random { count } => Item::Random(expand(self.seed, id, TAG_A, count)),
+            Request::Squares { count, products } => {
+                // Party 0's correction holds its squares, then its products.
+                let (s, c) = if lead {
+                    let mut s = correction;
+                    let c = s.split_off(count.min(s.len()));
+                    (s, c)
+                } else {
+                    (
+                        expand(self.seed, id, TAG_C, count),
+                        if products {
+                            expand(self.seed, id, TAG_D, count)
+                        } else {
+                            Vec::new()
+                        },
+                    )
+                };
+                let b = if products {
+                    expand(self.seed, id, TAG_B, count)
+                } else {
+                    Vec::new()
+                };
+                Item::Squares(Squares::from_shares(
+                    expand(self.seed, id, TAG_A, count),
+                    s,
+                    b,
+                    c,
+                )?)
+            }
         })
     }
 }
@@ -441,6 +490,18 @@ impl<R: Ring> Corrector<R> {
                 )
             }
             Request::Random { .. } => Vec::new(),
+            Request::Squares { count, products } => {
+                let a = sum_shares::<R>(seeds, id, TAG_A, count, 0);
+                let mut out = minus_others(a.iter().map(|&x| x * x).collect(), TAG_C);
+                if products {
+                    let b = sum_shares::<R>(seeds, id, TAG_B, count, 0);
+                    out.extend(minus_others(
+                        a.iter().zip(&b).map(|(&x, &y)| x * y).collect(),
+                        TAG_D,
+                    ));
+                }
+                out
+            }
         })
     }
 }

@@ -93,6 +93,89 @@ impl<R: Ring> Drop for Triples<R> {
 }
 redacted_debug!(Triples);
 
+/// Shares of `count` square pairs `s[i] = a[i]^2`, each optionally with a product `c[i] = a[i] * b[i]` of the
+/// same `a`: a value `x` masked once as `x - a` is then squared and multiplied by a second value `y` (masked as
+/// `y - b`). A square costs about half the cross terms of a triple, and one opening instead of two.
+pub struct Squares<R: Ring> {
+    pub(crate) a: Vec<R>,
+    pub(crate) s: Vec<R>,
+    pub(crate) b: Vec<R>,
+    pub(crate) c: Vec<R>,
+}
+
+impl<R: Ring> Squares<R> {
+    /// Square pairs from this party's shares of `a` and `s = a^2`, with products (shares of `b` and
+    /// `c = a b`) or without (`b` and `c` empty). For preprocessing sources.
+    pub fn from_shares(a: Vec<R>, s: Vec<R>, b: Vec<R>, c: Vec<R>) -> Result<Self> {
+        let products = b.len() == a.len() && c.len() == a.len();
+        if s.len() != a.len() || !(products || (b.is_empty() && c.is_empty())) {
+            return Err(Error::Shape(format!(
+                "square shares of lengths {}, {}, {}, {}",
+                a.len(),
+                s.len(),
+                b.len(),
+                c.len()
+            )));
+        }
+        Ok(Squares { a, s, b, c })
+    }
+
+    /// Number of square pairs.
+    pub fn len(&self) -> usize {
+        self.a.len()
+    }
+
+    /// True if there are none.
+    pub fn is_empty(&self) -> bool {
+        self.a.is_empty()
+    }
+
+    /// True if every pair comes with a product `a b`.
+    pub fn has_products(&self) -> bool {
+        !self.b.is_empty() || self.a.is_empty()
+    }
+
+    /// This party's shares of `a`. Secret.
+    pub fn a_share(&self) -> &[R] {
+        &self.a
+    }
+
+    /// This party's shares of `b` (empty without products). Secret.
+    pub fn b_share(&self) -> &[R] {
+        &self.b
+    }
+
+    /// Consumes the pairs: `(a, a^2)` as square triples `(a, a, a^2)`, and the products `(a, b, a b)` if
+    /// any, for [`crate::protocols::mul::beaver_local`].
+    pub fn into_triples(mut self) -> (Triples<R>, Option<Triples<R>>) {
+        let a = std::mem::take(&mut self.a);
+        let s = std::mem::take(&mut self.s);
+        let products = (!self.b.is_empty()).then(|| Triples {
+            a: a.clone(),
+            b: std::mem::take(&mut self.b),
+            c: std::mem::take(&mut self.c),
+        });
+        (
+            Triples {
+                a: a.clone(),
+                b: a,
+                c: s,
+            },
+            products,
+        )
+    }
+}
+
+impl<R: Ring> Drop for Squares<R> {
+    fn drop(&mut self) {
+        self.a.zeroize();
+        self.s.zeroize();
+        self.b.zeroize();
+        self.c.zeroize();
+    }
+}
+redacted_debug!(Squares);
+
 /// Shares of a matrix triple `C = A * B`, `A` of `m x k`, `B` of `k x n`, row-major.
 pub struct MatrixTriple<R: Ring> {
     pub(crate) m: usize,

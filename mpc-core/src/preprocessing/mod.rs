@@ -96,6 +96,18 @@ macro_rules! impl_preprocessing_via_next {
                     _ => Err(wrong_item()),
                 }
             }
+            async fn squares(
+                &mut self,
+                ctx: &mut Context,
+                count: usize,
+                products: bool,
+            ) -> Result<$crate::preprocessing::Squares<R>> {
+                let ($s, $ctx, $req) = (self, ctx, Request::Squares { count, products });
+                match $next? {
+                    Item::Squares(t) => Ok(t),
+                    _ => Err(wrong_item()),
+                }
+            }
         }
     };
 }
@@ -108,7 +120,7 @@ mod shared_seed;
 
 pub use correlations::Request;
 pub use dealer::DealerSource;
-pub use items::{MaskTriple, MatrixMask, MatrixTriple, Triples, TruncPairs};
+pub use items::{MaskTriple, MatrixMask, MatrixTriple, Squares, Triples, TruncPairs};
 pub use ot_source::{
     triple_bytes_per_peer, trunc_hiding_bits, trunc_mask_bits, OtConfig, OtRequest, OtSource,
     PregenReport, Recorder,
@@ -176,6 +188,15 @@ pub trait Preprocessing<R: Ring>: Send {
 
     /// `count` uniformly random shared elements.
     async fn random(&mut self, ctx: &mut Context, count: usize) -> Result<Shared<R>>;
+
+    /// `count` square pairs `(a, a^2)`, with `products` each also with `(b, a b)` for the same `a`
+    /// ([`Squares`]).
+    async fn squares(
+        &mut self,
+        ctx: &mut Context,
+        count: usize,
+        products: bool,
+    ) -> Result<Squares<R>>;
 
     /// A mask equal to a matrix whose rows are each held in the clear by one party (horizontally partitioned
     /// data): `owners` lists `(party, rows)` segments covering its rows in order, and `values` is this

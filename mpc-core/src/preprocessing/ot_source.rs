@@ -47,7 +47,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use zeroize::Zeroizing;
 
-use super::{MaskTriple, MaskUse, MatrixMask, MatrixTriple, Preprocessing, Triples, TruncPairs};
+use super::{
+    MaskTriple, MaskUse, MatrixMask, MatrixTriple, Preprocessing, Squares, Triples, TruncPairs,
+};
 use crate::context::{Context, Stats};
 use crate::error::{Error, Result};
 use crate::net::PartyId;
@@ -120,6 +122,8 @@ pub struct PregenReport {
     pub trunc_pairs: usize,
     /// Random shared elements (in masks and random requests).
     pub random_elements: usize,
+    /// Square pairs (with or without products).
+    pub squares: usize,
     /// Traffic of this party while generating.
     pub traffic: Stats,
     /// Wall-clock time.
@@ -133,6 +137,7 @@ enum Prepared<R: Ring> {
     MaskTriple(MaskTriple<R>),
     Trunc(TruncPairs<R>),
     Random(Shared<R>),
+    Squares(Squares<R>),
 }
 
 /// The OT machinery of one party: its own channel and both OT-extension directions with every peer.
@@ -157,6 +162,18 @@ impl Engine {
     /// This party's shares of `sum_{i != j} x_i (outer) y_j` over all ordered pairs of parties: for every
     /// choice element `e`, the `w`-word vector `x_i[e] * y_j[e]`.
     async fn cross<R: OtRing>(&mut self, x: &[R], w: usize, y: &[R]) -> Result<Zeroizing<Vec<R>>> {
+        self.cross_pairs(x, w, y, false).await
+    }
+
+    /// [`Engine::cross`]; with `half`, only the pairs `i < j` (party `i` chooses with `y_i`, party `j` sends
+    /// `x_j`): the shares of `sum_{i < j} x_j y_i`, in one OT direction per pair.
+    async fn cross_pairs<R: OtRing>(
+        &mut self,
+        x: &[R],
+        w: usize,
+        y: &[R],
+        half: bool,
+    ) -> Result<Zeroizing<Vec<R>>> {
         let l = R::BITS as usize;
         let elements = y.len();
         if x.len() != elements * w {
@@ -173,7 +190,11 @@ impl Engine {
         let by_ots = self.config.max_batch_ots / l;
         let by_bytes = MAX_BATCH_CORRECTION_BYTES / gilboa::message_len(1, w, l).max(1);
         let per_batch = by_ots.min(by_bytes).max(1);
+        let me = self.ctx.id();
         let peers: Vec<PartyId> = self.ctx.peers().collect();
+        // The peers this party chooses against, and those it sends to.
+        let choosing: Vec<PartyId> = peers.iter().copied().filter(|&p| !half || me < p).collect();
+        let sending: Vec<PartyId> = peers.iter().copied().filter(|&p| !half || p < me).collect();
         let check = self.config.check;
         let mut start = 0;
         while start < elements {
@@ -183,15 +204,15 @@ impl Engine {
             let blocks = choices.len();
             let Engine { ctx, pairs, .. } = &mut *self;
             // Flight 1: as extension receiver from every peer, send u.
-            let mut ts = Vec::with_capacity(peers.len());
-            for &p in &peers {
+            let mut ts = Vec::with_capacity(choosing.len());
+            for &p in &choosing {
                 let pair = pairs[p].as_mut().ok_or_else(missing_peer)?;
                 let (msg, t) = pair.receiver.extend(&choices, check, ctx.rng());
                 ctx.send_bytes(p, msg).await?;
                 ts.push(t);
             }
             // Flight 2: as extension sender to every peer, answer with the Gilboa corrections.
-            for &p in &peers {
+            for &p in &sending {
                 let pair = pairs[p].as_mut().ok_or_else(missing_peer)?;
                 let q = ctx
                     .recv_checked(p, |b| pair.sender.extend(blocks, b, check))
@@ -200,7 +221,7 @@ impl Engine {
                 add_into(&mut acc[start * w..end * w], &share);
                 ctx.send_bytes(p, msg).await?;
             }
-            for (&p, t) in peers.iter().zip(&ts) {
+            for (&p, t) in choosing.iter().zip(&ts) {
                 let share = ctx
                     .recv_checked(p, |b| gilboa::receive(t, ys, w, b))
                     .await?;
@@ -294,6 +315,32 @@ impl Engine {
             .map(|((&a, &b), &s)| a * b + s)
             .collect();
         Triples::from_shares(a, b, c)
+    }
+
+    /// Square pairs `(a, a^2)`, with `products` also `(b, a b)`: with products, one OT per bit of `a` carries
+    /// both `a_j` and `b_j` (every ordered pair); without, only the pairs `i < j` run and the cross terms are
+    /// doubled (`sum_{i != j} a_i a_j = 2 sum_{i < j} a_i a_j`).
+    async fn squares<R: OtRing>(&mut self, count: usize, products: bool) -> Result<Squares<R>> {
+        let a = R::random_vec(self.ctx.rng(), count);
+        if !products {
+            let cross = self.cross_pairs(&a, 1, &a, true).await?;
+            let s = a
+                .iter()
+                .zip(cross.iter())
+                .map(|(&a, &x)| a * a + x + x)
+                .collect();
+            return Squares::from_shares(a, s, Vec::new(), Vec::new());
+        }
+        let b = R::random_vec(self.ctx.rng(), count);
+        let x: Zeroizing<Vec<R>> =
+            Zeroizing::new(a.iter().zip(&b).flat_map(|(&a, &b)| [a, b]).collect());
+        let cross = self.cross(&x, 2, &a).await?;
+        let (mut s, mut c) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        for ((&a, &b), x) in a.iter().zip(&b).zip(cross.chunks_exact(2)) {
+            s.push(a * a + x[0]);
+            c.push(a * b + x[1]);
+        }
+        Squares::from_shares(a, s, b, c)
     }
 
     /// This party's share of `C = A B` given its shares `a` (`m x k`) and `b` (`k x n`); with `owner`
@@ -506,6 +553,7 @@ impl<R: OtRing> OtSource<R> {
                 Prepared::MatrixMask(mk) => report.random_elements += mk.a.len(),
                 Prepared::Trunc(t) => report.trunc_pairs += t.len(),
                 Prepared::Random(r) => report.random_elements += r.len(),
+                Prepared::Squares(t) => report.squares += t.len(),
             }
             report.requests += 1;
             self.planned.push_back((req.clone(), item));
@@ -678,6 +726,10 @@ impl<R: OtRing> OtSource<R> {
                 let shifted = r.iter().map(|x| x.shr_logical(frac_bits)).collect();
                 Prepared::Trunc(TruncPairs::from_shares(frac_bits, r, shifted)?)
             }
+            OtRequest::Squares { count, products } => {
+                check_size("a square request", count.checked_mul(4))?;
+                Prepared::Squares(self.engine.squares(count, products).await?)
+            }
             OtRequest::Random { count } => {
                 check_size("a random request", Some(count))?;
                 Prepared::Random(Shared::from_share(R::random_vec(
@@ -826,6 +878,18 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
         expect_item!(self.next(OtRequest::Random { count }).await?, Random)
     }
 
+    async fn squares(
+        &mut self,
+        _ctx: &mut Context,
+        count: usize,
+        products: bool,
+    ) -> Result<Squares<R>> {
+        expect_item!(
+            self.next(OtRequest::Squares { count, products }).await?,
+            Squares
+        )
+    }
+
     async fn owned_mask(
         &mut self,
         _ctx: &mut Context,
@@ -970,6 +1034,16 @@ impl<R: Ring, P: Preprocessing<R>> Preprocessing<R> for Recorder<R, P> {
         self.plan.push(OtRequest::Random { count });
         self.inner.random(ctx, count).await
     }
+
+    async fn squares(
+        &mut self,
+        ctx: &mut Context,
+        count: usize,
+        products: bool,
+    ) -> Result<Squares<R>> {
+        self.plan.push(OtRequest::Squares { count, products });
+        self.inner.squares(ctx, count, products).await
+    }
 }
 
 #[cfg(test)]
@@ -997,6 +1071,45 @@ mod tests {
             b.into_share_values(),
             c.into_share_values(),
         ]
+    }
+
+    /// Square pairs from OT match plaintext (the conformance check), and cost what the step's byte
+    /// accounting says: with products less than two triples, without about half of one.
+    #[tokio::test]
+    async fn square_pairs_match_plaintext_with_fewer_bytes() {
+        for n in [2usize, 3, 5] {
+            let out = simulate(n, |mut ctx| async move {
+                let mut src = OtSource::<Z128>::setup(&mut ctx).await?;
+                crate::testing::squares_suite(&mut ctx, &mut src).await?;
+                let mut src64 = OtSource::<Z64>::setup(&mut ctx).await?;
+                crate::testing::squares_suite(&mut ctx, &mut src64).await?;
+                let mut sent = Vec::new();
+                for what in 0..3 {
+                    let before = ctx.stats();
+                    match what {
+                        0 => drop(src.triples(&mut ctx, 1000).await?),
+                        1 => drop(src.squares(&mut ctx, 1000, true).await?),
+                        _ => drop(src.squares(&mut ctx, 1000, false).await?),
+                    }
+                    sent.push(ctx.stats().since(&before).bytes_sent() as f64);
+                }
+                Ok(sent)
+            })
+            .await
+            .unwrap();
+            let total = |i: usize| out.iter().map(|s| s[i]).sum::<f64>();
+            let (triple, with, without) = (total(0), total(1), total(2));
+            // Per element and ordered pair: a triple 2048 + 1032 bytes, a square with a product 2048 + 2064,
+            // a square alone the triple's bytes for half of the pairs.
+            assert!(
+                (with / triple - 4112.0 / 3080.0).abs() < 0.02,
+                "{n}: {with} vs {triple}"
+            );
+            assert!(
+                (without / triple - 0.5).abs() < 0.02,
+                "{n}: {without} vs {triple}"
+            );
+        }
     }
 
     async fn triples_and_bytes<R: OtRing>(n: usize) {
@@ -1326,7 +1439,10 @@ mod tests {
         .unwrap();
         assert!(out[0].is_ok());
         let err = out[1].clone().unwrap_err();
-        assert!(err.contains("row 2 column 0") && err.contains("2^32"), "{err}");
+        assert!(
+            err.contains("row 2 column 0") && err.contains("2^32"),
+            "{err}"
+        );
     }
 
     /// SecureML's reuse of `E = X - A` with the OT source: `X^T r` and `X w` for a regression step.
