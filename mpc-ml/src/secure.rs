@@ -661,3 +661,46 @@ fn encode_rows(data: &PartyData, scaling: &Scaling, standardize: Standardize) ->
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A standardized value at or beyond `STANDARDIZED_LIMIT` (the public bound the `ot` source's owned masks
+    /// rely on) is an error naming the file, line and column; one just below it is encoded.
+    #[test]
+    fn standardized_values_beyond_the_limit_are_cell_errors() {
+        let data = PartyData {
+            party: 1,
+            path: "lab.csv".into(),
+            features: vec!["age".into(), "glucose".into()],
+            label: "y".into(),
+            rows: vec![vec![1.0, 0.4095], vec![2.0, 0.4096]],
+            labels: vec![0.0, 1.0],
+            lines: vec![2, 3],
+        };
+        let scaling = Scaling {
+            mean: vec![0.0, 0.0],
+            sd: vec![1.0, 1e-4],
+            label_mean: 0.0,
+            label_sd: 1.0,
+        };
+        let err = encode_rows(&data, &scaling, Standardize::Global)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lab.csv") && err.contains("line 3") && err.contains("glucose"),
+            "{err}"
+        );
+        let first = PartyData {
+            rows: data.rows[..1].to_vec(),
+            labels: data.labels[..1].to_vec(),
+            lines: data.lines[..1].to_vec(),
+            ..data
+        };
+        let encoded = encode_rows(&first, &scaling, Standardize::Global).unwrap();
+        // Features, the intercept, then the label; 4095 standard deviations encode below 2^32.
+        assert_eq!(encoded[1], FORMAT.encode(4095.0).unwrap());
+        assert!(encoded[1].to_i128().unwrap() < 1i128 << OWNED_VALUE_BITS);
+    }
+}
