@@ -43,7 +43,7 @@ fn encrypt_in_place(cipher: &Aes128, blocks: &mut [Block]) {
     for chunk in blocks.chunks_mut(CHUNK) {
         let buf = &mut buf[..chunk.len()];
         for (b, x) in buf.iter_mut().zip(chunk.iter()) {
-            b.copy_from_slice(&x.to_le_bytes());
+            *b = x.to_le_bytes().into();
         }
         cipher.encrypt_blocks(buf);
         for (b, x) in buf.iter().zip(chunk.iter_mut()) {
@@ -67,7 +67,7 @@ pub fn ccr_hash(blocks: &mut [Block]) {
         let buf = &mut buf[..chunk.len()];
         for (b, x) in buf.iter_mut().zip(chunk.iter_mut()) {
             *x = sigma(*x);
-            b.copy_from_slice(&x.to_le_bytes());
+            *b = x.to_le_bytes().into();
         }
         pi.encrypt_blocks(buf);
         for (b, x) in buf.iter().zip(chunk.iter_mut()) {
@@ -77,29 +77,16 @@ pub fn ccr_hash(blocks: &mut [Block]) {
     }
 }
 
-/// [`ccr_hash`] of `x_j xor offset xor tweak(c)` into `out[j * nb + c]` for every `j` and `c < nb`, in one
-/// pass (the inputs are formed in the cipher's buffer).
+/// [`ccr_hash`] of `x_j xor offset xor tweak(c)` into `out[j * nb + c]` for every `j` and `c < nb`.
 pub fn ccr_hash_tweaked(xs: &[Block], offset: Block, nb: usize, out: &mut [Block]) {
-    let pi = fixed_key();
-    let mut buf = [AesBlock::default(); CHUNK];
-    let mut sig = [0u128; CHUNK];
-    let (mut j, mut c) = (0, 0);
-    for chunk in out[..xs.len() * nb].chunks_mut(CHUNK) {
-        let n = chunk.len();
-        for (b, s) in buf[..n].iter_mut().zip(sig.iter_mut()) {
-            *s = sigma(xs[j] ^ offset ^ counter_tweak(c));
-            b.copy_from_slice(&s.to_le_bytes());
-            c += 1;
-            if c == nb {
-                (j, c) = (j + 1, 0);
-            }
-        }
-        pi.encrypt_blocks(&mut buf[..n]);
-        for ((o, b), s) in chunk.iter_mut().zip(&buf[..n]).zip(&sig) {
-            let bytes: [u8; 16] = (*b).into();
-            *o = u128::from_le_bytes(bytes) ^ s;
+    let out = &mut out[..xs.len() * nb];
+    for (o, &x) in out.chunks_exact_mut(nb.max(1)).zip(xs) {
+        let base = x ^ offset;
+        for (c, v) in o.iter_mut().enumerate() {
+            *v = base ^ counter_tweak(c);
         }
     }
+    ccr_hash(out);
 }
 
 /// The tweak for output block `c` of a multi-block hash (`c = 0` leaves the input unchanged).
@@ -136,7 +123,7 @@ impl AesPrg {
         for chunk in out.chunks_mut(CHUNK) {
             let buf = &mut buf[..chunk.len()];
             for b in buf.iter_mut() {
-                b.copy_from_slice(&self.counter.to_le_bytes());
+                *b = self.counter.to_le_bytes().into();
                 self.counter = self.counter.wrapping_add(1);
             }
             self.cipher.encrypt_blocks(buf);
@@ -153,7 +140,7 @@ impl AesPrg {
         for chunk in out.chunks_mut(CHUNK) {
             let buf = &mut buf[..chunk.len()];
             for b in buf.iter_mut() {
-                b.copy_from_slice(&self.counter.to_le_bytes());
+                *b = self.counter.to_le_bytes().into();
                 self.counter = self.counter.wrapping_add(1);
             }
             self.cipher.encrypt_blocks(buf);
