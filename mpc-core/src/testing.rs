@@ -49,35 +49,46 @@ pub(crate) async fn squares_suite<R: Ring>(
     src: &mut dyn Preprocessing<R>,
 ) -> Result<()> {
     for products in [true, false] {
-        let mut sq = src.squares(ctx, 37, products).await?;
-        check(sq.has_products() == products, "square pairs' products")?;
-        let parts: Vec<crate::Shared<R>> = [&mut sq.a, &mut sq.s, &mut sq.b, &mut sq.c]
-            .into_iter()
-            .map(|v| crate::Shared::from_share(std::mem::take(v)))
-            .collect();
-        let mut open_parts = Vec::new();
-        for p in &parts {
-            open_parts.push(open(ctx, p).await?);
-        }
-        let [a, s, b, c] = &open_parts[..] else {
-            return Err(mismatch("square pairs"));
-        };
+        let sq = src.squares(ctx, 37, products).await?;
         check(
-            a.len() == 37 && a.iter().zip(s).all(|(&a, &s)| a * a == s),
-            "square pairs",
-        )?;
-        let with_products =
-            b.len() == 37 && a.iter().zip(b).zip(c).all(|((&a, &b), &c)| a * b == c);
-        check(
-            if products {
-                with_products
-            } else {
-                b.is_empty() && c.is_empty()
-            },
+            sq.len() == 37 && sq.has_products() == products,
             "square pairs' products",
         )?;
+        squares_suite_with(ctx, sq).await?;
     }
     Ok(())
+}
+
+/// Opens the square pairs `sq` and checks `s = a^2` and, if they have products, `c = a b`.
+pub(crate) async fn squares_suite_with<R: Ring>(
+    ctx: &mut Context,
+    mut sq: crate::preprocessing::Squares<R>,
+) -> Result<()> {
+    let (products, len) = (sq.has_products(), sq.len());
+    let parts: Vec<crate::Shared<R>> = [&mut sq.a, &mut sq.s, &mut sq.b, &mut sq.c]
+        .into_iter()
+        .map(|v| crate::Shared::from_share(std::mem::take(v)))
+        .collect();
+    let mut open_parts = Vec::new();
+    for p in &parts {
+        open_parts.push(open(ctx, p).await?);
+    }
+    let [a, s, b, c] = &open_parts[..] else {
+        return Err(mismatch("square pairs"));
+    };
+    check(
+        a.len() == len && a.iter().zip(s).all(|(&a, &s)| a * a == s),
+        "square pairs",
+    )?;
+    let with_products = b.len() == len && a.iter().zip(b).zip(c).all(|((&a, &b), &c)| a * b == c);
+    check(
+        if products {
+            with_products
+        } else {
+            b.is_empty() && c.is_empty()
+        },
+        "square pairs' products",
+    )
 }
 
 /// Input, open, open to receivers, Beaver multiplication, row-wise dot products, matrix triples and the

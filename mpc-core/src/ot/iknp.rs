@@ -155,6 +155,27 @@ impl IknpSender {
         *self.delta
     }
 
+    /// A sender for an independent second stream of OTs with the same `Delta`: each column's new seed is the
+    /// next block of this sender's own stream for that column, which the receiver's
+    /// [`IknpReceiver::split`] draws too; neither stream reuses the other's output. Both sides must split at
+    /// the same point of their streams (between the same two batches).
+    pub fn split(&mut self) -> IknpSender {
+        let mut seed = [0u128];
+        IknpSender {
+            delta: self.delta.clone(),
+            prgs: self
+                .prgs
+                .iter_mut()
+                .map(|p| {
+                    p.fill(&mut seed);
+                    AesPrg::new(seed[0])
+                })
+                .collect(),
+            batch: 0,
+            scratch: Zeroizing::new(Vec::new()),
+        }
+    }
+
     /// Processes the receiver's message for `blocks * 128` OTs and returns the `q_j`
     /// (`q_j = t_j xor r_j Delta`). Any malformed message, or a failed KOS check, is an error.
     pub fn extend(
@@ -226,6 +247,25 @@ impl IknpReceiver {
             scratch: Zeroizing::new(Vec::new()),
             u: Vec::new(),
         })
+    }
+
+    /// The receiver matching [`IknpSender::split`]: both seeds of every column drawn from their streams.
+    pub fn split(&mut self) -> IknpReceiver {
+        let mut seed = [0u128];
+        let mut next = |p: &mut AesPrg| {
+            p.fill(&mut seed);
+            AesPrg::new(seed[0])
+        };
+        IknpReceiver {
+            prgs: self
+                .prgs
+                .iter_mut()
+                .map(|[g0, g1]| [next(g0), next(g1)])
+                .collect(),
+            batch: 0,
+            scratch: Zeroizing::new(Vec::new()),
+            u: Vec::new(),
+        }
     }
 
     /// Extends `128 * choices.len()` OTs with the packed choice bits (bit `j % 128` of `choices[j / 128]` is
@@ -303,6 +343,16 @@ pub struct PairOt {
     pub sender: IknpSender,
     /// This party as extension receiver from the peer.
     pub receiver: IknpReceiver,
+}
+
+impl PairOt {
+    /// Both directions split ([`IknpSender::split`], [`IknpReceiver::split`]).
+    pub fn split(&mut self) -> PairOt {
+        PairOt {
+            sender: self.sender.split(),
+            receiver: self.receiver.split(),
+        }
+    }
 }
 
 /// Runs the base OTs with every peer, both directions at once (two flights), and returns one [`PairOt`] per
@@ -399,6 +449,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A split pair and the original both keep the correlation, with the same `Delta`, and their outputs
+    /// differ (independent streams).
+    #[test]
+    fn split_streams_keep_the_correlation() {
+        let mut rng = rand::thread_rng();
+        let (mut s, mut r) = local_pair();
+        let choices = random_blocks(2);
+        let (msg, _) = r.extend(&choices, Check::None, &mut rng);
+        s.extend(2, &msg, Check::None).unwrap();
+        let (mut s2, mut r2) = (s.split(), r.split());
+        assert_eq!(s2.delta(), s.delta());
+        let mut ts = Vec::new();
+        for (s, r) in [(&mut s, &mut r), (&mut s2, &mut r2)] {
+            for check in [Check::None, Check::Kos] {
+                let (msg, t) = r.extend(&choices, check, &mut rng);
+                let q = s.extend(2, &msg, check).unwrap();
+                for j in 0..256 {
+                    let rj = (choices[j / 128] >> (j % 128)) & 1;
+                    assert_eq!(q[j] ^ t[j], rj * s.delta(), "OT {j}");
+                }
+                ts.push(t);
+            }
+        }
+        assert!(ts[0].iter().zip(ts[2].iter()).all(|(a, b)| a != b));
     }
 
     #[test]

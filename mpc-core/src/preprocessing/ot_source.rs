@@ -159,6 +159,20 @@ impl Engine {
         Ok(Engine { ctx, pairs, config })
     }
 
+    /// A second engine on `ctx` (a channel forked at the same point by every party) whose OT extensions
+    /// continue this one's independently ([`iknp::PairOt::split`]): no base OTs, no messages.
+    fn split(&mut self, ctx: Context) -> Engine {
+        Engine {
+            ctx,
+            pairs: self
+                .pairs
+                .iter_mut()
+                .map(|p| p.as_mut().map(|p| p.split()))
+                .collect(),
+            config: self.config,
+        }
+    }
+
     /// This party's shares of `sum_{i != j} x_i (outer) y_j` over all ordered pairs of parties: for every
     /// choice element `e`, the `w`-word vector `x_i[e] * y_j[e]`.
     async fn cross<R: OtRing>(&mut self, x: &[R], w: usize, y: &[R]) -> Result<Zeroizing<Vec<R>>> {
@@ -439,14 +453,22 @@ fn check_size(what: &str, elems: Option<usize>) -> Result<()> {
 /// point of the session, since it forks the context).
 pub struct OtSource<R: OtRing> {
     engine: Engine,
-    masks: HashMap<u64, (usize, usize, Zeroizing<Vec<R>>)>,
-    /// Row owners of the masks made by [`Preprocessing::owned_mask`]: `(party, rows)` segments, and the
-    /// public bound on the values' magnitude (bits).
-    owners: HashMap<u64, (Vec<(PartyId, usize)>, u32)>,
+    /// A second engine on its own channel ([`Engine::split`]): announced mask triples and the other
+    /// requests are made concurrently, one on each ([`Preprocessing::announce`]).
+    side: Engine,
+    tables: Tables<R>,
     next_mask: u64,
     planned: VecDeque<(OtRequest, Prepared<R>)>,
     producer: Option<Producer<R>>,
     _ring: PhantomData<R>,
+}
+
+/// The masks made so far, by id.
+struct Tables<R: Ring> {
+    masks: HashMap<u64, (usize, usize, Zeroizing<Vec<R>>)>,
+    /// Row owners of the masks made by [`Preprocessing::owned_mask`]: `(party, rows)` segments, and the
+    /// public bound on the values' magnitude (bits).
+    owners: HashMap<u64, (Vec<(PartyId, usize)>, u32)>,
 }
 
 impl<R: OtRing> std::fmt::Debug for OtSource<R> {
@@ -468,11 +490,15 @@ impl<R: OtRing> OtSource<R> {
 
     /// [`OtSource::setup`] with options.
     pub async fn setup_with(ctx: &mut Context, config: OtConfig) -> Result<Self> {
-        let engine = Engine::setup(ctx.fork(), config).await?;
+        let mut engine = Engine::setup(ctx.fork(), config).await?;
+        let side = engine.split(ctx.fork());
         Ok(OtSource {
             engine,
-            masks: HashMap::new(),
-            owners: HashMap::new(),
+            side,
+            tables: Tables {
+                masks: HashMap::new(),
+                owners: HashMap::new(),
+            },
             next_mask: 0,
             planned: VecDeque::new(),
             producer: None,
@@ -568,176 +594,235 @@ impl<R: OtRing> OtSource<R> {
         self.planned.len()
     }
 
-    /// `C` for a block of an owned mask (`sub` as the block is used: `rows x k`, or `k x rows` transposed),
-    /// one owner segment at a time, each with cross terms between its owner and the others only.
-    #[allow(clippy::too_many_arguments)]
-    async fn owned_product(
-        &mut self,
-        segments: &[(PartyId, usize)],
-        value_bits: u32,
-        sub: &[R],
-        b: &[R],
-        k: usize,
-        n: usize,
-        transpose: bool,
-    ) -> Result<Vec<R>> {
-        let rows: usize = segments.iter().map(|s| s.1).sum();
-        let cb = gilboa::Bounds {
-            choice_bits: self.engine.config.owned_operand_bits as usize,
-            value_bits: Some(value_bits),
-        };
-        let mut c = vec![R::ZERO; if transpose { k * n } else { rows * n }];
-        let mut r0 = 0;
-        for &(owner, len) in segments {
-            let range = r0..r0 + len;
-            if transpose {
-                // A_seg^T (k x len) times B_seg (len x n), summed over segments.
-                let seg: Vec<R> = (0..k)
-                    .flat_map(|col| range.clone().map(move |r| sub[col * rows + r]))
-                    .collect();
-                let part = self
-                    .engine
-                    .matrix_product(
-                        Some((owner, cb)),
-                        &seg,
-                        &b[r0 * n..(r0 + len) * n],
-                        k,
-                        len,
-                        n,
-                    )
-                    .await?;
-                add_into(&mut c, &part);
-            } else {
-                let part = self
-                    .engine
-                    .matrix_product(
-                        Some((owner, cb)),
-                        &sub[r0 * k..(r0 + len) * k],
-                        b,
-                        len,
-                        k,
-                        n,
-                    )
-                    .await?;
-                c[r0 * n..(r0 + len) * n].copy_from_slice(&part);
-            }
-            r0 += len;
-        }
-        Ok(c)
-    }
-
     async fn make(&mut self, req: &OtRequest) -> Result<Prepared<R>> {
-        Ok(match *req {
-            OtRequest::Triples { count } => {
-                check_size("a triple request", count.checked_mul(3))?;
-                Prepared::Triples(self.engine.triples(count).await?)
+        if let OtRequest::MatrixMask { m, k } = *req {
+            check_size("a mask", m.checked_mul(k))?;
+            let a = R::random_vec(self.engine.ctx.rng(), m * k);
+            let id = self.next_mask;
+            self.next_mask += 1;
+            self.tables
+                .masks
+                .insert(id, (m, k, Zeroizing::new(a.clone())));
+            return Ok(Prepared::MatrixMask(MatrixMask::from_share(id, m, k, a)?));
+        }
+        make_on(&mut self.engine, &self.tables, req).await
+    }
+}
+
+/// `C` for a block of an owned mask (`sub` as the block is used: `rows x k`, or `k x rows` transposed),
+/// one owner segment at a time, each with cross terms between its owner and the others only.
+#[allow(clippy::too_many_arguments)]
+async fn owned_product<R: OtRing>(
+    engine: &mut Engine,
+    segments: &[(PartyId, usize)],
+    value_bits: u32,
+    sub: &[R],
+    b: &[R],
+    k: usize,
+    n: usize,
+    transpose: bool,
+) -> Result<Vec<R>> {
+    let rows: usize = segments.iter().map(|s| s.1).sum();
+    let cb = gilboa::Bounds {
+        choice_bits: engine.config.owned_operand_bits as usize,
+        value_bits: Some(value_bits),
+    };
+    let mut c = vec![R::ZERO; if transpose { k * n } else { rows * n }];
+    let mut r0 = 0;
+    for &(owner, len) in segments {
+        let range = r0..r0 + len;
+        if transpose {
+            // A_seg^T (k x len) times B_seg (len x n), summed over segments.
+            let seg: Vec<R> = (0..k)
+                .flat_map(|col| range.clone().map(move |r| sub[col * rows + r]))
+                .collect();
+            let part = engine
+                .matrix_product(
+                    Some((owner, cb)),
+                    &seg,
+                    &b[r0 * n..(r0 + len) * n],
+                    k,
+                    len,
+                    n,
+                )
+                .await?;
+            add_into(&mut c, &part);
+        } else {
+            let part = engine
+                .matrix_product(
+                    Some((owner, cb)),
+                    &sub[r0 * k..(r0 + len) * k],
+                    b,
+                    len,
+                    k,
+                    n,
+                )
+                .await?;
+            c[r0 * n..(r0 + len) * n].copy_from_slice(&part);
+        }
+        r0 += len;
+    }
+    Ok(c)
+}
+
+/// Makes one item on `engine` (any request but a new mask, which [`OtSource::make`] makes).
+async fn make_on<R: OtRing>(
+    engine: &mut Engine,
+    tables: &Tables<R>,
+    req: &OtRequest,
+) -> Result<Prepared<R>> {
+    Ok(match *req {
+        OtRequest::Triples { count } => {
+            check_size("a triple request", count.checked_mul(3))?;
+            Prepared::Triples(engine.triples(count).await?)
+        }
+        OtRequest::MatrixTriple { m, k, n } => {
+            check_size(
+                "a matrix triple",
+                m.checked_mul(k)
+                    .and_then(|mk| mk.checked_mul(n))
+                    .and_then(|x| x.checked_add(m.checked_mul(k)?))
+                    .and_then(|x| x.checked_add(k.checked_mul(n)?)),
+            )?;
+            let a = R::random_vec(engine.ctx.rng(), m * k);
+            let b = R::random_vec(engine.ctx.rng(), k * n);
+            let c = engine.matrix_product(None, &a, &b, m, k, n).await?;
+            Prepared::MatrixTriple(MatrixTriple::from_shares(m, k, n, a, b, c)?)
+        }
+        OtRequest::MatrixMask { .. } => return Err(super::wrong_item()),
+        OtRequest::MaskTriple { mask, ref using } => {
+            let (m, k, a) = tables
+                .masks
+                .get(&mask)
+                .ok_or_else(|| Error::Preprocessing(format!("no mask {mask}")))?;
+            let (m, k) = (*m, *k);
+            if using.row_start > using.row_end || using.row_end > m {
+                return Err(Error::Preprocessing(format!(
+                    "rows {}..{} of a mask of {m} rows",
+                    using.row_start, using.row_end
+                )));
             }
-            OtRequest::MatrixTriple { m, k, n } => {
-                check_size(
-                    "a matrix triple",
-                    m.checked_mul(k)
-                        .and_then(|mk| mk.checked_mul(n))
-                        .and_then(|x| x.checked_add(m.checked_mul(k)?))
-                        .and_then(|x| x.checked_add(k.checked_mul(n)?)),
-                )?;
-                let a = R::random_vec(self.engine.ctx.rng(), m * k);
-                let b = R::random_vec(self.engine.ctx.rng(), k * n);
-                let c = self.engine.matrix_product(None, &a, &b, m, k, n).await?;
-                Prepared::MatrixTriple(MatrixTriple::from_shares(m, k, n, a, b, c)?)
-            }
-            OtRequest::MatrixMask { m, k } => {
-                check_size("a mask", m.checked_mul(k))?;
-                let a = R::random_vec(self.engine.ctx.rng(), m * k);
-                let id = self.next_mask;
-                self.next_mask += 1;
-                self.masks.insert(id, (m, k, Zeroizing::new(a.clone())));
-                Prepared::MatrixMask(MatrixMask::from_share(id, m, k, a)?)
-            }
-            OtRequest::MaskTriple { mask, ref using } => {
-                let (m, k, a) = self
-                    .masks
-                    .get(&mask)
-                    .ok_or_else(|| Error::Preprocessing(format!("no mask {mask}")))?;
-                let (m, k) = (*m, *k);
-                if using.row_start > using.row_end || using.row_end > m {
-                    return Err(Error::Preprocessing(format!(
-                        "rows {}..{} of a mask of {m} rows",
-                        using.row_start, using.row_end
-                    )));
-                }
-                let rows = using.row_end - using.row_start;
-                let n = using.cols;
-                let (mm, kk) = if using.transpose {
-                    (k, rows)
-                } else {
-                    (rows, k)
-                };
-                check_size(
-                    "a mask triple",
-                    mm.checked_mul(kk)
-                        .and_then(|x| x.checked_mul(n))
-                        .and_then(|x| x.checked_add(kk.checked_mul(n)?)),
-                )?;
-                let block = &a[using.row_start * k..using.row_end * k];
-                let sub: Zeroizing<Vec<R>> = Zeroizing::new(if using.transpose {
-                    (0..k)
-                        .flat_map(|c| (0..rows).map(move |r| block[r * k + c]))
-                        .collect()
-                } else {
-                    block.to_vec()
-                });
-                let mut b = R::random_vec(self.engine.ctx.rng(), kk * n);
-                let c = match self.owners.get(&mask) {
-                    None => {
-                        self.engine
-                            .matrix_product(None, &sub, &b, mm, kk, n)
-                            .await?
+            let rows = using.row_end - using.row_start;
+            let n = using.cols;
+            let (mm, kk) = if using.transpose {
+                (k, rows)
+            } else {
+                (rows, k)
+            };
+            check_size(
+                "a mask triple",
+                mm.checked_mul(kk)
+                    .and_then(|x| x.checked_mul(n))
+                    .and_then(|x| x.checked_add(kk.checked_mul(n)?)),
+            )?;
+            let block = &a[using.row_start * k..using.row_end * k];
+            let sub: Zeroizing<Vec<R>> = Zeroizing::new(if using.transpose {
+                (0..k)
+                    .flat_map(|c| (0..rows).map(move |r| block[r * k + c]))
+                    .collect()
+            } else {
+                block.to_vec()
+            });
+            let mut b = R::random_vec(engine.ctx.rng(), kk * n);
+            let c = match tables.owners.get(&mask) {
+                None => engine.matrix_product(None, &sub, &b, mm, kk, n).await?,
+                Some((owners, value_bits)) => {
+                    let value_bits = *value_bits;
+                    let segments = segments_within(owners, using.row_start, using.row_end);
+                    // B hides the right operand statistically (see `OtConfig::owned_operand_bits`).
+                    let bits = engine.config.owned_operand_bits.min(R::BITS);
+                    if bits < R::BITS {
+                        let keep = (1u128 << bits) - 1;
+                        b.iter_mut()
+                            .for_each(|v| *v = R::from_i128((v.to_u128() & keep) as i128));
                     }
-                    Some((owners, value_bits)) => {
-                        let value_bits = *value_bits;
-                        let segments = segments_within(owners, using.row_start, using.row_end);
-                        // B hides the right operand statistically (see `OtConfig::owned_operand_bits`).
-                        let bits = self.engine.config.owned_operand_bits.min(R::BITS);
-                        if bits < R::BITS {
-                            let keep = (1u128 << bits) - 1;
-                            b.iter_mut()
-                                .for_each(|v| *v = R::from_i128((v.to_u128() & keep) as i128));
-                        }
-                        self.owned_product(&segments, value_bits, &sub, &b, k, n, using.transpose)
-                            .await?
-                    }
-                };
-                Prepared::MaskTriple(MaskTriple::from_shares(mask, b, c))
-            }
-            OtRequest::Trunc { count, frac_bits } => {
-                check_size("a truncation request", count.checked_mul(2))?;
-                let parties = self.engine.ctx.parties();
-                let rho = trunc_mask_bits(R::BITS, parties);
-                if frac_bits >= rho {
-                    return Err(Error::Preprocessing(format!(
-                        "a shift of {frac_bits} bits with {rho}-bit masks in {}",
-                        R::NAME
-                    )));
+                    owned_product(
+                        engine,
+                        &segments,
+                        value_bits,
+                        &sub,
+                        &b,
+                        k,
+                        n,
+                        using.transpose,
+                    )
+                    .await?
                 }
-                let keep = (1u128 << rho) - 1;
-                let mut r = R::random_vec(self.engine.ctx.rng(), count);
-                r.iter_mut()
-                    .for_each(|x| *x = R::from_i128((x.to_u128() & keep) as i128));
-                let shifted = r.iter().map(|x| x.shr_logical(frac_bits)).collect();
-                Prepared::Trunc(TruncPairs::from_shares(frac_bits, r, shifted)?)
+            };
+            Prepared::MaskTriple(MaskTriple::from_shares(mask, b, c))
+        }
+        OtRequest::Trunc { count, frac_bits } => {
+            check_size("a truncation request", count.checked_mul(2))?;
+            let parties = engine.ctx.parties();
+            let rho = trunc_mask_bits(R::BITS, parties);
+            if frac_bits >= rho {
+                return Err(Error::Preprocessing(format!(
+                    "a shift of {frac_bits} bits with {rho}-bit masks in {}",
+                    R::NAME
+                )));
             }
-            OtRequest::Squares { count, products } => {
-                check_size("a square request", count.checked_mul(4))?;
-                Prepared::Squares(self.engine.squares(count, products).await?)
+            let keep = (1u128 << rho) - 1;
+            let mut r = R::random_vec(engine.ctx.rng(), count);
+            r.iter_mut()
+                .for_each(|x| *x = R::from_i128((x.to_u128() & keep) as i128));
+            let shifted = r.iter().map(|x| x.shr_logical(frac_bits)).collect();
+            Prepared::Trunc(TruncPairs::from_shares(frac_bits, r, shifted)?)
+        }
+        OtRequest::Squares { count, products } => {
+            check_size("a square request", count.checked_mul(4))?;
+            Prepared::Squares(engine.squares(count, products).await?)
+        }
+        OtRequest::Random { count } => {
+            check_size("a random request", Some(count))?;
+            Prepared::Random(Shared::from_share(R::random_vec(engine.ctx.rng(), count)))
+        }
+    })
+}
+
+impl<R: OtRing> OtSource<R> {
+    /// Makes the announced `upcoming` requests ahead, the mask triples on one engine and the others on
+    /// the second, concurrently: while one waits for a peer (a mask triple's row owner does most of its
+    /// work), the other computes. Nothing is made if a plan is already pending, a producer runs, a new
+    /// mask is among them (later mask triples would need it first), or only one kind is there.
+    async fn make_ahead(&mut self, upcoming: &[OtRequest]) -> Result<()> {
+        let is_mask = |r: &OtRequest| matches!(r, OtRequest::MaskTriple { .. });
+        if !self.planned.is_empty()
+            || self.producer.is_some()
+            || upcoming
+                .iter()
+                .any(|r| matches!(r, OtRequest::MatrixMask { .. }))
+            || !upcoming.iter().any(is_mask)
+            || upcoming.iter().all(is_mask)
+        {
+            return Ok(());
+        }
+        let (engine, side, tables) = (&mut self.engine, &mut self.side, &self.tables);
+        let masks = async {
+            let mut out = Vec::new();
+            for r in upcoming.iter().filter(|r| is_mask(r)) {
+                out.push(make_on(engine, tables, r).await?);
             }
-            OtRequest::Random { count } => {
-                check_size("a random request", Some(count))?;
-                Prepared::Random(Shared::from_share(R::random_vec(
-                    self.engine.ctx.rng(),
-                    count,
-                )))
+            Ok::<_, Error>(out)
+        };
+        let others = async {
+            let mut out = Vec::new();
+            for r in upcoming.iter().filter(|r| !is_mask(r)) {
+                out.push(make_on(side, tables, r).await?);
             }
-        })
+            Ok::<_, Error>(out)
+        };
+        let (masks, others) = tokio::try_join!(masks, others)?;
+        let (mut masks, mut others) = (masks.into_iter(), others.into_iter());
+        for r in upcoming {
+            let item = if is_mask(r) {
+                masks.next()
+            } else {
+                others.next()
+            };
+            self.planned
+                .push_back((r.clone(), item.ok_or_else(super::wrong_item)?));
+        }
+        Ok(())
     }
 
     /// Serves one request: from the plan if there is one, else triples from the producer if it runs, else now.
@@ -890,6 +975,10 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
         )
     }
 
+    async fn announce(&mut self, _ctx: &mut Context, upcoming: &[OtRequest]) -> Result<()> {
+        self.make_ahead(upcoming).await
+    }
+
     async fn owned_mask(
         &mut self,
         _ctx: &mut Context,
@@ -920,9 +1009,10 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
         }
         let id = self.next_mask;
         self.next_mask += 1;
-        self.masks
+        self.tables
+            .masks
             .insert(id, (m, k, Zeroizing::new(values.clone())));
-        self.owners.insert(id, (owners.to_vec(), value_bits));
+        self.tables.owners.insert(id, (owners.to_vec(), value_bits));
         Ok(Some(MatrixMask::from_share(id, m, k, values)?))
     }
 }
@@ -1417,6 +1507,89 @@ mod tests {
                 bytes[0],
                 bytes[1]
             );
+        }
+    }
+
+    /// Announced requests are made ahead, mask triples and the rest concurrently on two engines, and served
+    /// in order: the same products as made on demand.
+    #[tokio::test]
+    async fn announced_requests_are_made_ahead_and_match_plaintext() {
+        use crate::protocols::matmul::MaskedMatrix;
+        use crate::protocols::test_util::random_elems;
+        use crate::share::SharedMatrix;
+        for n in [2usize, 3] {
+            let (m, k) = (6, 3);
+            let owners: Vec<(PartyId, usize)> = (0..n).map(|p| (p, m / n)).collect();
+            let x: Vec<Z128> = random_elems::<Z128>(m * k)
+                .into_iter()
+                .map(|v| Z128::from_i128(v.to_i128().unwrap_or(0) % (1i128 << 30)))
+                .collect();
+            let w = random_elems::<Z128>(k);
+            let want = matmul_plain(&x, &w, m, k, 1);
+            let ws = shares_of(&w, n);
+            let (x2, owners2) = (x.clone(), owners.clone());
+            let out = simulate(n, move |mut ctx| {
+                let (x, ws, owners) = (x2.clone(), ws.clone(), owners2.clone());
+                async move {
+                    let me = ctx.id();
+                    let mut src = OtSource::<Z128>::setup(&mut ctx).await?;
+                    let mut mine = vec![Z128::ZERO; m * k];
+                    let mut at = 0;
+                    for &(p, len) in &owners {
+                        if p == me {
+                            mine[at * k..(at + len) * k]
+                                .copy_from_slice(&x[at * k..(at + len) * k]);
+                        }
+                        at += len;
+                    }
+                    let mask = src
+                        .owned_mask(&mut ctx, &owners, k, mine, 32)
+                        .await?
+                        .expect("owned masks");
+                    let xm = MaskedMatrix::owned(mask);
+                    let all = MaskUse {
+                        row_start: 0,
+                        row_end: m,
+                        transpose: false,
+                        cols: 1,
+                    };
+                    let plan = [
+                        OtRequest::MaskTriple {
+                            mask: xm.mask().id(),
+                            using: all.clone(),
+                        },
+                        OtRequest::Triples { count: 40 },
+                        OtRequest::Squares {
+                            count: 9,
+                            products: true,
+                        },
+                    ];
+                    src.announce(&mut ctx, &plan).await?;
+                    assert_eq!(src.planned_remaining(), 3);
+                    let t = src.mask_triple(&mut ctx, xm.mask(), all.clone()).await?;
+                    let w = SharedMatrix::new(k, 1, Shared::from_share(ws[me].clone()))?;
+                    let xw = xm.mul(&mut ctx, &all, &w, t).await?;
+                    let triples = raw(src.triples(&mut ctx, 40).await?);
+                    let sq = src.squares(&mut ctx, 9, true).await?;
+                    assert_eq!(src.planned_remaining(), 0);
+                    crate::testing::squares_suite_with(&mut ctx, sq).await?;
+                    Ok((open(&mut ctx, xw.as_shared()).await?, triples))
+                }
+            })
+            .await
+            .unwrap();
+            let parts: Vec<[Vec<Z128>; 3]> = out.iter().map(|o| o.1.clone()).collect();
+            let (a, b, c) = (
+                sum(&parts.iter().map(|p| p[0].clone()).collect::<Vec<_>>()),
+                sum(&parts.iter().map(|p| p[1].clone()).collect::<Vec<_>>()),
+                sum(&parts.iter().map(|p| p[2].clone()).collect::<Vec<_>>()),
+            );
+            for i in 0..40 {
+                assert_eq!(a[i] * b[i], c[i]);
+            }
+            for o in &out {
+                assert_eq!(o.0, want, "{n} parties");
+            }
         }
     }
 
