@@ -26,7 +26,8 @@ pub struct Args {
     /// Elements per multiplication benchmark.
     #[arg(long, default_value_t = 1_000_000)]
     elements: usize,
-    /// Only run figures whose name contains this text.
+    /// Only run figures whose name, or for training `name/transport/preprocessing` (for example
+    /// `train.breast_cancer/quic/ot`), contains this text.
     #[arg(long)]
     filter: Option<String>,
 }

@@ -290,8 +290,27 @@ pub(super) fn figures(
             field: "runtime".into(),
             reason: e.to_string(),
         })?;
+    let transport_of = |via: Where| match via {
+        Where::Rtt(20) => "memory+rtt20ms",
+        Where::Rtt(_) => "memory+rtt",
+        _ => transport_name(via.transport()),
+    };
+    // A filter may name one run: `name/transport/preprocessing`.
+    let run_wanted = |task: &Task, via: Where, prep: PreprocessingKind| {
+        wanted(task.name)
+            || wanted(&format!(
+                "{}/{}/{}",
+                task.name,
+                transport_of(via),
+                prep.name()
+            ))
+    };
     for task in &TASKS {
-        if !wanted(task.name) {
+        if !task
+            .runs
+            .iter()
+            .any(|&(via, prep)| run_wanted(task, via, prep))
+        {
             continue;
         }
         let all = (task.data)()?;
@@ -310,6 +329,9 @@ pub(super) fn figures(
             runs.clamp(1, 3)
         };
         for &(via, prep) in task.runs {
+            if !run_wanted(task, via, prep) {
+                continue;
+            }
             let mut times = Vec::new();
             let mut last = None;
             peak_rss(true);
@@ -330,11 +352,7 @@ pub(super) fn figures(
                 last = Some(m);
             }
             let Some(m) = last else { continue };
-            let transport = match via {
-                Where::Rtt(20) => "memory+rtt20ms",
-                Where::Rtt(_) => "memory+rtt",
-                _ => transport_name(via.transport()),
-            };
+            let transport = transport_of(via);
             out.push(Figure {
                 name: task.name.to_string(),
                 value: median(times),
