@@ -1388,6 +1388,19 @@ mod tests {
         assert_eq!(trunc_hiding_bits(128, 2, 85), 40);
     }
 
+    /// Party `me`'s share of the row-owned matrix `x` (`k` columns): its own rows, zeros elsewhere.
+    fn own_rows(x: &[Z128], owners: &[(PartyId, usize)], me: PartyId, k: usize) -> Vec<Z128> {
+        let mut mine = vec![Z128::ZERO; x.len()];
+        let mut at = 0;
+        for &(p, len) in owners {
+            if p == me {
+                mine[at * k..(at + len) * k].copy_from_slice(&x[at * k..(at + len) * k]);
+            }
+            at += len;
+        }
+        mine
+    }
+
     /// A mask owned row by row (horizontal data): the same products as with a random mask, nothing opened
     /// for `E`, and less OT traffic (only owner-to-other cross terms), less again with a bound on the values
     /// (short pads, at the bound's edges too).
@@ -1445,15 +1458,7 @@ mod tests {
                         let mut src = OtSource::<Z128>::setup(&mut ctx).await?;
                         let before = ctx.stats();
                         let xm = if owned {
-                            let mut mine = vec![Z128::ZERO; m * k];
-                            let mut at = 0;
-                            for &(p, len) in &owners {
-                                if p == me {
-                                    mine[at * k..(at + len) * k]
-                                        .copy_from_slice(&x[at * k..(at + len) * k]);
-                                }
-                                at += len;
-                            }
+                            let mine = own_rows(&x, &owners, me, k);
                             let mask = src
                                 .owned_mask(&mut ctx, &owners, k, mine, value_bits)
                                 .await?;
@@ -1533,15 +1538,7 @@ mod tests {
                 async move {
                     let me = ctx.id();
                     let mut src = OtSource::<Z128>::setup(&mut ctx).await?;
-                    let mut mine = vec![Z128::ZERO; m * k];
-                    let mut at = 0;
-                    for &(p, len) in &owners {
-                        if p == me {
-                            mine[at * k..(at + len) * k]
-                                .copy_from_slice(&x[at * k..(at + len) * k]);
-                        }
-                        at += len;
-                    }
+                    let mine = own_rows(&x, &owners, me, k);
                     let mask = src
                         .owned_mask(&mut ctx, &owners, k, mine, 32)
                         .await?
