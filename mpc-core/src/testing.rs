@@ -48,8 +48,8 @@ pub(crate) async fn squares_suite<R: Ring>(
     ctx: &mut Context,
     src: &mut dyn Preprocessing<R>,
 ) -> Result<()> {
-    for products in [true, false] {
-        let sq = src.squares(ctx, 37, products).await?;
+    for (products, mask_bits) in [(true, R::BITS), (false, R::BITS), (true, 40), (false, 40)] {
+        let sq = src.squares(ctx, 37, products, mask_bits).await?;
         check(
             sq.len() == 37 && sq.has_products() == products,
             "square pairs' products",

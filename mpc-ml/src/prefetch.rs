@@ -21,8 +21,8 @@ use mpc_core::{Context, Error, Result, Shared, Z128};
 pub(crate) enum Need {
     /// Beaver triples.
     Triples(usize),
-    /// Square pairs: count, and whether with products.
-    Squares(usize, bool),
+    /// Square pairs: count, whether with products, and the bits of each party's share of the mask.
+    Squares(usize, bool, u32),
     /// Truncation pairs: count and fractional bits.
     Trunc(usize, u32),
     /// A triple for the masked data matrix.
@@ -56,7 +56,11 @@ impl Prefetched {
             .iter()
             .map(|need| match *need {
                 Need::Triples(count) => Request::Triples { count },
-                Need::Squares(count, products) => Request::Squares { count, products },
+                Need::Squares(count, products, mask_bits) => Request::Squares {
+                    count,
+                    products,
+                    mask_bits,
+                },
                 Need::Trunc(count, frac_bits) => Request::Trunc { count, frac_bits },
                 Need::Mask(ref using) => Request::MaskTriple {
                     mask: mask.id(),
@@ -68,9 +72,9 @@ impl Prefetched {
         for need in needs {
             match need {
                 Need::Triples(n) => p.triples.push_back(source.triples(ctx, n).await?),
-                Need::Squares(n, products) => {
-                    p.squares.push_back(source.squares(ctx, n, products).await?)
-                }
+                Need::Squares(n, products, bits) => p
+                    .squares
+                    .push_back(source.squares(ctx, n, products, bits).await?),
                 Need::Trunc(n, bits) => p.truncs.push_back(source.trunc_pairs(ctx, n, bits).await?),
                 Need::Mask(using) => {
                     let t = source.mask_triple(ctx, mask, using.clone()).await?;
@@ -158,6 +162,7 @@ impl Preprocessing<Z128> for Prefetched {
         _ctx: &mut Context,
         count: usize,
         products: bool,
+        _mask_bits: u32,
     ) -> Result<Squares<Z128>> {
         match self.squares.pop_front() {
             Some(t) if t.len() == count && (count == 0 || t.has_products() == products) => Ok(t),

@@ -42,6 +42,13 @@ use crate::prefetch::{Need, Prefetched};
 use crate::secure::FORMAT;
 use crate::sigmoid::{COEFFS, RANGE};
 
+/// Bits of each party's share of the masks of `t` and `u` (the `ot` source then needs 70 OTs per element
+/// instead of 128). Opening `t - a` hides `|t| < 7` (2^23 at 20 fractional bits) with 47 bits, and `u < 49`
+/// (2^26) with 44. The alignment `r' + a` of a truncation mask with a bounded `a` reveals the high bits of
+/// `r'`, so the value truncated is hidden by the low `70 + shift` bits of its mask: `z / 24` (below 2^43 at
+/// 40 fractional bits, shift 40) with 67 bits, `t^2` (below 2^46, shift 20) with 44.
+pub(crate) const SQUARE_MASK_BITS: u32 = 70;
+
 /// The public constants of the steps.
 pub(crate) struct StepParams {
     linear: bool,
@@ -93,8 +100,8 @@ pub(crate) fn needs(s: usize, e: usize, weights: usize, linear: bool) -> Vec<Nee
     let mut v = vec![Need::Mask(mask_use(s, e, false))];
     if !linear {
         v.extend([
-            Need::Squares(b, true),
-            Need::Squares(b, false),
+            Need::Squares(b, true, SQUARE_MASK_BITS),
+            Need::Squares(b, false, SQUARE_MASK_BITS),
             Need::Triples(b),
             Need::Trunc(b, 2 * f),
             Need::Trunc(b, f),
@@ -183,8 +190,8 @@ pub(crate) async fn step(
     } else {
         // t is masked once by `a` for t t and t q (a square pair with a product), u by a square pair, and
         // v w takes a triple.
-        let sq_t = pre.squares(ctx, b, true).await?;
-        let sq_u = pre.squares(ctx, b, false).await?;
+        let sq_t = pre.squares(ctx, b, true, SQUARE_MASK_BITS).await?;
+        let sq_u = pre.squares(ctx, b, false, SQUARE_MASK_BITS).await?;
         let t3 = pre.triples(ctx, b).await?;
 
         // Round 2: t = z / 24, aligned with its mask.

@@ -65,6 +65,8 @@ pub enum Request {
         count: usize,
         /// Whether each pair has a product of the same `a`.
         products: bool,
+        /// Each party's share of `a` may be drawn below `2^mask_bits` (see [`super::Preprocessing::squares`]).
+        mask_bits: u32,
     },
 }
 
@@ -89,7 +91,11 @@ impl Request {
             ),
             Request::Trunc { count, frac_bits } => (5, [count as u64, frac_bits as u64, 0, 0, 0]),
             Request::Random { count } => (6, [count as u64, 0, 0, 0, 0]),
-            Request::Squares { count, products } => (7, [count as u64, products as u64, 0, 0, 0]),
+            Request::Squares {
+                count,
+                products,
+                mask_bits,
+            } => (7, [count as u64, products as u64, mask_bits as u64, 0, 0]),
         };
         let mut out = vec![tag];
         for f in fields {
@@ -145,6 +151,10 @@ impl Request {
                     0 => false,
                     1 => true,
                     p => return Err(format!("products flag {p}")),
+                },
+                mask_bits: match f[2] {
+                    b @ 1..=128 => b as u32,
+                    b => return Err(format!("{b} mask bits")),
                 },
             },
             t => return Err(format!("unknown request kind {t}")),
@@ -327,7 +337,9 @@ impl LocalShares<'_> {
                 rows * using.cols
             }
             Request::MatrixMask { .. } | Request::Random { .. } => 0,
-            Request::Squares { count, products } => count * (1 + usize::from(products)),
+            Request::Squares {
+                count, products, ..
+            } => count * (1 + usize::from(products)),
         })
     }
 
@@ -387,7 +399,9 @@ impl LocalShares<'_> {
                 own_or(count, TAG_C, correction),
             )?),
             Request::Random { count } => Item::Random(expand(self.seed, id, TAG_A, count)),
-            Request::Squares { count, products } => {
+            Request::Squares {
+                count, products, ..
+            } => {
                 // Party 0's correction holds its squares, then its products.
                 let (s, c) = if lead {
                     let mut s = correction;
@@ -490,7 +504,9 @@ impl<R: Ring> Corrector<R> {
                 )
             }
             Request::Random { .. } => Vec::new(),
-            Request::Squares { count, products } => {
+            Request::Squares {
+                count, products, ..
+            } => {
                 let a = sum_shares::<R>(seeds, id, TAG_A, count, 0);
                 let mut out = minus_others(a.iter().map(|&x| x * x).collect(), TAG_C);
                 if products {

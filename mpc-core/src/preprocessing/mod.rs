@@ -101,8 +101,17 @@ macro_rules! impl_preprocessing_via_next {
                 ctx: &mut Context,
                 count: usize,
                 products: bool,
+                mask_bits: u32,
             ) -> Result<$crate::preprocessing::Squares<R>> {
-                let ($s, $ctx, $req) = (self, ctx, Request::Squares { count, products });
+                let ($s, $ctx, $req) = (
+                    self,
+                    ctx,
+                    Request::Squares {
+                        count,
+                        products,
+                        mask_bits,
+                    },
+                );
                 match $next? {
                     Item::Squares(t) => Ok(t),
                     _ => Err(wrong_item()),
@@ -190,12 +199,15 @@ pub trait Preprocessing<R: Ring>: Send {
     async fn random(&mut self, ctx: &mut Context, count: usize) -> Result<Shared<R>>;
 
     /// `count` square pairs `(a, a^2)`, with `products` each also with `(b, a b)` for the same `a`
-    /// ([`Squares`]).
+    /// ([`Squares`]). A source may draw each party's share of `a` below `2^mask_bits` (the `ot` source does:
+    /// one OT per bit of `a`), so that `x - a` then hides `x` only statistically, with about
+    /// `mask_bits - log2|x|` bits; `R::BITS` asks for a uniform `a`. `b` is always uniform.
     async fn squares(
         &mut self,
         ctx: &mut Context,
         count: usize,
         products: bool,
+        mask_bits: u32,
     ) -> Result<Squares<R>>;
 
     /// A mask equal to a matrix whose rows are each held in the clear by one party (horizontally partitioned

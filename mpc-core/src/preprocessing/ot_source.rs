@@ -176,17 +176,19 @@ impl Engine {
     /// This party's shares of `sum_{i != j} x_i (outer) y_j` over all ordered pairs of parties: for every
     /// choice element `e`, the `w`-word vector `x_i[e] * y_j[e]`.
     async fn cross<R: OtRing>(&mut self, x: &[R], w: usize, y: &[R]) -> Result<Zeroizing<Vec<R>>> {
-        self.cross_pairs(x, w, y, false).await
+        self.cross_pairs(x, w, y, false, R::BITS as usize).await
     }
 
-    /// [`Engine::cross`]; with `half`, only the pairs `i < j` (party `i` chooses with `y_i`, party `j` sends
-    /// `x_j`): the shares of `sum_{i < j} x_j y_i`, in one OT direction per pair.
+    /// [`Engine::cross`] with every `y` below `2^cb` (`cb` OTs per element); with `half`, only the pairs
+    /// `i < j` (party `i` chooses with `y_i`, party `j` sends `x_j`): the shares of `sum_{i < j} x_j y_i`,
+    /// in one OT direction per pair.
     async fn cross_pairs<R: OtRing>(
         &mut self,
         x: &[R],
         w: usize,
         y: &[R],
         half: bool,
+        cb: usize,
     ) -> Result<Zeroizing<Vec<R>>> {
         let l = R::BITS as usize;
         let elements = y.len();
@@ -201,8 +203,11 @@ impl Engine {
             return Ok(acc);
         }
         // Bound OTs and correction bytes of one batch.
-        let by_ots = self.config.max_batch_ots / l;
-        let by_bytes = MAX_BATCH_CORRECTION_BYTES / gilboa::message_len(1, w, l).max(1);
+        let cb = cb.clamp(1, l);
+        let bounds = gilboa::Bounds::choices(cb);
+        let by_ots = self.config.max_batch_ots / cb;
+        let by_bytes =
+            MAX_BATCH_CORRECTION_BYTES / gilboa::message_len_bounded(1, w, l, bounds).max(1);
         let per_batch = by_ots.min(by_bytes).max(1);
         let me = self.ctx.id();
         let peers: Vec<PartyId> = self.ctx.peers().collect();
@@ -214,7 +219,7 @@ impl Engine {
         while start < elements {
             let end = (start + per_batch).min(elements);
             let (xs, ys) = (&x[start * w..end * w], &y[start..end]);
-            let choices = gilboa::choice_blocks(ys);
+            let choices = gilboa::choice_blocks_bounded(ys, cb);
             let blocks = choices.len();
             let Engine { ctx, pairs, .. } = &mut *self;
             // Flight 1: as extension receiver from every peer, send u.
@@ -231,13 +236,23 @@ impl Engine {
                 let q = ctx
                     .recv_checked(p, |b| pair.sender.extend(blocks, b, check))
                     .await?;
-                let (msg, share) = gilboa::send(&q, pair.sender.delta(), xs, w);
+                let (msg, share) = if cb == l {
+                    gilboa::send(&q, pair.sender.delta(), xs, w)
+                } else {
+                    gilboa::send_bounded(&q, pair.sender.delta(), xs, w, bounds)
+                };
                 add_into(&mut acc[start * w..end * w], &share);
                 ctx.send_bytes(p, msg).await?;
             }
             for (&p, t) in choosing.iter().zip(&ts) {
                 let share = ctx
-                    .recv_checked(p, |b| gilboa::receive(t, ys, w, b))
+                    .recv_checked(p, |b| {
+                        if cb == l {
+                            gilboa::receive(t, ys, w, b)
+                        } else {
+                            gilboa::receive_bounded(t, ys, w, bounds, b)
+                        }
+                    })
                     .await?;
                 add_into(&mut acc[start * w..end * w], &share);
             }
@@ -334,10 +349,22 @@ impl Engine {
     /// Square pairs `(a, a^2)`, with `products` also `(b, a b)`: with products, one OT per bit of `a` carries
     /// both `a_j` and `b_j` (every ordered pair); without, only the pairs `i < j` run and the cross terms are
     /// doubled (`sum_{i != j} a_i a_j = 2 sum_{i < j} a_i a_j`).
-    async fn squares<R: OtRing>(&mut self, count: usize, products: bool) -> Result<Squares<R>> {
-        let a = R::random_vec(self.ctx.rng(), count);
+    async fn squares<R: OtRing>(
+        &mut self,
+        count: usize,
+        products: bool,
+        mask_bits: u32,
+    ) -> Result<Squares<R>> {
+        let cb = mask_bits.clamp(1, R::BITS);
+        let mut a = R::random_vec(self.ctx.rng(), count);
+        if cb < R::BITS {
+            let keep = (1u128 << cb) - 1;
+            a.iter_mut()
+                .for_each(|v| *v = R::from_i128((v.to_u128() & keep) as i128));
+        }
+        let cb = cb as usize;
         if !products {
-            let cross = self.cross_pairs(&a, 1, &a, true).await?;
+            let cross = self.cross_pairs(&a, 1, &a, true, cb).await?;
             let s = a
                 .iter()
                 .zip(cross.iter())
@@ -348,7 +375,7 @@ impl Engine {
         let b = R::random_vec(self.ctx.rng(), count);
         let x: Zeroizing<Vec<R>> =
             Zeroizing::new(a.iter().zip(&b).flat_map(|(&a, &b)| [a, b]).collect());
-        let cross = self.cross(&x, 2, &a).await?;
+        let cross = self.cross_pairs(&x, 2, &a, false, cb).await?;
         let (mut s, mut c) = (Vec::with_capacity(count), Vec::with_capacity(count));
         for ((&a, &b), x) in a.iter().zip(&b).zip(cross.chunks_exact(2)) {
             s.push(a * a + x[0]);
@@ -768,9 +795,13 @@ async fn make_on<R: OtRing>(
             let shifted = r.iter().map(|x| x.shr_logical(frac_bits)).collect();
             Prepared::Trunc(TruncPairs::from_shares(frac_bits, r, shifted)?)
         }
-        OtRequest::Squares { count, products } => {
+        OtRequest::Squares {
+            count,
+            products,
+            mask_bits,
+        } => {
             check_size("a square request", count.checked_mul(4))?;
-            Prepared::Squares(engine.squares(count, products).await?)
+            Prepared::Squares(engine.squares(count, products, mask_bits).await?)
         }
         OtRequest::Random { count } => {
             check_size("a random request", Some(count))?;
@@ -968,9 +999,15 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
         _ctx: &mut Context,
         count: usize,
         products: bool,
+        mask_bits: u32,
     ) -> Result<Squares<R>> {
         expect_item!(
-            self.next(OtRequest::Squares { count, products }).await?,
+            self.next(OtRequest::Squares {
+                count,
+                products,
+                mask_bits
+            })
+            .await?,
             Squares
         )
     }
@@ -1130,9 +1167,14 @@ impl<R: Ring, P: Preprocessing<R>> Preprocessing<R> for Recorder<R, P> {
         ctx: &mut Context,
         count: usize,
         products: bool,
+        mask_bits: u32,
     ) -> Result<Squares<R>> {
-        self.plan.push(OtRequest::Squares { count, products });
-        self.inner.squares(ctx, count, products).await
+        self.plan.push(OtRequest::Squares {
+            count,
+            products,
+            mask_bits,
+        });
+        self.inner.squares(ctx, count, products, mask_bits).await
     }
 }
 
@@ -1174,12 +1216,17 @@ mod tests {
                 let mut src64 = OtSource::<Z64>::setup(&mut ctx).await?;
                 crate::testing::squares_suite(&mut ctx, &mut src64).await?;
                 let mut sent = Vec::new();
-                for what in 0..3 {
+                for what in 0..5 {
                     let before = ctx.stats();
                     match what {
                         0 => drop(src.triples(&mut ctx, 1000).await?),
-                        1 => drop(src.squares(&mut ctx, 1000, true).await?),
-                        _ => drop(src.squares(&mut ctx, 1000, false).await?),
+                        1 => drop(src.squares(&mut ctx, 1000, true, 128).await?),
+                        2 => drop(src.squares(&mut ctx, 1000, false, 128).await?),
+                        b => {
+                            // Shares of `a` below 2^70: 70 OTs per element.
+                            let sq = src.squares(&mut ctx, 1000, b == 3, 70).await?;
+                            assert!(sq.a_share().iter().all(|a| a.to_u128() >> 70 == 0));
+                        }
                     }
                     sent.push(ctx.stats().since(&before).bytes_sent() as f64);
                 }
@@ -1198,6 +1245,17 @@ mod tests {
             assert!(
                 (without / triple - 0.5).abs() < 0.02,
                 "{n}: {without} vs {triple}"
+            );
+            // With a below 2^70: 70 OTs of 16 bytes and 6,545 correction bits per word, per element.
+            let (with70, without70) = (total(3), total(4));
+            let per_word = 6545.0 / 8.0;
+            assert!(
+                (with70 / with - (1120.0 + 2.0 * per_word) / 4112.0).abs() < 0.02,
+                "{n}: {with70} vs {with}"
+            );
+            assert!(
+                (without70 / without - (1120.0 + per_word) / 3080.0).abs() < 0.02,
+                "{n}: {without70} vs {without}"
             );
         }
     }
@@ -1559,6 +1617,7 @@ mod tests {
                         OtRequest::Squares {
                             count: 9,
                             products: true,
+                            mask_bits: 128,
                         },
                     ];
                     src.announce(&mut ctx, &plan).await?;
@@ -1567,7 +1626,7 @@ mod tests {
                     let w = SharedMatrix::new(k, 1, Shared::from_share(ws[me].clone()))?;
                     let xw = xm.mul(&mut ctx, &all, &w, t).await?;
                     let triples = raw(src.triples(&mut ctx, 40).await?);
-                    let sq = src.squares(&mut ctx, 9, true).await?;
+                    let sq = src.squares(&mut ctx, 9, true, 128).await?;
                     assert_eq!(src.planned_remaining(), 0);
                     crate::testing::squares_suite_with(&mut ctx, sq).await?;
                     Ok((open(&mut ctx, xw.as_shared()).await?, triples))
