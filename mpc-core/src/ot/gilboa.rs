@@ -208,6 +208,12 @@ impl<'a> BitReader<'a> {
         v & mask(bits)
     }
 
+    /// Skips `bits` bits.
+    #[inline(always)]
+    fn skip(&mut self, bits: usize) {
+        self.bit += bits;
+    }
+
     #[inline(always)]
     fn read64(&mut self, bits: u32) -> u64 {
         self.read(bits) as u64
@@ -372,13 +378,19 @@ pub fn receive_bounded<R: OtRing>(
                 (128, 128)
             };
             let pm = mask(pads);
-            let take = 0u128.wrapping_sub((y[e].to_u128() >> k) & 1);
-            let off = (j - start) * nb;
-            for i in 0..w {
-                let tau = sign_extend(reader.read(bits), ext);
-                let v = (word(&h[off..off + nb], i, l) & pm).wrapping_add(tau & take);
-                let sh = &mut share[e * w + i];
-                *sh = sh.wrapping_add(v << k);
+            let pad = &h[(j - start) * nb..(j - start + 1) * nb];
+            let shares = &mut share[e * w..(e + 1) * w];
+            if (y[e].to_u128() >> k) & 1 == 0 {
+                // Choice 0: the share is the pad; the correction is not needed.
+                for (i, sh) in shares.iter_mut().enumerate() {
+                    *sh = sh.wrapping_add((word(pad, i, l) & pm) << k);
+                }
+                reader.skip(w * bits as usize);
+            } else {
+                for (i, sh) in shares.iter_mut().enumerate() {
+                    let tau = sign_extend(reader.read(bits), ext);
+                    *sh = sh.wrapping_add(((word(pad, i, l) & pm).wrapping_add(tau)) << k);
+                }
             }
         }
         start = end;
