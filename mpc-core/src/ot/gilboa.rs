@@ -237,11 +237,6 @@ fn word(blocks: &[Block], i: usize, l: usize) -> u128 {
     }
 }
 
-/// Fills `out[j * nb + c] = H(x_j xor offset xor tweak(c))`.
-fn hash_stream(xs: &[Block], offset: Block, nb: usize, out: &mut [Block]) {
-    ccr_hash_tweaked(xs, offset, nb, out);
-}
-
 fn mask(bits: u32) -> u128 {
     if bits >= 128 {
         u128::MAX
@@ -294,8 +289,8 @@ pub fn send_bounded<R: OtRing>(
     let mut start = 0;
     while start < total {
         let end = (start + CHUNK_OTS).min(total);
-        hash_stream(&q[start..end], 0, nb, &mut h0);
-        hash_stream(&q[start..end], delta, nb, &mut h1);
+        ccr_hash_tweaked(&q[start..end], 0, nb, &mut h0);
+        ccr_hash_tweaked(&q[start..end], delta, nb, &mut h1);
         for j in start..end {
             let (e, k) = (j / cb, (j % cb) as u32);
             let bits = word_bits(l as u32, k, short);
@@ -368,7 +363,7 @@ pub fn receive_bounded<R: OtRing>(
     let mut start = 0;
     while start < total {
         let end = (start + CHUNK_OTS).min(total);
-        hash_stream(&t[start..end], 0, nb, &mut h);
+        ccr_hash_tweaked(&t[start..end], 0, nb, &mut h);
         for j in start..end {
             let (e, k) = (j / cb, (j % cb) as u32);
             let bits = word_bits(l as u32, k, short);
