@@ -124,23 +124,28 @@ impl Expander {
     }
 
     fn next_blocks(&mut self, out: &mut [u8]) {
-        const BATCH: usize = 8;
-        let mut blocks = [Block::default(); BATCH];
-        for chunk in out.chunks_mut(16 * BATCH) {
-            let n = chunk.len().div_ceil(16);
-            for b in blocks.iter_mut().take(n) {
-                *b = Block::from(self.counter.to_le_bytes());
+        use aes::cipher::inout::InOutBuf;
+        use aes::cipher::typenum::U16;
+        // Whole blocks are encrypted in place: the counters are written into `out` a cache-sized piece at a
+        // time and encrypted there, with no copy.
+        const PIECE: usize = 16 * 64;
+        let whole = out.len() / 16 * 16;
+        let (body, tail) = out.split_at_mut(whole);
+        for piece in body.chunks_mut(PIECE) {
+            for block in piece.chunks_exact_mut(16) {
+                block.copy_from_slice(&self.counter.to_le_bytes());
                 self.counter = self.counter.wrapping_add(1);
             }
-            self.cipher.encrypt_blocks(&mut blocks[..n]);
-            for (dst, b) in chunk.chunks_mut(16).zip(&blocks) {
-                let len = dst.len();
-                dst.copy_from_slice(&b[..len]);
-                if len < 16 {
-                    self.buf.copy_from_slice(b);
-                    self.used = len;
-                }
-            }
+            let (blocks, _) = InOutBuf::from(piece).into_chunks::<U16>();
+            self.cipher.encrypt_blocks_inout(blocks);
+        }
+        if !tail.is_empty() {
+            let mut b = Block::from(self.counter.to_le_bytes());
+            self.counter = self.counter.wrapping_add(1);
+            self.cipher.encrypt_block(&mut b);
+            tail.copy_from_slice(&b[..tail.len()]);
+            self.buf.copy_from_slice(&b);
+            self.used = tail.len();
         }
     }
 }

@@ -26,8 +26,8 @@ pub struct Args {
     /// Elements per multiplication benchmark.
     #[arg(long, default_value_t = 1_000_000)]
     elements: usize,
-    /// Only run figures whose name, or for training `name/transport/preprocessing` (for example
-    /// `train.breast_cancer/quic/ot`), contains this text.
+    /// Only run figures whose name, or `name/transport/preprocessing` (for example
+    /// `train.breast_cancer/quic/ot` or `mul.fixed_point_z64_local_trunc/memory`), contains this text.
     #[arg(long)]
     filter: Option<String>,
 }
@@ -257,6 +257,10 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
         .map_err(|e| mpc_core::Error::Network(format!("cannot start the runtime: {e}")))?;
     let n = args.elements;
     let wanted = |name: &str| args.filter.as_deref().is_none_or(|f| name.contains(f));
+    // A filter may also name one run: `name/transport/preprocessing`.
+    let wanted_run = |name: &str, via: Via, prep: &str| {
+        wanted(name) || wanted(&format!("{name}/{}/{prep}", transport_name(via)))
+    };
     let rate = |secs: f64| n as f64 / secs;
     let mut out = Vec::new();
     let base64 = rate(plaintext_mul::<Z64>(n, args.runs));
@@ -264,7 +268,7 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
     for parties in [2, 3] {
         for (dealer, prep) in [(false, "insecure_shared_seed"), (true, "dealer")] {
             let name = "mul.z64".to_string();
-            if wanted(&name) {
+            if wanted_run(&name, Via::InMemory, prep) {
                 let (t, rounds, bytes) =
                     measure(&rt, args.runs, || beaver::<Z64>(n, parties, dealer))?;
                 out.push(Figure {
@@ -311,7 +315,7 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             Via::LoopbackQuic,
         ),
     ] {
-        if !wanted(name) {
+        if !wanted_run(name, via, "insecure_shared_seed") {
             continue;
         }
         let (t, rounds, bytes) = if z128 {
@@ -347,7 +351,7 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
         ),
     ] {
         let name = "mul.z64".to_string();
-        if !wanted(&name) {
+        if !wanted_run(&name, via, "insecure_shared_seed") {
             continue;
         }
         let (t, rounds, bytes) = measure(&rt, args.runs, || {
@@ -371,7 +375,7 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
     let batches = 256;
     for via in [Via::InMemory, Via::LoopbackQuic] {
         let name = "preprocessing.random_ot";
-        if !wanted(name) {
+        if !wanted_run(name, via, "ot") {
             continue;
         }
         let (t, rounds, bytes) = measure(&rt, args.runs.min(3), || random_ots(batches, via))?;
@@ -404,7 +408,7 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
         } else {
             "preprocessing.ot_triples_z64"
         };
-        if !wanted(name) {
+        if !wanted_run(name, via, "ot") {
             continue;
         }
         let (t, rounds, bytes) = if z128 {

@@ -1,14 +1,20 @@
 //! Beaver multiplication (Beaver, "Efficient multiparty protocols using circuit randomization", CRYPTO 1991).
 //!
-//! Given a triple `c = a * b`, the parties open `d = x - a` and `e = y - b` together (one round, one message
-//! per peer) and compute `x * y = c + d*b + e*a + d*e` locally, party 0 adding the public `d*e`.
+//! Given a triple `c = a * b`, the parties open `d = x - a` and `e = y - b` together (one round; a long vector
+//! goes as several messages per peer, all sent before any is received) and compute
+//! `x * y = c + d*b + e*a + d*e` locally, party 0 adding the public `d*e`.
 
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::net::PartyId;
 use crate::preprocessing::Triples;
-use crate::protocols::open::open_owned;
 use crate::ring::Ring;
 use crate::share::Shared;
+
+/// Elements per message of a multiplication. A long vector is opened in chunks, every chunk sent before any
+/// is received (still one round), so that a party combines the first chunks while the rest are in flight and
+/// works on cache-sized pieces instead of whole-vector temporaries.
+const CHUNK: usize = 1 << 13;
 
 /// Element-wise product of two shared vectors, consuming one triple per element.
 pub async fn mul<R: Ring>(
@@ -16,6 +22,18 @@ pub async fn mul<R: Ring>(
     x: &Shared<R>,
     y: &Shared<R>,
     triples: Triples<R>,
+) -> Result<Shared<R>> {
+    mul_mapped(ctx, x, y, triples, |z| z).await
+}
+
+/// [`mul`], with `post` applied to each element of this party's share of the product in the same pass (for
+/// example a local truncation, [`crate::protocols::trunc::trunc_local_two_party`]'s rule).
+pub async fn mul_mapped<R: Ring>(
+    ctx: &mut Context,
+    x: &Shared<R>,
+    y: &Shared<R>,
+    mut triples: Triples<R>,
+    post: impl Fn(R) -> R,
 ) -> Result<Shared<R>> {
     let n = x.len();
     if y.len() != n || triples.len() != n {
@@ -26,22 +44,56 @@ pub async fn mul<R: Ring>(
             triples.len()
         )));
     }
-    let mut masked = Vec::with_capacity(2 * n);
-    masked.extend(
-        x.share_values()
-            .iter()
-            .zip(&triples.a)
-            .map(|(&x, &a)| x - a),
-    );
-    masked.extend(
-        y.share_values()
-            .iter()
-            .zip(&triples.b)
-            .map(|(&y, &b)| y - b),
-    );
-    let opened = open_owned(ctx, Shared::from_share(masked)).await?;
-    let (d, e) = opened.split_at(n);
-    beaver_local(ctx.is_leader(), d, e, triples)
+    let (x, y) = (x.share_values(), y.share_values());
+    let peers: Vec<PartyId> = ctx.peers().collect();
+    // This party's shares of `d = x - a` and `e = y - b` for `start..end`, side by side in `de`.
+    let own = |de: &mut Vec<R>, t: &Triples<R>, start: usize, end: usize| {
+        de.clear();
+        de.extend(
+            x[start..end]
+                .iter()
+                .zip(&t.a[start..end])
+                .map(|(&x, &a)| x - a),
+        );
+        de.extend(
+            y[start..end]
+                .iter()
+                .zip(&t.b[start..end])
+                .map(|(&y, &b)| y - b),
+        );
+    };
+    let mut de = Vec::with_capacity(2 * CHUNK.min(n));
+    for start in (0..n).step_by(CHUNK) {
+        own(&mut de, &triples, start, (start + CHUNK).min(n));
+        let bytes = R::encode_slice(&de);
+        if let Some((&last, rest)) = peers.split_last() {
+            for &p in rest {
+                ctx.send_bytes(p, bytes.clone()).await?;
+            }
+            ctx.send_bytes(last, bytes).await?;
+        }
+    }
+    let leader = ctx.is_leader();
+    let mut z = std::mem::take(&mut triples.c);
+    for start in (0..n).step_by(CHUNK) {
+        let end = (start + CHUNK).min(n);
+        // The shares are recomputed rather than kept: cheaper than a vector-sized temporary.
+        own(&mut de, &triples, start, end);
+        for &p in &peers {
+            ctx.recv_add_elems::<R>(p, &mut de).await?;
+        }
+        let (d, e) = de.split_at(end - start);
+        let terms = z[start..end]
+            .iter_mut()
+            .zip(d.iter().zip(e))
+            .zip(triples.a[start..end].iter().zip(&triples.b[start..end]));
+        if leader {
+            terms.for_each(|((z, (&d, &e)), (&a, &b))| *z = post(*z + d * b + e * a + d * e));
+        } else {
+            terms.for_each(|((z, (&d, &e)), (&a, &b))| *z = post(*z + d * b + e * a));
+        }
+    }
+    Ok(Shared::from_share(z))
 }
 
 /// The local half of Beaver multiplication: `x * y` from the opened `d = x - a` and `e = y - b`, consuming the
@@ -123,6 +175,72 @@ mod tests {
             }
         })
         .await;
+    }
+
+    /// A vector longer than a chunk goes as several messages per peer, still in one round, and matches
+    /// plaintext; the fused local truncation matches the separate one.
+    #[tokio::test]
+    async fn long_vectors_in_chunks_in_one_round() {
+        use crate::protocols::trunc::{local_two_party_rule, trunc_local_two_party};
+        let len = 2 * CHUNK + 5;
+        // Small values (products below 2^38), as fixed-point products are, so the local truncation holds
+        // (it fails with probability about 2^-25 per element; the product's shares depend only on the values
+        // and the fixed-seed triples, so this test is deterministic).
+        let x: Vec<Z64> = (0..len as i128)
+            .map(|i| Z64::from_i128((i % 2001 - 1000) << 8))
+            .collect();
+        let y: Vec<Z64> = (0..len as i128)
+            .map(|i| Z64::from_i128((i % 997 - 498) << 10))
+            .collect();
+        let expected: Vec<Z64> = x.iter().zip(&y).map(|(&a, &b)| a * b).collect();
+        for n in [2, 3] {
+            let (xs, ys) = (shares_of(&x, n), shares_of(&y, n));
+            let out = crate::simulate(n, move |mut ctx| {
+                let (xs, ys) = (xs.clone(), ys.clone());
+                async move {
+                    let mut src = InsecureSharedSeed::<Z64>::for_context([5; 32], &ctx);
+                    let x = Shared::from_share(xs[ctx.id()].clone());
+                    let y = Shared::from_share(ys[ctx.id()].clone());
+                    let t = src.triples(&mut ctx, len).await?;
+                    let before = ctx.stats();
+                    let z = mul(&mut ctx, &x, &y, t).await?;
+                    let used = ctx.stats().since(&before);
+                    let fused = if ctx.parties() == 2 {
+                        let t = src.triples(&mut ctx, len).await?;
+                        let rule = local_two_party_rule::<Z64>(ctx.id(), 16)?;
+                        let fused = mul_mapped(&mut ctx, &x, &y, t, rule).await?;
+                        Some((fused, trunc_local_two_party(ctx.id(), &z, 16)?))
+                    } else {
+                        None
+                    };
+                    let opened = crate::protocols::open::open(&mut ctx, &z).await?;
+                    let fused = match fused {
+                        Some((f, s)) => Some((
+                            crate::protocols::open::open(&mut ctx, &f).await?,
+                            crate::protocols::open::open(&mut ctx, &s).await?,
+                        )),
+                        None => None,
+                    };
+                    Ok((opened, used.rounds, used.messages_sent(), fused))
+                }
+            })
+            .await
+            .unwrap();
+            for (z, rounds, messages, fused) in out {
+                assert_eq!(z, expected);
+                assert_eq!(rounds, 1);
+                assert_eq!(messages, 3 * (n as u64 - 1));
+                if let Some((fused, separate)) = fused {
+                    // Both truncate the same product with the same rule, but of different sharings of it
+                    // (fresh triples), so each is within one unit of the exact shift.
+                    for ((f, s), e) in fused.iter().zip(&separate).zip(&expected) {
+                        let exact = Z64(((e.0 as i64) >> 16) as u64);
+                        assert!((f.0.wrapping_sub(exact.0) as i64).abs() <= 1);
+                        assert!((s.0.wrapping_sub(exact.0) as i64).abs() <= 1);
+                    }
+                }
+            }
+        }
     }
 
     #[tokio::test]

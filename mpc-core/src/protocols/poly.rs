@@ -13,8 +13,8 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::fixed::FixedPoint;
 use crate::preprocessing::Preprocessing;
-use crate::protocols::mul::mul;
-use crate::protocols::trunc::{trunc, trunc_local_two_party};
+use crate::protocols::mul::{mul, mul_mapped};
+use crate::protocols::trunc::{local_two_party_rule, trunc, trunc_local_two_party};
 use crate::ring::PowerOfTwoRing;
 use crate::share::Shared;
 
@@ -61,6 +61,11 @@ pub async fn mul_fixed<R: PowerOfTwoRing>(
     source: &mut dyn Preprocessing<R>,
 ) -> Result<Shared<R>> {
     let triples = source.triples(ctx, x.len()).await?;
+    if how == Truncation::LocalTwoParty && ctx.parties() == 2 {
+        // The shift is fused into the multiplication's last pass.
+        let rule = local_two_party_rule::<R>(ctx.id(), fx.frac_bits)?;
+        return mul_mapped(ctx, x, y, triples, rule).await;
+    }
     let z = mul(ctx, x, y, triples).await?;
     truncate(ctx, &z, fx, how, source).await
 }

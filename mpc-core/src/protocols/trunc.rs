@@ -42,24 +42,31 @@ pub fn trunc_local_two_party<R: PowerOfTwoRing>(
     x: &Shared<R>,
     frac_bits: u32,
 ) -> Result<Shared<R>> {
-    let v = match party {
-        0 => x
-            .share_values()
-            .iter()
-            .map(|&s| s.shr_logical(frac_bits))
-            .collect(),
-        1 => x
-            .share_values()
-            .iter()
-            .map(|&s| -((-s).shr_logical(frac_bits)))
-            .collect(),
-        p => {
-            return Err(Error::InvalidArgument(format!(
-                "local truncation is for two parties, called by party {p}"
-            )))
+    let rule = local_two_party_rule::<R>(party, frac_bits)?;
+    Ok(Shared::from_share(
+        x.share_values().iter().map(|&s| rule(s)).collect(),
+    ))
+}
+
+/// The rule [`trunc_local_two_party`] applies to each element of `party`'s share, for protocols that fuse it
+/// into another pass ([`crate::protocols::mul::mul_mapped`]).
+pub fn local_two_party_rule<R: PowerOfTwoRing>(
+    party: usize,
+    frac_bits: u32,
+) -> Result<impl Fn(R) -> R + Copy> {
+    if party > 1 {
+        return Err(Error::InvalidArgument(format!(
+            "local truncation is for two parties, called by party {party}"
+        )));
+    }
+    let negate = party == 1;
+    Ok(move |s: R| {
+        if negate {
+            -((-s).shr_logical(frac_bits))
+        } else {
+            s.shr_logical(frac_bits)
         }
-    };
-    Ok(Shared::from_share(v))
+    })
 }
 
 #[cfg(test)]
