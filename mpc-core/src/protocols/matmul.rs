@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::preprocessing::{MaskTriple, MaskUse, MatrixMask, MatrixTriple};
 use crate::protocols::open::open_owned;
 use crate::ring::Ring;
-use crate::share::{matmul_plain, Shared, SharedMatrix};
+use crate::share::{Shared, SharedMatrix};
 
 /// `X Y` for `X` of `m x k` and `Y` of `k x n`, consuming a matrix triple of that shape, in one round.
 pub async fn matmul<R: Ring>(
@@ -53,16 +53,56 @@ pub async fn matmul<R: Ring>(
     let opened = open_owned(ctx, Shared::from_share(masked)).await?;
     let (e, f) = opened.split_at(m * k);
     let mut z = std::mem::take(&mut t.c);
-    add_assign(&mut z, &matmul_plain(e, &t.b, m, k, n));
-    add_assign(&mut z, &matmul_plain(&t.a, f, m, k, n));
-    if ctx.is_leader() {
-        add_assign(&mut z, &matmul_plain(e, f, m, k, n));
-    }
+    beaver_matrix_local(&mut z, e, &t.a, &t.b, f, ctx.is_leader(), (m, k, n), false);
     SharedMatrix::new(m, n, Shared::from_share(z))
 }
 
-fn add_assign<R: Ring>(acc: &mut [R], x: &[R]) {
-    acc.iter_mut().zip(x).for_each(|(a, &b)| *a += b);
+/// `z += E B + A F`, plus `E F` for the leader, as `E (B + F) + A F`: two products instead of three, each
+/// accumulated into `z` with no temporary. `E` and `A` are `m x k` row-major, or stored transposed
+/// (`k x m` row-major) if `transposed`; `B` and `F` are `k x n`.
+#[allow(clippy::too_many_arguments)]
+fn beaver_matrix_local<R: Ring>(
+    z: &mut [R],
+    e: &[R],
+    a: &[R],
+    b: &[R],
+    f: &[R],
+    leader: bool,
+    (m, k, n): (usize, usize, usize),
+    transposed: bool,
+) {
+    let bf: Vec<R>;
+    let right = if leader {
+        bf = b.iter().zip(f).map(|(&b, &f)| b + f).collect();
+        &bf[..]
+    } else {
+        b
+    };
+    matmul_acc(z, e, right, (m, k, n), transposed);
+    matmul_acc(z, a, f, (m, k, n), transposed);
+}
+
+/// `z += x y` for `x` `m x k` (stored as `k x m` if `transposed`) and `y` `k x n`, all row-major.
+fn matmul_acc<R: Ring>(
+    z: &mut [R],
+    x: &[R],
+    y: &[R],
+    (m, k, n): (usize, usize, usize),
+    transposed: bool,
+) {
+    for i in 0..m {
+        let row = &mut z[i * n..(i + 1) * n];
+        for t in 0..k {
+            let xit = if transposed {
+                x[t * m + i]
+            } else {
+                x[i * k + t]
+            };
+            row.iter_mut()
+                .zip(&y[t * n..(t + 1) * n])
+                .for_each(|(o, &ytj)| *o += xit * ytj);
+        }
+    }
 }
 
 /// A shared matrix `X` whose masked value `E = X - A` has been opened once, for reuse in many products.
@@ -216,37 +256,22 @@ impl<R: Ring> MaskedMatrix<R> {
                 self.mask.id()
             )));
         }
+        // The block's rows of E and A, row-major; a transposed use reads them transposed in place.
         let range = using.row_start * self.cols..using.row_end * self.cols;
-        let (e, a) = (
-            block_of(&self.e[range.clone()], block, self.cols, using.transpose),
-            block_of(
-                &self.mask.share_values()[range],
-                block,
-                self.cols,
-                using.transpose,
-            ),
-        );
+        let (e, a) = (&self.e[range.clone()], &self.mask.share_values()[range]);
         let mut z = std::mem::take(&mut triple.c);
-        add_assign(&mut z, &matmul_plain(&e, &triple.b, m, k, n));
-        add_assign(&mut z, &matmul_plain(&a, f, m, k, n));
-        if leader {
-            add_assign(&mut z, &matmul_plain(&e, f, m, k, n));
-        }
+        beaver_matrix_local(
+            &mut z,
+            e,
+            a,
+            &triple.b,
+            f,
+            leader,
+            (m, k, n),
+            using.transpose,
+        );
         SharedMatrix::new(m, n, Shared::from_share(z))
     }
-}
-
-fn block_of<R: Ring>(rows_major: &[R], rows: usize, cols: usize, transpose: bool) -> Vec<R> {
-    if !transpose {
-        return rows_major.to_vec();
-    }
-    let mut t = vec![R::ZERO; rows_major.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            t[c * rows + r] = rows_major[r * cols + c];
-        }
-    }
-    t
 }
 
 #[cfg(test)]
@@ -256,6 +281,7 @@ mod tests {
     use crate::protocols::open::open;
     use crate::protocols::test_util::{for_parties, random_elems, shares_of};
     use crate::ring::{Fp, Z128, Z64};
+    use crate::share::matmul_plain;
     use crate::simulate::{collect, simulate_with, SimOptions};
 
     async fn check<R: Ring>(n: usize, dealer: bool) {
