@@ -298,18 +298,25 @@ impl Engine {
         let by_ots = self.config.max_batch_ots / cb;
         let by_bytes =
             MAX_BATCH_CORRECTION_BYTES / gilboa::message_len_bounded(1, w, l, bounds).max(1);
-        let per_batch = by_ots.min(by_bytes).max(1);
+        // At least PIPELINE_BATCHES batches where each still has PIPELINE_MIN_OTS OTs, so that the others
+        // work on one batch while the owner computes the next.
+        let pipelined = elements
+            .div_ceil(PIPELINE_BATCHES)
+            .max(PIPELINE_MIN_OTS.div_ceil(cb));
+        let per_batch = by_ots.min(by_bytes).min(pipelined).max(1);
+        let batches: Vec<(usize, usize)> = (0..elements)
+            .step_by(per_batch)
+            .map(|start| (start, (start + per_batch).min(elements)))
+            .collect();
         let peers: Vec<PartyId> = self.ctx.peers().collect();
         let me = self.ctx.id();
         let check = self.config.check;
-        let mut start = 0;
-        while start < elements {
-            let end = (start + per_batch).min(elements);
-            let (xs, ys) = (&x[start * w..end * w], &y[start..end]);
-            let choices = gilboa::choice_blocks_bounded(ys, cb);
-            let blocks = choices.len();
-            let Engine { ctx, pairs, .. } = &mut *self;
-            if me == owner {
+        let Engine { ctx, pairs, .. } = &mut *self;
+        if me == owner {
+            // Each batch's extension message is already on its way: answer them in order.
+            for &(start, end) in &batches {
+                let blocks = ((end - start) * cb).div_ceil(128);
+                let xs = &x[start * w..end * w];
                 for &p in &peers {
                     let pair = pairs[p].as_mut().ok_or_else(missing_peer)?;
                     let q = ctx
@@ -319,16 +326,24 @@ impl Engine {
                     add_into(&mut acc[start * w..end * w], &share);
                     ctx.send_bytes(p, msg).await?;
                 }
-            } else {
-                let pair = pairs[owner].as_mut().ok_or_else(missing_peer)?;
+            }
+        } else {
+            // Every batch's extension first (one flight), then the owner's answers as they come.
+            let pair = pairs[owner].as_mut().ok_or_else(missing_peer)?;
+            let mut outputs = Vec::with_capacity(batches.len());
+            for &(start, end) in &batches {
+                let choices = gilboa::choice_blocks_bounded(&y[start..end], cb);
                 let (msg, t) = pair.receiver.extend(&choices, check, ctx.rng());
                 ctx.send_bytes(owner, msg).await?;
+                outputs.push(t);
+            }
+            for (&(start, end), t) in batches.iter().zip(&outputs) {
+                let ys = &y[start..end];
                 let share = ctx
-                    .recv_checked(owner, |b| gilboa::receive_bounded(&t, ys, w, bounds, b))
+                    .recv_checked(owner, |b| gilboa::receive_bounded(t, ys, w, bounds, b))
                     .await?;
                 add_into(&mut acc[start * w..end * w], &share);
             }
-            start = end;
         }
         Ok(acc)
     }
@@ -462,6 +477,11 @@ fn missing_peer() -> Error {
 fn add_into<R: Ring>(acc: &mut [R], x: &[R]) {
     acc.iter_mut().zip(x).for_each(|(a, &b)| *a += b);
 }
+
+/// Batches an owned product is split into, at least, so that its parties work in parallel (see
+/// [`Engine::cross_by`]), unless that would leave a batch with fewer than [`PIPELINE_MIN_OTS`] OTs.
+const PIPELINE_BATCHES: usize = 4;
+const PIPELINE_MIN_OTS: usize = 512;
 
 /// Upper bound on the Gilboa corrections of one batch (for wide vector correlations).
 const MAX_BATCH_CORRECTION_BYTES: usize = 1 << 22;
