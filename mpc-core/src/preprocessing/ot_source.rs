@@ -502,7 +502,8 @@ pub struct OtSource<R: OtRing> {
     engine: Engine,
     /// A second engine on its own channel ([`Engine::split`]): announced mask triples and the other
     /// requests are made concurrently, one on each ([`Preprocessing::announce`]).
-    side: Engine,
+    /// `None` only while a [`OtSource::make_ahead`] has it on another task.
+    side: Option<Engine>,
     tables: Tables<R>,
     next_mask: u64,
     planned: VecDeque<(OtRequest, Prepared<R>)>,
@@ -541,7 +542,7 @@ impl<R: OtRing> OtSource<R> {
         let side = engine.split(ctx.fork());
         Ok(OtSource {
             engine,
-            side,
+            side: Some(side),
             tables: Tables {
                 masks: HashMap::new(),
                 owners: HashMap::new(),
@@ -832,8 +833,8 @@ async fn make_on<R: OtRing>(
 
 impl<R: OtRing> OtSource<R> {
     /// Makes the announced `upcoming` requests ahead, the mask triples on one engine and the others on
-    /// the second, concurrently: while one waits for a peer (a mask triple's row owner does most of its
-    /// work), the other computes. Nothing is made if a plan is already pending, a producer runs, a new
+    /// the second, as a task of its own so that the two can run on two cores: while one waits for a peer
+    /// (a mask triple's row owner does most of its work), the other computes. Nothing is made if a plan is already pending, a producer runs, a new
     /// mask is among them (later mask triples would need it first), or only one kind is there.
     async fn make_ahead(&mut self, upcoming: &[OtRequest]) -> Result<()> {
         let is_mask = |r: &OtRequest| matches!(r, OtRequest::MaskTriple { .. });
@@ -847,22 +848,44 @@ impl<R: OtRing> OtSource<R> {
         {
             return Ok(());
         }
-        let (engine, side, tables) = (&mut self.engine, &mut self.side, &self.tables);
-        let masks = async {
-            let mut out = Vec::new();
-            for r in upcoming.iter().filter(|r| is_mask(r)) {
-                out.push(make_on(engine, tables, r).await?);
+        // The other requests run on the second engine as a task of their own, so that the runtime can put
+        // them on another core while this task works on the mask triples (or waits for their owner).
+        let mut side = self
+            .side
+            .take()
+            .ok_or_else(|| Error::Preprocessing("internal: the second OT engine is busy".into()))?;
+        let requests: Vec<OtRequest> = upcoming.iter().filter(|r| !is_mask(r)).cloned().collect();
+        let others = tokio::spawn(async move {
+            // Only mask triples read the tables.
+            let none = Tables {
+                masks: HashMap::new(),
+                owners: HashMap::new(),
+            };
+            let mut out = Vec::with_capacity(requests.len());
+            for r in &requests {
+                match make_on(&mut side, &none, r).await {
+                    Ok(item) => out.push(item),
+                    Err(e) => return (side, Err(e)),
+                }
             }
-            Ok::<_, Error>(out)
-        };
-        let others = async {
-            let mut out = Vec::new();
-            for r in upcoming.iter().filter(|r| !is_mask(r)) {
-                out.push(make_on(side, tables, r).await?);
+            (side, Ok(out))
+        });
+        let (engine, tables) = (&mut self.engine, &self.tables);
+        let mut masks = Vec::new();
+        for r in upcoming.iter().filter(|r| is_mask(r)) {
+            match make_on(engine, tables, r).await {
+                Ok(item) => masks.push(item),
+                Err(e) => {
+                    others.abort();
+                    return Err(e);
+                }
             }
-            Ok::<_, Error>(out)
-        };
-        let (masks, others) = tokio::try_join!(masks, others)?;
+        }
+        let (side, others) = others
+            .await
+            .map_err(|e| Error::Preprocessing(format!("the second OT engine failed: {e}")))?;
+        self.side = Some(side);
+        let others = others?;
         let (mut masks, mut others) = (masks.into_iter(), others.into_iter());
         for r in upcoming {
             let item = if is_mask(r) {
