@@ -239,6 +239,17 @@ mod tests {
         let mut b0 = Block::from(0u128.to_le_bytes());
         cipher.encrypt_block(&mut b0);
         assert_eq!(&whole[..16], b0.as_slice());
+        // Over several in-place pieces and a partial last block: block i is AES_k(i) throughout, and a
+        // later request continues inside the partial block.
+        let mut long = vec![0u8; 3 * 1024 + 21];
+        let mut e = Expander::from_key(key);
+        e.fill_bytes(&mut long[..3 * 1024 + 9]);
+        e.fill_bytes(&mut long[3 * 1024 + 9..]);
+        for (i, chunk) in long.chunks(16).enumerate() {
+            let mut b = Block::from((i as u128).to_le_bytes());
+            cipher.encrypt_block(&mut b);
+            assert_eq!(chunk, &b[..chunk.len()], "block {i}");
+        }
     }
 
     #[test]

@@ -38,7 +38,13 @@
 //!
 //! A background [`OtSource::start_producer`] makes triples ahead on its own forked channel into a bounded
 //! buffer while the online phase runs; [`OtSource::pregenerate`] makes everything a planned run needs up front
-//! (a plan can be recorded from a dry run with [`Recorder`]) and reports its size.
+//! (a plan can be recorded from a dry run with [`Recorder`]) and reports its size. Requests announced with
+//! [`Preprocessing::announce`] are made ahead: the mask triples on this party's task, the others on a second
+//! engine running as a task of its own, so that both can use a core.
+//!
+//! A mask triple of an owned mask is pipelined: it is split into at least 4 batches, the parties without the
+//! rows send every batch's extension message at once, and the owner answers them in order, so the owner
+//! computes the next batch while the others finish the previous one.
 
 use std::collections::{HashMap, VecDeque};
 use std::marker::PhantomData;
@@ -1613,6 +1619,94 @@ mod tests {
                 bytes[0],
                 bytes[1]
             );
+        }
+    }
+
+    /// A mask triple large enough to be pipelined goes as several batches (the others send every batch's
+    /// extension message before reading any answer) and still matches plaintext, forward and transposed.
+    #[tokio::test]
+    async fn pipelined_owned_products_match_plaintext() {
+        use crate::protocols::matmul::MaskedMatrix;
+        use crate::protocols::test_util::random_elems;
+        use crate::share::SharedMatrix;
+        let (m, k) = (40, 24);
+        let bits = 32u32;
+        let x: Vec<Z128> = random_elems::<Z128>(m * k)
+            .into_iter()
+            .map(|v| Z128::from_i128(v.to_i128().unwrap_or(0) % (1i128 << bits)))
+            .collect();
+        let (w, g) = (random_elems::<Z128>(k), random_elems::<Z128>(m));
+        let xt: Vec<Z128> = (0..k)
+            .flat_map(|j| (0..m).map(move |i| (i, j)))
+            .map(|(i, j)| x[i * k + j])
+            .collect();
+        let want = (
+            matmul_plain(&x, &w, m, k, 1),
+            matmul_plain(&xt, &g, k, m, 1),
+        );
+        // A quarter of the elements per batch, but at least 512 OTs of 70 choice bits (8 elements): 3
+        // batches of 8 forward, 4 of 10 transposed.
+        let per_batch = |e: usize| e.div_ceil(e.div_ceil(PIPELINE_BATCHES).max(8));
+        let batches = (per_batch(k), per_batch(m));
+        assert_eq!(batches, (3, 4));
+        for n in [2usize, 3] {
+            let owners: Vec<(PartyId, usize)> = vec![(n - 1, m)];
+            let (ws, gs) = (shares_of(&w, n), shares_of(&g, n));
+            let x = x.clone();
+            let out = simulate(n, move |mut ctx| {
+                let (x, ws, gs, owners) = (x.clone(), ws.clone(), gs.clone(), owners.clone());
+                async move {
+                    let me = ctx.id();
+                    let mat = |v: &Vec<Vec<Z128>>, r, c| {
+                        SharedMatrix::new(r, c, Shared::from_share(v[me].clone()))
+                    };
+                    let mut src = OtSource::<Z128>::setup(&mut ctx).await?;
+                    let mine = own_rows(&x, &owners, me, k);
+                    let mask = src.owned_mask(&mut ctx, &owners, k, mine, bits).await?;
+                    let xm = MaskedMatrix::owned(mask.expect("owned masks"));
+                    let (fwd, back) = (mask_use(0, m, false), mask_use(0, m, true));
+                    let before = ctx.stats();
+                    let t = src.mask_triple(&mut ctx, xm.mask(), fwd.clone()).await?;
+                    let sent_fwd = ctx.stats().since(&before).messages_sent();
+                    let before = ctx.stats();
+                    let t2 = src.mask_triple(&mut ctx, xm.mask(), back.clone()).await?;
+                    let sent_back = ctx.stats().since(&before).messages_sent();
+                    let xw = xm.mul(&mut ctx, &fwd, &mat(&ws, k, 1)?, t).await?;
+                    let xg = xm.mul(&mut ctx, &back, &mat(&gs, m, 1)?, t2).await?;
+                    Ok((
+                        open(&mut ctx, xw.as_shared()).await?,
+                        open(&mut ctx, xg.as_shared()).await?,
+                        sent_fwd,
+                        sent_back,
+                    ))
+                }
+            })
+            .await
+            .unwrap();
+            for (p, (a, b, sent_fwd, sent_back)) in out.into_iter().enumerate() {
+                assert_eq!((a, b), want, "{n} parties, party {p}");
+                // Every batch is one message from each non-owner to the owner, and one back to each.
+                let per_peer = if p == n - 1 { n as u64 - 1 } else { 1 };
+                assert_eq!(
+                    sent_fwd,
+                    batches.0 as u64 * per_peer,
+                    "{n} parties, party {p}"
+                );
+                assert_eq!(
+                    sent_back,
+                    batches.1 as u64 * per_peer,
+                    "{n} parties, party {p}"
+                );
+            }
+        }
+    }
+
+    fn mask_use(row_start: usize, row_end: usize, transpose: bool) -> MaskUse {
+        MaskUse {
+            row_start,
+            row_end,
+            transpose,
+            cols: 1,
         }
     }
 
