@@ -172,9 +172,19 @@ async fn resolve(address: &str) -> std::result::Result<SocketAddr, String> {
         .ok_or_else(|| format!("{address} resolves to no address"))
 }
 
-/// Turns a failed connection into a setup failure: a refused hello is fatal, the rest is retried.
+/// Turns a failed connection into a setup failure: a refused hello, and a peer that aborted the session
+/// (it may finish its own set-up, fail, and abort before this side has read its hello), are fatal; the rest
+/// is retried.
 fn connection_failure(party: PartyId, conn: &quinn::Connection, what: String) -> Failure {
     match conn.close_reason() {
+        Some(ConnectionError::ApplicationClosed(c))
+            if c.error_code == VarInt::from_u32(code::ABORT) =>
+        {
+            Failure::Fatal(NetError::PeerAborted {
+                party,
+                reason: crate::wire::sanitize(&String::from_utf8_lossy(&c.reason)),
+            })
+        }
         Some(ConnectionError::ApplicationClosed(c))
             if c.error_code == VarInt::from_u32(code::HELLO_REFUSED) =>
         {
@@ -318,14 +328,16 @@ async fn accept(
         let (mut send, mut recv) = conn
             .accept_bi()
             .await
-            .map_err(|e| Failure::Retry(e.to_string()))?;
-        let hello = read_hello(&mut recv).await.map_err(Failure::Retry)?;
+            .map_err(|e| connection_failure(party, &conn, e.to_string()))?;
+        let hello = read_hello(&mut recv)
+            .await
+            .map_err(|e| connection_failure(party, &conn, e))?;
         if let Err(reason) = hello.check(&theirs[party]) {
             return Err(refuse_hello(party, &conn, reason));
         }
         write_frame(&mut send, &Control::Hello(ours[party].clone()).encode())
             .await
-            .map_err(Failure::Retry)?;
+            .map_err(|e| connection_failure(party, &conn, e))?;
         Ok((send, recv))
     }
     .await;
