@@ -97,13 +97,23 @@ impl Setup<'_> {
         let needed = self.roster.endpoints() - 1;
         let mut accepts = JoinSet::new();
         let mut links: HashMap<PartyId, Link> = HashMap::new();
+        // A peer whose link is up may abort (its own set-up done, it fails) while we still wait for others:
+        // watch every link so that we stop with its reason instead of waiting for the deadline.
+        let mut closes = JoinSet::new();
+        let watch = |closes: &mut JoinSet<_>, link: &Link| {
+            let (id, conn) = (link.id, link.conn.clone());
+            closes.spawn(async move { (id, conn.closed().await) });
+        };
         loop {
             if links.len() == needed {
                 break;
             }
             tokio::select! {
                 Some(res) = dials.join_next() => match res {
-                    Ok(Ok(link)) => { links.insert(link.id, link); }
+                    Ok(Ok(link)) => {
+                        watch(&mut closes, &link);
+                        links.insert(link.id, link);
+                    }
                     Ok(Err(Failure::Fatal(e))) => return Err(e),
                     Ok(Err(Failure::Retry(_))) => {}
                     Err(e) => return Err(NetError::Tls(format!("a dial task failed: {e}"))),
@@ -124,6 +134,7 @@ impl Setup<'_> {
                 },
                 Some(res) = accepts.join_next() => match res {
                     Ok(Ok(link)) => {
+                        watch(&mut closes, &link);
                         if let Some(old) = links.insert(link.id, link) {
                             old.conn.close(VarInt::from_u32(code::PROTOCOL), b"replaced by a newer connection");
                         }
@@ -132,6 +143,16 @@ impl Setup<'_> {
                     Ok(Err(Failure::Retry(_))) => {}
                     Err(e) => return Err(NetError::Tls(format!("an accept task failed: {e}"))),
                 },
+                Some(res) = closes.join_next() => {
+                    if let Ok((party, ConnectionError::ApplicationClosed(c))) = res {
+                        if c.error_code == VarInt::from_u32(code::ABORT) {
+                            return Err(NetError::PeerAborted {
+                                party,
+                                reason: crate::wire::sanitize(&String::from_utf8_lossy(&c.reason)),
+                            });
+                        }
+                    }
+                }
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
