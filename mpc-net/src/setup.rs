@@ -2,7 +2,10 @@
 //! retries with backoff until the peer answers or the deadline passes; every accepted connection is
 //! identified by its pinned certificate. Then each side sends a hello on the connection's control stream and
 //! checks the other's: protocol version, session id and roster digest must match, or the connection is
-//! refused with a reason that says which.
+//! refused with a reason that says which. A peer may finish its own set-up first and then abort (a bad input
+//! file, say) while this side still waits for another peer or for its hello: its abort, on a connection in
+//! progress or on one already up, ends this side's set-up with [`NetError::PeerAborted`] and the peer's
+//! reason, not with a wait for the deadline.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
