@@ -117,9 +117,9 @@ impl Setup<'_> {
                         watch(&mut closes, &link);
                         links.insert(link.id, link);
                     }
-                    Ok(Err(Failure::Fatal(e))) => return Err(e),
+                    Ok(Err(Failure::Fatal(e))) => return Err(give_up(&links, e)),
                     Ok(Err(Failure::Retry(_))) => {}
-                    Err(e) => return Err(NetError::Tls(format!("a dial task failed: {e}"))),
+                    Err(e) => return Err(give_up(&links, NetError::Tls(format!("a dial task failed: {e}")))),
                 },
                 Some(incoming) = endpoint.accept() => {
                     let roster = self.roster.clone();
@@ -142,17 +142,17 @@ impl Setup<'_> {
                             old.conn.close(VarInt::from_u32(code::PROTOCOL), b"replaced by a newer connection");
                         }
                     }
-                    Ok(Err(Failure::Fatal(e))) => return Err(e),
+                    Ok(Err(Failure::Fatal(e))) => return Err(give_up(&links, e)),
                     Ok(Err(Failure::Retry(_))) => {}
-                    Err(e) => return Err(NetError::Tls(format!("an accept task failed: {e}"))),
+                    Err(e) => return Err(give_up(&links, NetError::Tls(format!("an accept task failed: {e}")))),
                 },
                 Some(res) = closes.join_next() => {
                     if let Ok((party, ConnectionError::ApplicationClosed(c))) = res {
                         if c.error_code == VarInt::from_u32(code::ABORT) {
-                            return Err(NetError::PeerAborted {
+                            return Err(give_up(&links, NetError::PeerAborted {
                                 party,
                                 reason: crate::wire::sanitize(&String::from_utf8_lossy(&c.reason)),
-                            });
+                            }));
                         }
                     }
                 }
@@ -180,11 +180,25 @@ impl Setup<'_> {
                     .or_else(|| (p.id < self.me).then(|| "it never dialled us".to_string())),
             })
             .collect();
-        Err(NetError::Unreachable {
-            missing,
-            secs: self.opts.connect_timeout.as_secs_f64(),
-        })
+        Err(give_up(
+            &links,
+            NetError::Unreachable {
+                missing,
+                secs: self.opts.connect_timeout.as_secs_f64(),
+            },
+        ))
     }
+}
+
+/// Tells every peer already linked that this party gives up the set-up, and why (an abort they report as
+/// [`NetError::PeerAborted`]), instead of the silent close of dropped connections; returns `e`.
+fn give_up(links: &HashMap<PartyId, Link>, e: NetError) -> NetError {
+    let reason = crate::wire::truncate(&format!("set-up failed: {e}"), 900);
+    for link in links.values() {
+        link.conn
+            .close(VarInt::from_u32(code::ABORT), reason.as_bytes());
+    }
+    e
 }
 
 async fn resolve(address: &str) -> std::result::Result<SocketAddr, String> {

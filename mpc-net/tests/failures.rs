@@ -125,6 +125,55 @@ async fn a_missing_party_is_named_with_its_address_at_the_deadline() {
     }
 }
 
+/// A peer whose link is already up and which gives up during set-up ends the set-up of the others at once,
+/// with its reason, instead of leaving them waiting for their own deadline: party 0 never starts, party 1
+/// (link to 2 up) gives up after 1.5 s, party 2 (deadline 60 s) stops with PeerAborted from 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_giving_up_during_set_up_stops_the_others_with_its_reason() {
+    let mut parts = LoopbackParts::new(3, false, 1 << 20).unwrap();
+    let roster = parts.roster.clone();
+    let (_, _) = (parts.identities.remove(0), parts.sockets.remove(0));
+    let mut tasks = Vec::new();
+    for (id, (identity, socket)) in (1..).zip(parts.identities.into_iter().zip(parts.sockets)) {
+        let roster = roster.clone();
+        let opts = MeshOptions {
+            connect_timeout: if id == 1 {
+                Duration::from_millis(1500)
+            } else {
+                Duration::from_secs(60)
+            },
+            ..loopback_options()
+        };
+        tasks.push(tokio::spawn(async move {
+            Mesh::connect_with(identity, &roster, "s", id, socket, opts).await
+        }));
+    }
+    let started = Instant::now();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(&results[0], Err(NetError::Unreachable { .. })),
+        "{:?}",
+        results[0].as_ref().err()
+    );
+    match &results[1] {
+        Err(NetError::PeerAborted { party: 1, reason }) => {
+            assert!(reason.contains("set-up failed"), "{reason}")
+        }
+        other => panic!(
+            "party 2: expected PeerAborted from 1, got {:?}",
+            other.as_ref().err()
+        ),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abort_reaches_every_peer_with_its_reason() {
     let meshes = mpc_net::local::loopback_mesh(3, loopback_options())
