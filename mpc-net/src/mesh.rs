@@ -120,6 +120,20 @@ impl Shared {
         }
     }
 
+    /// The abort of the first peer (by id) that aborted the session, if any did.
+    fn first_abort(&self) -> Option<NetError> {
+        self.peers
+            .iter()
+            .flatten()
+            .find_map(|p| match &*p.state.borrow() {
+                PeerState::Aborted(reason) => Some(NetError::PeerAborted {
+                    party: p.id,
+                    reason: reason.clone(),
+                }),
+                _ => None,
+            })
+    }
+
     fn local_error(&self) -> Option<NetError> {
         self.local.borrow().clone().map(NetError::Closed)
     }
@@ -531,6 +545,13 @@ impl Mesh {
                 // The last messages may have been queued just before the state changed.
                 if let Ok(m) = rx.try_recv() {
                     return Ok(m);
+                }
+                // A peer gone after another aborted the session (it may have died without passing the
+                // abort on): the abort is the cause to report.
+                if matches!(e, NetError::PeerLost { .. }) {
+                    if let Some(abort) = shared.first_abort() {
+                        return Err(abort);
+                    }
                 }
                 return Err(e);
             }
