@@ -8,7 +8,8 @@
 //!   wakes every waiting `recv` with an error naming the peer. A malformed frame aborts the session.
 //! - Leaving: [`Mesh::close`] finishes every stream, sends `Bye` with the number of streams it opened, waits
 //!   for each peer's `Drained` (they have read everything), then closes. A peer that left makes `recv`
-//!   return `PeerLost` once its last message has been read.
+//!   return `PeerLost` once its last message has been read, or `PeerAborted` if another peer aborted the
+//!   session before (the abort is the cause; the leaver may have died without passing it on).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
