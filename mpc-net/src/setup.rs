@@ -147,13 +147,8 @@ impl Setup<'_> {
                     Err(e) => return Err(give_up(&links, NetError::Tls(format!("an accept task failed: {e}")))),
                 },
                 Some(res) = closes.join_next() => {
-                    if let Ok((party, ConnectionError::ApplicationClosed(c))) = res {
-                        if c.error_code == VarInt::from_u32(code::ABORT) {
-                            return Err(give_up(&links, NetError::PeerAborted {
-                                party,
-                                reason: crate::wire::sanitize(&String::from_utf8_lossy(&c.reason)),
-                            }));
-                        }
+                    if let Some(e) = res.ok().and_then(|(party, e)| abort_of(party, &e)) {
+                        return Err(give_up(&links, e));
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => break,
@@ -190,6 +185,19 @@ impl Setup<'_> {
     }
 }
 
+/// `PeerAborted` with the peer's reason if `e` is `party` closing the connection with an abort.
+fn abort_of(party: PartyId, e: &ConnectionError) -> Option<NetError> {
+    match e {
+        ConnectionError::ApplicationClosed(c) if c.error_code == VarInt::from_u32(code::ABORT) => {
+            Some(NetError::PeerAborted {
+                party,
+                reason: crate::wire::sanitize(&String::from_utf8_lossy(&c.reason)),
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Tells every peer already linked that this party gives up the set-up, and why (an abort they report as
 /// [`NetError::PeerAborted`]), instead of the silent close of dropped connections; returns `e`.
 fn give_up(links: &HashMap<PartyId, Link>, e: NetError) -> NetError {
@@ -214,16 +222,14 @@ async fn resolve(address: &str) -> std::result::Result<SocketAddr, String> {
 /// (it may finish its own set-up, fail, and abort before this side has read its hello), are fatal; the rest
 /// is retried.
 fn connection_failure(party: PartyId, conn: &quinn::Connection, what: String) -> Failure {
-    match conn.close_reason() {
-        Some(ConnectionError::ApplicationClosed(c))
-            if c.error_code == VarInt::from_u32(code::ABORT) =>
-        {
-            Failure::Fatal(NetError::PeerAborted {
-                party,
-                reason: crate::wire::sanitize(&String::from_utf8_lossy(&c.reason)),
-            })
-        }
-        Some(ConnectionError::ApplicationClosed(c))
+    let Some(closed) = conn.close_reason() else {
+        return Failure::Retry(what);
+    };
+    if let Some(e) = abort_of(party, &closed) {
+        return Failure::Fatal(e);
+    }
+    match closed {
+        ConnectionError::ApplicationClosed(c)
             if c.error_code == VarInt::from_u32(code::HELLO_REFUSED) =>
         {
             Failure::Fatal(NetError::HelloMismatch {
@@ -234,8 +240,7 @@ fn connection_failure(party: PartyId, conn: &quinn::Connection, what: String) ->
                 ),
             })
         }
-        Some(e) => Failure::Retry(e.to_string()),
-        None => Failure::Retry(what),
+        e => Failure::Retry(e.to_string()),
     }
 }
 

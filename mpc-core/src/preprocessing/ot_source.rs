@@ -840,7 +840,8 @@ async fn make_on<R: OtRing>(
 impl<R: OtRing> OtSource<R> {
     /// Makes the announced `upcoming` requests ahead, the mask triples on one engine and the others on
     /// the second, as a task of its own so that the two can run on two cores: while one waits for a peer
-    /// (a mask triple's row owner does most of its work), the other computes. Nothing is made if a plan is already pending, a producer runs, a new
+    /// (a mask triple's row owner does most of its work), the other computes. Nothing is made if a plan is
+    /// already pending, a producer runs, a new
     /// mask is among them (later mask triples would need it first), or only one kind is there.
     async fn make_ahead(&mut self, upcoming: &[OtRequest]) -> Result<()> {
         let is_mask = |r: &OtRequest| matches!(r, OtRequest::MaskTriple { .. });

@@ -83,17 +83,28 @@ pub async fn mul_mapped<R: Ring>(
             ctx.recv_add_elems::<R>(p, &mut de).await?;
         }
         let (d, e) = de.split_at(end - start);
-        let terms = z[start..end]
-            .iter_mut()
-            .zip(d.iter().zip(e))
-            .zip(triples.a[start..end].iter().zip(&triples.b[start..end]));
-        if leader {
-            terms.for_each(|((z, (&d, &e)), (&a, &b))| *z = post(*z + d * b + e * a + d * e));
-        } else {
-            terms.for_each(|((z, (&d, &e)), (&a, &b))| *z = post(*z + d * b + e * a));
-        }
+        let (a, b) = (&triples.a[start..end], &triples.b[start..end]);
+        combine(&mut z[start..end], d, e, a, b, leader, &post);
     }
     Ok(Shared::from_share(z))
+}
+
+/// `z = post(c + d*b + e*a (+ d*e for the leader))` in place, `z` holding `c`.
+fn combine<R: Ring>(
+    z: &mut [R],
+    d: &[R],
+    e: &[R],
+    a: &[R],
+    b: &[R],
+    leader: bool,
+    post: impl Fn(R) -> R,
+) {
+    let terms = z.iter_mut().zip(d.iter().zip(e)).zip(a.iter().zip(b));
+    if leader {
+        terms.for_each(|((z, (&d, &e)), (&a, &b))| *z = post(*z + d * b + e * a + d * e));
+    } else {
+        terms.for_each(|((z, (&d, &e)), (&a, &b))| *z = post(*z + d * b + e * a));
+    }
 }
 
 /// The local half of Beaver multiplication: `x * y` from the opened `d = x - a` and `e = y - b`, consuming the
@@ -114,12 +125,7 @@ pub fn beaver_local<R: Ring>(
         )));
     }
     let mut z = std::mem::take(&mut triples.c);
-    let terms = z.iter_mut().zip(d).zip(e).zip(&triples.a).zip(&triples.b);
-    if leader {
-        terms.for_each(|((((z, &d), &e), &a), &b)| *z += d * b + e * a + d * e);
-    } else {
-        terms.for_each(|((((z, &d), &e), &a), &b)| *z += d * b + e * a);
-    }
+    combine(&mut z, d, e, &triples.a, &triples.b, leader, |z| z);
     Ok(Shared::from_share(z))
 }
 
