@@ -139,7 +139,12 @@ impl BitWriter {
     /// Appends the low `bits` bits of `v`.
     #[inline(always)]
     fn push(&mut self, v: u128, bits: u32) {
-        let v = v & mask(bits);
+        self.push_masked(v & mask(bits), bits);
+    }
+
+    /// Appends `v`, which is below `2^bits`.
+    #[inline(always)]
+    fn push_masked(&mut self, v: u128, bits: u32) {
         // Invariant: fill < 64.
         self.acc |= v << self.fill;
         let total = self.fill + bits;
@@ -190,6 +195,12 @@ impl<'a> BitReader<'a> {
 
     #[inline(always)]
     fn read(&mut self, bits: u32) -> u128 {
+        self.read_masked(bits, mask(bits))
+    }
+
+    /// [`BitReader::read`] with `m = mask(bits)` given.
+    #[inline(always)]
+    fn read_masked(&mut self, bits: u32, m: u128) -> u128 {
         let (byte, shift) = (self.bit / 8, (self.bit % 8) as u32);
         self.bit += bits as usize;
         let rest = self.bytes.get(byte..).unwrap_or(&[]);
@@ -205,7 +216,7 @@ impl<'a> BitReader<'a> {
         if shift > 0 && bits + shift > 128 {
             v |= (rest.get(16).copied().unwrap_or(0) as u128) << (128 - shift);
         }
-        v & mask(bits)
+        v & m
     }
 
     /// Skips `bits` bits.
@@ -220,21 +231,62 @@ impl<'a> BitReader<'a> {
     }
 }
 
-/// Hash blocks per OT message for vectors of `w` words of `l` bits.
-fn blocks_per_message(w: usize, l: usize) -> usize {
-    (w * l).div_ceil(128)
+/// Pad bits of bit `k`'s word: the word's bits less the two of a signed tau where short pads apply, else
+/// `l - k` (only the low `l - k` bits of a pad survive its shift by `k`).
+#[inline(always)]
+fn pad_bits(l: u32, k: u32, short: Option<u32>) -> u32 {
+    match short {
+        Some(p) if p + 2 < l - k => p,
+        _ => l - k,
+    }
 }
 
-/// Word `i` (of `l` bits) of a hash stream.
-#[inline(always)]
-fn word(blocks: &[Block], i: usize, l: usize) -> u128 {
-    if l == 128 {
-        blocks[i]
-    } else {
-        let per = 128 / l;
-        let b = blocks[i / per] >> ((i % per) * l);
-        b & ((1u128 << l) - 1)
+/// The pad layout of one OT's message of `w` words: word `i`'s pad is read as the 16 bytes from byte
+/// `i * stride` of the OT's hash blocks (as little-endian bytes), masked to its bits; `stride` is the most
+/// pad bits any of the `cb` OTs of an element needs, in whole bytes. Pads shorter than the ring thus take
+/// fewer blocks of hashing than one block per word (72-bit pads: 10 bytes instead of 16), at the price of one
+/// unaligned load each.
+#[derive(Clone, Copy)]
+struct PadLayout {
+    stride: usize,
+    nb: usize,
+}
+
+impl PadLayout {
+    fn new(w: usize, l: u32, cb: usize, short: Option<u32>) -> Self {
+        let bits = (0..cb as u32)
+            .map(|k| pad_bits(l, k, short))
+            .max()
+            .unwrap_or(l);
+        let stride = bits.div_ceil(8) as usize;
+        PadLayout {
+            stride,
+            nb: (w.saturating_sub(1) * stride + 16).div_ceil(16),
+        }
     }
+
+    /// Word `i`'s pad in one OT's hash blocks (as bytes), before masking.
+    #[inline(always)]
+    fn pad(&self, bytes: &[u8], i: usize) -> u128 {
+        match bytes
+            .get(i * self.stride..)
+            .and_then(|b| b.first_chunk::<16>())
+        {
+            Some(b) => u128::from_le_bytes(*b),
+            None => {
+                debug_assert!(false, "a pad beyond its OT's hash blocks");
+                0
+            }
+        }
+    }
+}
+
+/// The hash blocks as the little-endian bytes the pads are read from.
+fn pad_bytes(blocks: &mut [Block]) -> &[u8] {
+    if cfg!(target_endian = "big") {
+        blocks.iter_mut().for_each(|b| *b = b.to_le());
+    }
+    bytemuck::cast_slice(blocks)
 }
 
 fn mask(bits: u32) -> u128 {
@@ -275,7 +327,8 @@ pub fn send_bounded<R: OtRing>(
     let short = bounds.short_pads(l as u32);
     let elements = x.len().checked_div(w).unwrap_or(0);
     debug_assert!(q.len() >= elements * cb);
-    let nb = blocks_per_message(w, l);
+    let layout = PadLayout::new(w, l as u32, cb, short);
+    let nb = layout.nb;
     let mut writer = BitWriter::new(message_len_bounded(elements, w, l, bounds));
     let mut share = Zeroizing::new(vec![0u128; elements * w]);
     let mut h0 = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
@@ -291,19 +344,20 @@ pub fn send_bounded<R: OtRing>(
         let end = (start + CHUNK_OTS).min(total);
         ccr_hash_tweaked(&q[start..end], 0, nb, &mut h0);
         ccr_hash_tweaked(&q[start..end], delta, nb, &mut h1);
+        let (h0, h1) = (pad_bytes(&mut h0), pad_bytes(&mut h1));
         for j in start..end {
             let (e, k) = (j / cb, (j % cb) as u32);
             let bits = word_bits(l as u32, k, short);
             // Full words: pads and tau modulo 2^(l - k). Short words: pads below 2^p, tau signed.
-            let pads = if bits < l as u32 - k { bits - 2 } else { 128 };
-            let pm = mask(pads);
-            let off = (j - start) * nb;
-            let (s0, s1) = (&h0[off..off + nb], &h1[off..off + nb]);
-            for i in 0..w {
-                let a = word(s0, i, l) & pm;
-                let b = word(s1, i, l) & pm;
-                writer.push(a.wrapping_sub(b).wrapping_add(xw[e * w + i]), bits);
-                let sh = &mut share[e * w + i];
+            let pm = mask(pad_bits(l as u32, k, short));
+            let wm = mask(bits);
+            let off = (j - start) * nb * 16;
+            let (s0, s1) = (&h0[off..off + nb * 16], &h1[off..off + nb * 16]);
+            let (xs, shares) = (&xw[e * w..(e + 1) * w], &mut share[e * w..(e + 1) * w]);
+            for (i, (&x, sh)) in xs.iter().zip(shares.iter_mut()).enumerate() {
+                let a = layout.pad(s0, i) & pm;
+                let b = layout.pad(s1, i) & pm;
+                writer.push_masked(a.wrapping_sub(b).wrapping_add(x) & wm, bits);
                 *sh = sh.wrapping_sub(a << k);
             }
         }
@@ -355,7 +409,8 @@ pub fn receive_bounded<R: OtRing>(
         ));
     }
     debug_assert!(t.len() >= elements * cb);
-    let nb = blocks_per_message(w, l);
+    let layout = PadLayout::new(w, l as u32, cb, short);
+    let nb = layout.nb;
     let mut reader = BitReader::new(msg);
     let mut share = Zeroizing::new(vec![0u128; elements * w]);
     let mut h = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
@@ -364,27 +419,26 @@ pub fn receive_bounded<R: OtRing>(
     while start < total {
         let end = (start + CHUNK_OTS).min(total);
         ccr_hash_tweaked(&t[start..end], 0, nb, &mut h);
+        let h = pad_bytes(&mut h);
         for j in start..end {
             let (e, k) = (j / cb, (j % cb) as u32);
             let bits = word_bits(l as u32, k, short);
-            let (pads, ext) = if bits < l as u32 - k {
-                (bits - 2, bits)
-            } else {
-                (128, 128)
-            };
-            let pm = mask(pads);
-            let pad = &h[(j - start) * nb..(j - start + 1) * nb];
+            let pads = pad_bits(l as u32, k, short);
+            // A short word's tau is signed; a full one is taken modulo 2^(l - k) by the shift.
+            let ext = if pads < l as u32 - k { bits } else { 128 };
+            let (pm, wm) = (mask(pads), mask(bits));
+            let pad = &h[(j - start) * nb * 16..(j - start + 1) * nb * 16];
             let shares = &mut share[e * w..(e + 1) * w];
             if (y[e].to_u128() >> k) & 1 == 0 {
                 // Choice 0: the share is the pad; the correction is not needed.
                 for (i, sh) in shares.iter_mut().enumerate() {
-                    *sh = sh.wrapping_add((word(pad, i, l) & pm) << k);
+                    *sh = sh.wrapping_add((layout.pad(pad, i) & pm) << k);
                 }
                 reader.skip(w * bits as usize);
             } else {
                 for (i, sh) in shares.iter_mut().enumerate() {
-                    let tau = sign_extend(reader.read(bits), ext);
-                    *sh = sh.wrapping_add(((word(pad, i, l) & pm).wrapping_add(tau)) << k);
+                    let tau = sign_extend(reader.read_masked(bits, wm), ext);
+                    *sh = sh.wrapping_add((layout.pad(pad, i) & pm).wrapping_add(tau) << k);
                 }
             }
         }
@@ -600,6 +654,27 @@ mod tests {
 
     /// Sender words below `2^v` in magnitude (signed, at the bound's edges too): short pads, fewer bytes, the
     /// same products; outside the window where short pads keep the shares uniform, the plain lengths.
+    #[test]
+    fn pads_take_only_the_bits_they_need() {
+        // Short pads of 72 bits (74 for the full words of bits 54..69), 10 bytes apart: 21 words in 14
+        // blocks, not 21.
+        let short = Bounds {
+            choice_bits: 70,
+            value_bits: Some(32),
+        };
+        let layout = PadLayout::new(21, 128, 70, short.short_pads(128));
+        assert_eq!((layout.stride, layout.nb), (10, 14));
+        // Full words need the whole ring at bit 0; Z64 packs two words per block.
+        let full = PadLayout::new(21, 128, 70, None);
+        assert_eq!((full.stride, full.nb), (16, 21));
+        let z64 = PadLayout::new(3, 64, 64, None);
+        assert_eq!((z64.stride, z64.nb), (8, 2));
+        // Pad 1 is bytes 10..26: block 0's top 6 bytes, then block 1's low 10.
+        let mut blocks = [u128::MAX << 80, 0x0b];
+        let bytes = pad_bytes(&mut blocks);
+        assert_eq!(layout.pad(bytes, 1), u128::MAX >> 80 | 0x0b << 48);
+    }
+
     #[test]
     fn bounded_values_shorten_the_message_and_match_plaintext() {
         use crate::ring::{PowerOfTwoRing, Ring};

@@ -13,7 +13,6 @@
 //! Both run on AES-NI when the CPU has it (the `aes` crate detects it at run time), with eight blocks in flight.
 //! Key schedules are wiped on drop (the `aes` crate's `zeroize` feature).
 
-use aes::cipher::generic_array::GenericArray;
 use aes::cipher::{BlockEncrypt, KeyInit};
 use aes::Aes128;
 
@@ -29,28 +28,9 @@ const FIXED_KEY: [u8; 16] = [
 /// Blocks encrypted per call to the cipher (a multiple of the eight the AES-NI backend pipelines).
 const CHUNK: usize = 64;
 
-type AesBlock = GenericArray<u8, aes::cipher::consts::U16>;
-
 fn fixed_key() -> &'static Aes128 {
     static PI: std::sync::OnceLock<Aes128> = std::sync::OnceLock::new();
     PI.get_or_init(|| Aes128::new(&FIXED_KEY.into()))
-}
-
-/// Encrypts `blocks` in place with `cipher`, in chunks that keep the AES pipeline full.
-#[cfg(test)]
-fn encrypt_in_place(cipher: &Aes128, blocks: &mut [Block]) {
-    let mut buf = [AesBlock::default(); CHUNK];
-    for chunk in blocks.chunks_mut(CHUNK) {
-        let buf = &mut buf[..chunk.len()];
-        for (b, x) in buf.iter_mut().zip(chunk.iter()) {
-            *b = x.to_le_bytes().into();
-        }
-        cipher.encrypt_blocks(buf);
-        for (b, x) in buf.iter().zip(chunk.iter_mut()) {
-            let bytes: [u8; 16] = (*b).into();
-            *x = u128::from_le_bytes(bytes);
-        }
-    }
 }
 
 #[inline(always)]
@@ -59,34 +39,60 @@ fn sigma(x: Block) -> Block {
     ((hi ^ lo) as u128) << 64 | hi as u128
 }
 
+/// Encrypts `blocks` in place under `cipher`, each block as its 16 little-endian bytes, a cache-sized piece
+/// at a time and with no staging copy.
+fn encrypt_blocks_in_place(cipher: &Aes128, blocks: &mut [Block]) {
+    use aes::cipher::inout::InOutBuf;
+    use aes::cipher::typenum::U16;
+    for piece in blocks.chunks_mut(CHUNK) {
+        if cfg!(target_endian = "big") {
+            piece.iter_mut().for_each(|b| *b = b.to_le());
+        }
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(piece);
+        let (chunks, _) = InOutBuf::from(bytes).into_chunks::<U16>();
+        cipher.encrypt_blocks_inout(chunks);
+        if cfg!(target_endian = "big") {
+            piece.iter_mut().for_each(|b| *b = Block::from_le(*b));
+        }
+    }
+}
+
 /// `H(x) = pi(sigma(x)) xor sigma(x)` for every block, in place.
 pub fn ccr_hash(blocks: &mut [Block]) {
     let pi = fixed_key();
-    let mut buf = [AesBlock::default(); CHUNK];
-    for chunk in blocks.chunks_mut(CHUNK) {
-        let buf = &mut buf[..chunk.len()];
-        for (b, x) in buf.iter_mut().zip(chunk.iter_mut()) {
-            *x = sigma(*x);
-            *b = x.to_le_bytes().into();
+    for piece in blocks.chunks_mut(CHUNK) {
+        let mut s = [0u128; CHUNK];
+        let s = &mut s[..piece.len()];
+        for (x, s) in piece.iter_mut().zip(s.iter_mut()) {
+            *s = sigma(*x);
+            *x = *s;
         }
-        pi.encrypt_blocks(buf);
-        for (b, x) in buf.iter().zip(chunk.iter_mut()) {
-            let bytes: [u8; 16] = (*b).into();
-            *x ^= u128::from_le_bytes(bytes);
-        }
+        encrypt_blocks_in_place(pi, piece);
+        piece.iter_mut().zip(s.iter()).for_each(|(x, s)| *x ^= s);
     }
 }
 
 /// [`ccr_hash`] of `x_j xor offset xor tweak(c)` into `out[j * nb + c]` for every `j` and `c < nb`.
 pub fn ccr_hash_tweaked(xs: &[Block], offset: Block, nb: usize, out: &mut [Block]) {
     let out = &mut out[..xs.len() * nb];
+    let pi = fixed_key();
+    let fill = |out: &mut [Block]| {
+        for (o, &x) in out.chunks_exact_mut(nb.max(1)).zip(xs) {
+            let base = x ^ offset;
+            for (c, v) in o.iter_mut().enumerate() {
+                *v = sigma(base ^ counter_tweak(c));
+            }
+        }
+    };
+    // sigma(x), encrypted in place, then sigma(x) again (recomputed, cheaper than a copy) xored in.
+    fill(out);
+    encrypt_blocks_in_place(pi, out);
     for (o, &x) in out.chunks_exact_mut(nb.max(1)).zip(xs) {
         let base = x ^ offset;
         for (c, v) in o.iter_mut().enumerate() {
-            *v = base ^ counter_tweak(c);
+            *v ^= sigma(base ^ counter_tweak(c));
         }
     }
-    ccr_hash(out);
 }
 
 /// The tweak for output block `c` of a multi-block hash (`c = 0` leaves the input unchanged).
@@ -119,35 +125,22 @@ impl AesPrg {
 
     /// Fills `out` with the next `out.len()` blocks of the stream.
     pub fn fill(&mut self, out: &mut [Block]) {
-        let mut buf = [AesBlock::default(); CHUNK];
-        for chunk in out.chunks_mut(CHUNK) {
-            let buf = &mut buf[..chunk.len()];
-            for b in buf.iter_mut() {
-                *b = self.counter.to_le_bytes().into();
+        for piece in out.chunks_mut(CHUNK) {
+            for b in piece.iter_mut() {
+                *b = self.counter;
                 self.counter = self.counter.wrapping_add(1);
             }
-            self.cipher.encrypt_blocks(buf);
-            for (b, x) in buf.iter().zip(chunk.iter_mut()) {
-                let bytes: [u8; 16] = (*b).into();
-                *x = u128::from_le_bytes(bytes);
-            }
+            encrypt_blocks_in_place(&self.cipher, piece);
         }
     }
 
     /// XORs the next `out.len()` blocks of the stream into `out`.
     pub fn xor_into(&mut self, out: &mut [Block]) {
-        let mut buf = [AesBlock::default(); CHUNK];
-        for chunk in out.chunks_mut(CHUNK) {
-            let buf = &mut buf[..chunk.len()];
-            for b in buf.iter_mut() {
-                *b = self.counter.to_le_bytes().into();
-                self.counter = self.counter.wrapping_add(1);
-            }
-            self.cipher.encrypt_blocks(buf);
-            for (b, x) in buf.iter().zip(chunk.iter_mut()) {
-                let bytes: [u8; 16] = (*b).into();
-                *x ^= u128::from_le_bytes(bytes);
-            }
+        let mut buf = [0u128; CHUNK];
+        for piece in out.chunks_mut(CHUNK) {
+            let buf = &mut buf[..piece.len()];
+            self.fill(buf);
+            piece.iter_mut().zip(buf.iter()).for_each(|(x, b)| *x ^= b);
         }
     }
 }
@@ -180,7 +173,7 @@ mod tests {
         // FIPS-197 C.1 through the same block path.
         let key = u128::from_le_bytes(hex("000102030405060708090a0b0c0d0e0f"));
         let mut block = [u128::from_le_bytes(hex("00112233445566778899aabbccddeeff"))];
-        encrypt_in_place(&AesPrg::new(key).cipher, &mut block);
+        encrypt_blocks_in_place(&AesPrg::new(key).cipher, &mut block);
         assert_eq!(
             block[0].to_le_bytes(),
             hex("69c4e0d86a7b0430d8cdb78070b4c55a")
@@ -206,7 +199,7 @@ mod tests {
         ccr_hash(&mut hashed);
         for (x, h) in xs.iter().zip(&hashed) {
             let mut b = [sigma(*x)];
-            encrypt_in_place(fixed_key(), &mut b);
+            encrypt_blocks_in_place(fixed_key(), &mut b);
             assert_eq!(*h, b[0] ^ sigma(*x));
         }
         // sigma is an orthomorphism: sigma(x) xor x is a permutation too; spot-check linearity.
