@@ -23,8 +23,14 @@ pub const ALPN: &[u8] = b"mpc-net/1";
 /// The server name a client asks for; certificates carry it, but pinning, not the name, authenticates.
 pub const SERVER_NAME: &str = "mpc-party.invalid";
 
+/// ring's provider with AES-128-GCM first: a mesh moves hundreds of megabytes of OT extension per run, and
+/// AES-128 (10 rounds) seals them faster than AES-256 (14) with the 128-bit security the MPC protocols
+/// themselves have (IKNP's 128 base OTs). The other TLS 1.3 suites stay as fallbacks.
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    let mut p = rustls::crypto::ring::default_provider();
+    p.cipher_suites
+        .sort_by_key(|s| s.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
+    Arc::new(p)
 }
 
 fn tls_err(e: impl std::fmt::Display) -> NetError {
@@ -195,4 +201,23 @@ pub fn client_config(identity: &Identity, pinned: Fingerprint) -> Result<rustls:
         .map_err(tls_err)?;
     cfg.alpn_protocols = vec![ALPN.to_vec()];
     Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aes_128_gcm_is_offered_first_and_the_others_stay() {
+        let p = provider();
+        let suites: Vec<_> = p.cipher_suites.iter().map(|s| s.suite()).collect();
+        assert_eq!(
+            suites.first(),
+            Some(&rustls::CipherSuite::TLS13_AES_128_GCM_SHA256)
+        );
+        assert_eq!(
+            suites.len(),
+            rustls::crypto::ring::default_provider().cipher_suites.len()
+        );
+    }
 }
