@@ -19,8 +19,9 @@ use mpc_core::{Context, Error, Result, Shared, Z128};
 /// One request of the steps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Need {
-    /// Beaver triples.
-    Triples(usize),
+    /// Beaver triples: count and the bits of each party's share of `a`
+    /// ([`Preprocessing::triples_bounded`]).
+    Triples(usize, u32),
     /// Square pairs: count, whether with products, and the bits of each party's share of the mask.
     Squares(usize, bool, u32),
     /// Truncation pairs: count and fractional bits.
@@ -31,7 +32,7 @@ pub(crate) enum Need {
 
 /// Items fetched ahead, served in order.
 pub(crate) struct Prefetched {
-    triples: VecDeque<Triples<Z128>>,
+    triples: VecDeque<(u32, Triples<Z128>)>,
     squares: VecDeque<Squares<Z128>>,
     truncs: VecDeque<TruncPairs<Z128>>,
     masks: VecDeque<(MaskUse, MaskTriple<Z128>)>,
@@ -55,7 +56,10 @@ impl Prefetched {
         let requests: Vec<Request> = needs
             .iter()
             .map(|need| match *need {
-                Need::Triples(count) => Request::Triples { count },
+                Need::Triples(count, a_bits) => Request::Triples {
+                    count,
+                    a_bits: Some(a_bits),
+                },
                 Need::Squares(count, products, mask_bits) => Request::Squares {
                     count,
                     products,
@@ -71,7 +75,9 @@ impl Prefetched {
         source.announce(ctx, &requests).await?;
         for need in needs {
             match need {
-                Need::Triples(n) => p.triples.push_back(source.triples(ctx, n).await?),
+                Need::Triples(n, bits) => p
+                    .triples
+                    .push_back((bits, source.triples_bounded(ctx, n, bits).await?)),
                 Need::Squares(n, products, bits) => p
                     .squares
                     .push_back(source.squares(ctx, n, products, bits).await?),
@@ -106,9 +112,18 @@ impl Preprocessing<Z128> for Prefetched {
         "prefetched"
     }
 
-    async fn triples(&mut self, _ctx: &mut Context, count: usize) -> Result<Triples<Z128>> {
+    async fn triples(&mut self, _ctx: &mut Context, _count: usize) -> Result<Triples<Z128>> {
+        Err(plan_error("uniform triples"))
+    }
+
+    async fn triples_bounded(
+        &mut self,
+        _ctx: &mut Context,
+        count: usize,
+        a_bits: u32,
+    ) -> Result<Triples<Z128>> {
         match self.triples.pop_front() {
-            Some(t) if t.len() == count => Ok(t),
+            Some((bits, t)) if t.len() == count && bits == a_bits => Ok(t),
             _ => Err(plan_error("triples")),
         }
     }

@@ -22,11 +22,13 @@
 //!
 //! `t` is masked once for both of its products: a square pair with a product (`a`, `a^2`, `b`, `a b`,
 //! [`mpc_core::preprocessing::Squares`]) serves `t t` and `t q`, a square pair without one serves `u u`, and
-//! only `v w` takes a triple. With `ot` preprocessing that is 29% fewer bytes than four triples (one OT per
-//! bit of `a` carries both of `t`'s products, and a square needs only half of the pairs of parties).
+//! only `v w` takes a triple, whose `a` (the mask of `v`) is short ([`PRODUCT_MASK_BITS`]). With `ot`
+//! preprocessing that is 29% fewer bytes than four triples (one OT per bit of `a` carries both of `t`'s
+//! products, and a square needs only half of the pairs of parties), and the short `a` makes the triple's
+//! OTs 72 per element each way instead of 128.
 //!
 //! Per step of `b` rows and `d + 1` weights (logistic): `b` square pairs with products, `b` without, `b`
-//! triples, truncation pairs for `4b` plus
+//! triples with short `a`, truncation pairs for `4b` plus
 //! `b` and `d + 1` elements, and two mask triples. Every value stays below the fixed-point bound `2^87`: `q`
 //! at 60 fractional bits needs `|q| < 2^27`, true for `|t| < 7` (`|z| < 168`; `q` then grows like `19.2 t^8`), and so is `v w`; the update at 60 bits needs a
 //! change of a weight below `2^27` per step.
@@ -48,6 +50,12 @@ use crate::sigmoid::{COEFFS, RANGE};
 /// `r'`, so the value truncated is hidden by the low `70 + shift` bits of its mask: `z / 24` (below 2^43 at
 /// 40 fractional bits, shift 40) with 67 bits, `t^2` (below 2^46, shift 20) with 44.
 pub(crate) const SQUARE_MASK_BITS: u32 = 70;
+
+/// Bits of each party's share of the mask `a` of `v = t^4` in `v w` (`w`'s mask `b` stays uniform): opening
+/// `v - a` hides `v < 2401` (2^32 at 20 fractional bits, for `|t| < 7`) with 40 bits, and `v`'s alignment
+/// hides `t^4` at 40 fractional bits (below 2^52, shift 20) with the low 92 bits of its mask, 40 bits. The
+/// `ot` source then needs 72 OTs per element in each direction of a pair instead of 128.
+pub(crate) const PRODUCT_MASK_BITS: u32 = 72;
 
 /// The public constants of the steps.
 pub(crate) struct StepParams {
@@ -102,7 +110,7 @@ pub(crate) fn needs(s: usize, e: usize, weights: usize, linear: bool) -> Vec<Nee
         v.extend([
             Need::Squares(b, true, SQUARE_MASK_BITS),
             Need::Squares(b, false, SQUARE_MASK_BITS),
-            Need::Triples(b),
+            Need::Triples(b, PRODUCT_MASK_BITS),
             Need::Trunc(b, 2 * f),
             Need::Trunc(b, f),
             Need::Trunc(b, f),
@@ -192,7 +200,7 @@ pub(crate) async fn step(
         // v w takes a triple.
         let sq_t = pre.squares(ctx, b, true, SQUARE_MASK_BITS).await?;
         let sq_u = pre.squares(ctx, b, false, SQUARE_MASK_BITS).await?;
-        let t3 = pre.triples(ctx, b).await?;
+        let t3 = pre.triples_bounded(ctx, b, PRODUCT_MASK_BITS).await?;
 
         // Round 2: t = z / 24, aligned with its mask.
         let pt = pre.trunc_pairs(ctx, b, 2 * f).await?;

@@ -23,6 +23,9 @@ pub enum Request {
     Triples {
         /// Number of triples.
         count: usize,
+        /// Each party's share of `a` may be drawn below `2^a_bits` (see
+        /// [`super::Preprocessing::triples_bounded`]); `None` for uniform triples.
+        a_bits: Option<u32>,
     },
     /// A matrix triple for `m x k` times `k x n`.
     MatrixTriple {
@@ -76,7 +79,9 @@ pub(crate) const MAX_REQUEST_ELEMENTS: usize = 1 << 28;
 impl Request {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let (tag, fields): (u8, [u64; 5]) = match *self {
-            Request::Triples { count } => (1, [count as u64, 0, 0, 0, 0]),
+            Request::Triples { count, a_bits } => {
+                (1, [count as u64, a_bits.unwrap_or(0) as u64, 0, 0, 0])
+            }
             Request::MatrixTriple { m, k, n } => (2, [m as u64, k as u64, n as u64, 0, 0]),
             Request::MatrixMask { m, k } => (3, [m as u64, k as u64, 0, 0, 0]),
             Request::MaskTriple { mask, ref using } => (
@@ -117,7 +122,14 @@ impl Request {
             .collect();
         let size = |x: u64| usize::try_from(x).map_err(|_| format!("size {x} too large"));
         let req = match bytes[0] {
-            1 => Request::Triples { count: size(f[0])? },
+            1 => Request::Triples {
+                count: size(f[0])?,
+                a_bits: match f[1] {
+                    0 => None,
+                    b @ 1..=128 => Some(b as u32),
+                    b => return Err(format!("{b} mask bits")),
+                },
+            },
             2 => Request::MatrixTriple {
                 m: size(f[0])?,
                 k: size(f[1])?,
@@ -165,7 +177,7 @@ impl Request {
 
     fn check_size(&self) -> std::result::Result<(), String> {
         let elems = match *self {
-            Request::Triples { count }
+            Request::Triples { count, .. }
             | Request::Random { count }
             | Request::Trunc { count, .. } => Some(count.saturating_mul(3)),
             Request::Squares { count, .. } => Some(count.saturating_mul(4)),
@@ -326,7 +338,7 @@ impl LocalShares<'_> {
     /// Number of correction elements party 0 needs for `req`.
     pub(crate) fn correction_len(&self, req: &Request) -> Result<usize> {
         Ok(match *req {
-            Request::Triples { count } | Request::Trunc { count, .. } => count,
+            Request::Triples { count, .. } | Request::Trunc { count, .. } => count,
             Request::MatrixTriple { m, n, .. } => m * n,
             Request::MaskTriple { mask, ref using } => {
                 let &(m, k) = self
@@ -359,7 +371,7 @@ impl LocalShares<'_> {
             }
         };
         Ok(match *req {
-            Request::Triples { count } => Item::Triples(Triples::from_shares(
+            Request::Triples { count, .. } => Item::Triples(Triples::from_shares(
                 expand(self.seed, id, TAG_A, count),
                 expand(self.seed, id, TAG_B, count),
                 own_or(count, TAG_C, correction),
@@ -469,7 +481,9 @@ impl<R: Ring> Corrector<R> {
                 .collect::<Vec<R>>()
         };
         Ok(match *req {
-            Request::Triples { count } => streamed_triple_correction(seeds, id, count, own_triples),
+            Request::Triples { count, .. } => {
+                streamed_triple_correction(seeds, id, count, own_triples)
+            }
             Request::MatrixTriple { m, k, n } => {
                 let a = sum_shares::<R>(seeds, id, TAG_A, m * k, 0);
                 let b = sum_shares::<R>(seeds, id, TAG_B, k * n, 0);
@@ -519,5 +533,57 @@ impl<R: Ring> Corrector<R> {
                 out
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of request survives the dealer's wire format; malformed fields are named.
+    #[test]
+    fn requests_round_trip_and_bad_fields_are_errors() {
+        let all = [
+            Request::Triples {
+                count: 5,
+                a_bits: None,
+            },
+            Request::Triples {
+                count: 5,
+                a_bits: Some(72),
+            },
+            Request::MatrixTriple { m: 2, k: 3, n: 4 },
+            Request::MatrixMask { m: 6, k: 7 },
+            Request::MaskTriple {
+                mask: 3,
+                using: MaskUse {
+                    row_start: 1,
+                    row_end: 9,
+                    cols: 1,
+                    transpose: true,
+                },
+            },
+            Request::Trunc {
+                count: 8,
+                frac_bits: 20,
+            },
+            Request::Random { count: 9 },
+            Request::Squares {
+                count: 4,
+                products: true,
+                mask_bits: 70,
+            },
+        ];
+        for r in all {
+            assert_eq!(Request::decode(&r.encode()), Ok(r.clone()), "{r:?}");
+        }
+        let mut bad = Request::Triples {
+            count: 5,
+            a_bits: Some(72),
+        }
+        .encode();
+        bad[9] = 200;
+        assert_eq!(Request::decode(&bad), Err("200 mask bits".to_string()));
+        assert!(Request::decode(&bad[1..]).is_err());
     }
 }

@@ -27,7 +27,23 @@ macro_rules! impl_preprocessing_via_next {
             }
             $($($extra)*)?
             async fn triples(&mut self, ctx: &mut Context, count: usize) -> Result<Triples<R>> {
-                let ($s, $ctx, $req) = (self, ctx, Request::Triples { count });
+                let ($s, $ctx, $req) = (self, ctx, Request::Triples { count, a_bits: None });
+                match $next? {
+                    Item::Triples(t) => Ok(t),
+                    _ => Err(wrong_item()),
+                }
+            }
+            async fn triples_bounded(
+                &mut self,
+                ctx: &mut Context,
+                count: usize,
+                a_bits: u32,
+            ) -> Result<Triples<R>> {
+                let req = Request::Triples {
+                    count,
+                    a_bits: Some(a_bits),
+                };
+                let ($s, $ctx, $req) = (self, ctx, req);
                 match $next? {
                     Item::Triples(t) => Ok(t),
                     _ => Err(wrong_item()),
@@ -165,6 +181,17 @@ pub trait Preprocessing<R: Ring>: Send {
 
     /// `count` Beaver triples `c = a * b`.
     async fn triples(&mut self, ctx: &mut Context, count: usize) -> Result<Triples<R>>;
+
+    /// `count` Beaver triples whose `a` a source may draw with each party's share below `2^a_bits` (the
+    /// `ot` source does: one OT per bit of `a` in each direction of every pair, instead of one per bit of
+    /// `b`), so that `x - a` then hides `x` only statistically, with about `a_bits - log2|x|` bits. `b` is
+    /// always uniform. The dealer's triples are uniform.
+    async fn triples_bounded(
+        &mut self,
+        ctx: &mut Context,
+        count: usize,
+        a_bits: u32,
+    ) -> Result<Triples<R>>;
 
     /// A matrix triple `C = A * B` with `A` of `m x k` and `B` of `k x n`.
     async fn matrix_triple(

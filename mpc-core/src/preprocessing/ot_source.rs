@@ -354,10 +354,26 @@ impl Engine {
         Ok(acc)
     }
 
-    async fn triples<R: OtRing>(&mut self, count: usize) -> Result<Triples<R>> {
-        let a = R::random_vec(self.ctx.rng(), count);
+    /// Triples; with `a_bits`, each party's share of `a` is drawn below `2^a_bits` and is the choice
+    /// element of every pair's OTs (`a_bits` OTs each way instead of the ring's bits).
+    async fn triples<R: OtRing>(
+        &mut self,
+        count: usize,
+        a_bits: Option<u32>,
+    ) -> Result<Triples<R>> {
+        let mut a = R::random_vec(self.ctx.rng(), count);
         let b = R::random_vec(self.ctx.rng(), count);
-        let cross = self.cross(&a, 1, &b).await?;
+        let cross = match a_bits.filter(|&bits| bits < R::BITS) {
+            None => self.cross(&a, 1, &b).await?,
+            Some(bits) => {
+                let keep = (1u128 << bits.max(1)) - 1;
+                a.iter_mut()
+                    .for_each(|v| *v = R::from_i128((v.to_u128() & keep) as i128));
+                // sum_{i != j} b_j a_i: the same cross terms, with the short `a` choosing.
+                self.cross_pairs(&b, 1, &a, false, bits.max(1) as usize)
+                    .await?
+            }
+        };
         let c = a
             .iter()
             .zip(&b)
@@ -597,7 +613,7 @@ impl<R: OtRing> OtSource<R> {
                 }
             };
             loop {
-                let item = engine.triples::<R>(batch).await;
+                let item = engine.triples::<R>(batch, None).await;
                 let failed = item.is_err();
                 if tx.send(item).await.is_err() || failed {
                     return;
@@ -726,9 +742,9 @@ async fn make_on<R: OtRing>(
     req: &OtRequest,
 ) -> Result<Prepared<R>> {
     Ok(match *req {
-        OtRequest::Triples { count } => {
+        OtRequest::Triples { count, a_bits } => {
             check_size("a triple request", count.checked_mul(3))?;
-            Prepared::Triples(engine.triples(count).await?)
+            Prepared::Triples(engine.triples(count, a_bits).await?)
         }
         OtRequest::MatrixTriple { m, k, n } => {
             check_size(
@@ -917,7 +933,14 @@ impl<R: OtRing> OtSource<R> {
             let (_, item) = self.planned.pop_front().expect("front exists");
             return Ok(item);
         }
-        if let (OtRequest::Triples { count }, Some(p)) = (&req, self.producer.as_mut()) {
+        if let (
+            OtRequest::Triples {
+                count,
+                a_bits: None,
+            },
+            Some(p),
+        ) = (&req, self.producer.as_mut())
+        {
             return Ok(Prepared::Triples(p.take(*count).await?));
         }
         self.make(&req).await
@@ -990,7 +1013,30 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
     }
 
     async fn triples(&mut self, _ctx: &mut Context, count: usize) -> Result<Triples<R>> {
-        expect_item!(self.next(OtRequest::Triples { count }).await?, Triples)
+        expect_item!(
+            self.next(OtRequest::Triples {
+                count,
+                a_bits: None
+            })
+            .await?,
+            Triples
+        )
+    }
+
+    async fn triples_bounded(
+        &mut self,
+        _ctx: &mut Context,
+        count: usize,
+        a_bits: u32,
+    ) -> Result<Triples<R>> {
+        expect_item!(
+            self.next(OtRequest::Triples {
+                count,
+                a_bits: Some(a_bits)
+            })
+            .await?,
+            Triples
+        )
     }
 
     async fn matrix_triple(
@@ -1152,8 +1198,24 @@ impl<R: Ring, P: Preprocessing<R>> Preprocessing<R> for Recorder<R, P> {
     }
 
     async fn triples(&mut self, ctx: &mut Context, count: usize) -> Result<Triples<R>> {
-        self.plan.push(OtRequest::Triples { count });
+        self.plan.push(OtRequest::Triples {
+            count,
+            a_bits: None,
+        });
         self.inner.triples(ctx, count).await
+    }
+
+    async fn triples_bounded(
+        &mut self,
+        ctx: &mut Context,
+        count: usize,
+        a_bits: u32,
+    ) -> Result<Triples<R>> {
+        self.plan.push(OtRequest::Triples {
+            count,
+            a_bits: Some(a_bits),
+        });
+        self.inner.triples_bounded(ctx, count, a_bits).await
     }
 
     async fn matrix_triple(
@@ -1308,6 +1370,42 @@ mod tests {
                 "{n}: {without70} vs {without}"
             );
         }
+    }
+
+    /// Triples with `a` below `2^72`: the products hold, every party's share of `a` is short, `b` is not,
+    /// and each party sends per peer 72 OTs of 16 bytes plus sum_k (128 - k) correction bits per triple in
+    /// each direction, against 128 OTs for a uniform triple.
+    #[tokio::test]
+    async fn bounded_triples_match_plaintext_with_short_a() {
+        for_parties(|n| async move {
+            let count = 8;
+            let out = simulate(n, move |mut ctx| async move {
+                let mut src = OtSource::<Z128>::setup(&mut ctx).await?;
+                let before = ctx.stats();
+                let t = src.triples_bounded(&mut ctx, count, 72).await?;
+                let bytes = ctx.stats().since(&before).bytes_sent();
+                Ok((raw(t), bytes))
+            })
+            .await
+            .unwrap();
+            let parts: Vec<&[Vec<Z128>; 3]> = out.iter().map(|(t, _)| t).collect();
+            let [a, b, c] =
+                [0, 1, 2].map(|k| sum(&parts.iter().map(|p| p[k].clone()).collect::<Vec<_>>()));
+            for i in 0..count {
+                assert_eq!(a[i] * b[i], c[i], "triple {i} of {n} parties");
+            }
+            for p in &parts {
+                assert!(p[0].iter().all(|v| v.to_u128() < 1 << 72));
+                assert!(p[1].iter().any(|v| v.to_u128() >= 1 << 72));
+            }
+            let corrections: usize = (0..72).map(|k| 128 - k).sum();
+            let u = 16 * (count * 72).div_ceil(128) * 128;
+            let expected = (n - 1) * (u + (count * corrections).div_ceil(8));
+            for (_, bytes) in &out {
+                assert_eq!(*bytes as usize, expected, "{n} parties");
+            }
+        })
+        .await;
     }
 
     async fn triples_and_bytes<R: OtRing>(n: usize) {
@@ -1751,7 +1849,10 @@ mod tests {
                             mask: xm.mask().id(),
                             using: all.clone(),
                         },
-                        OtRequest::Triples { count: 40 },
+                        OtRequest::Triples {
+                            count: 40,
+                            a_bits: None,
+                        },
                         OtRequest::Squares {
                             count: 9,
                             products: true,

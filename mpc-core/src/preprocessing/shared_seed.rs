@@ -68,7 +68,7 @@ impl<R: Ring> InsecureSharedSeed<R> {
         };
         match (&mut self.corrector, &req) {
             // Party 0 expands its own a_0, b_0 once and computes c_0 from them.
-            (Some(c), &Request::Triples { count }) => {
+            (Some(c), &Request::Triples { count, .. }) => {
                 let mut item = local.item(id, &req, vec![R::ZERO; count])?;
                 let correction = c.correction(id, &req, Some(&item))?;
                 if let Item::Triples(t) = &mut item {
