@@ -59,9 +59,29 @@ use crate::step::{self, StepParams, Weights};
 /// The fixed-point format of training: 20 fractional bits in Z128, values below 2^87 after scaling.
 pub const FORMAT: FixedPoint = FixedPoint::Z128_DEFAULT;
 
-/// Every encoded training value (below [`STANDARDIZED_LIMIT`] = `2^12`, at 20 fractional bits) is below
-/// `2^32` in magnitude: the public bound of the owned masks ([`Preprocessing::owned_mask`]).
-const OWNED_VALUE_BITS: u32 = FORMAT.frac_bits + 12;
+/// The public bound of the owned masks ([`Preprocessing::owned_mask`]): every encoded training value is
+/// below `2^owned_value_bits(..)` in magnitude. Each bit less shortens the `ot` source's correction words
+/// of the mask triples by one bit (74 bits at 32, 67 at 25), down to 23, below which short words no longer
+/// apply ([`mpc_core::ot::gilboa::Bounds`]).
+///
+/// Standardized with the global mean and population standard deviation of `total` rows, no value can lie
+/// beyond `sqrt(total - 1)` standard deviations (Samuelson's inequality), a public bound: 21.3 for the 455
+/// training rows of breast cancer, so 25 bits instead of the 32 of [`STANDARDIZED_LIMIT`]. The bound
+/// allowed is 1% wider plus 1, for the fixed-point statistics; [`encode_rows`] rejects a value beyond it
+/// (the statistics then lost precision). Without standardization the bound is [`UNSCALED_LIMIT`].
+fn owned_value_limit(total: usize, standardize: Standardize) -> f64 {
+    match standardize {
+        Standardize::Global => ((total.max(1) - 1) as f64).sqrt() * 1.01 + 1.0,
+        Standardize::None => UNSCALED_LIMIT,
+    }
+    .min(STANDARDIZED_LIMIT)
+}
+
+/// Bits of the owned masks' bound for values up to `limit` in magnitude (see [`owned_value_limit`]).
+fn owned_value_bits(limit: f64) -> u32 {
+    // 2^(bits - 20) > limit, so that even a value at the limit, rounded, encodes below 2^bits.
+    (FORMAT.frac_bits + limit.log2().floor().max(0.0) as u32 + 1).clamp(23, FORMAT.frac_bits + 12)
+}
 
 /// The format of the shared sums and sums of squares of standardization: they are only added and opened,
 /// never multiplied or truncated, so they may use almost the whole ring.
@@ -199,7 +219,8 @@ async fn run(
     // Input sharing.
     let start = Instant::now();
     let stats_start = ctx.stats();
-    let mine = encode_rows(data, &scaling, config.standardize)?;
+    let limit = owned_value_limit(total, config.standardize);
+    let mine = encode_rows(data, &scaling, config.standardize, limit)?;
     let mut xs = Vec::with_capacity(total * (d + 1));
     let mut ys = Vec::with_capacity(total);
     for (owner, &rows) in rows_per_party.iter().enumerate() {
@@ -216,6 +237,7 @@ async fn run(
     let owned = OwnedRows {
         rows_per_party: &rows_per_party,
         mine: &mine[..data.len() * (d + 1)],
+        value_bits: owned_value_bits(limit),
     };
     let descent = fit(ctx, source, &x, &y, Some(&owned), config, progress).await?;
     let training_seconds = start.elapsed().as_secs_f64();
@@ -297,6 +319,8 @@ pub(crate) async fn fit(
 pub(crate) struct OwnedRows<'a> {
     pub rows_per_party: &'a [usize],
     pub mine: &'a [Z128],
+    /// Every value of `mine` is below `2^value_bits` in magnitude, a bound every party computes alike.
+    pub value_bits: u32,
 }
 
 impl OwnedRows<'_> {
@@ -367,7 +391,7 @@ pub(crate) async fn descend(
                         Some(o) => {
                             let (segments, values) = o.chunk(me, c0, c1, d + 1);
                             source
-                                .owned_mask(ctx, &segments, d + 1, values, OWNED_VALUE_BITS)
+                                .owned_mask(ctx, &segments, d + 1, values, o.value_bits)
                                 .await
                                 .map_err(mpc(me))?
                         }
@@ -600,7 +624,13 @@ async fn global_scaling(
 }
 
 /// Step 3: this party's rows (standardized, with the intercept column) then labels, in fixed point.
-fn encode_rows(data: &PartyData, scaling: &Scaling, standardize: Standardize) -> Result<Vec<Z128>> {
+/// `limit` bounds every standardized value ([`owned_value_limit`]).
+fn encode_rows(
+    data: &PartyData,
+    scaling: &Scaling,
+    standardize: Standardize,
+    limit: f64,
+) -> Result<Vec<Z128>> {
     let d = data.features.len();
     let mut out = Vec::with_capacity(data.len() * (d + 2));
     let cell = |i: usize, column: &str, reason: String| Error::Cell {
@@ -633,6 +663,17 @@ fn encode_rows(data: &PartyData, scaling: &Scaling, standardize: Standardize) ->
                     format!(
                         "standardized to {v}, beyond {STANDARDIZED_LIMIT} standard deviations: the \
                          column's spread is too small for the fixed-point sums"
+                    ),
+                ));
+            }
+            if standardize == Standardize::Global && v.abs() > limit {
+                return Err(cell(
+                    i,
+                    &data.features[j],
+                    format!(
+                        "standardized to {v}, beyond the {limit:.2} standard deviations that any value \
+                         of the training rows can reach: the fixed-point statistics lost precision (the \
+                         column's spread is too small against its mean)"
                     ),
                 ));
             }
@@ -685,7 +726,7 @@ mod tests {
             label_mean: 0.0,
             label_sd: 1.0,
         };
-        let err = encode_rows(&data, &scaling, Standardize::Global)
+        let err = encode_rows(&data, &scaling, Standardize::Global, STANDARDIZED_LIMIT)
             .unwrap_err()
             .to_string();
         assert!(
@@ -698,9 +739,68 @@ mod tests {
             lines: data.lines[..1].to_vec(),
             ..data
         };
-        let encoded = encode_rows(&first, &scaling, Standardize::Global).unwrap();
+        let encoded =
+            encode_rows(&first, &scaling, Standardize::Global, STANDARDIZED_LIMIT).unwrap();
         // Features, the intercept, then the label; 4095 standard deviations encode below 2^32.
         assert_eq!(encoded[1], FORMAT.encode(4095.0).unwrap());
-        assert!(encoded[1].to_i128().unwrap() < 1i128 << OWNED_VALUE_BITS);
+        assert!(encoded[1].to_i128().unwrap() < 1i128 << owned_value_bits(STANDARDIZED_LIMIT));
+    }
+
+    /// The owned masks' bound follows the rows: an outlier at exactly `sqrt(n - 1)` standard deviations (the
+    /// most any value can reach) is encoded below it, a value beyond it is a cell error.
+    #[test]
+    fn owned_values_are_bounded_by_the_row_count() {
+        let n = 455;
+        let limit = owned_value_limit(n, Standardize::Global);
+        assert_eq!(owned_value_bits(limit), 25);
+        assert_eq!(
+            owned_value_bits(owned_value_limit(n, Standardize::None)),
+            27
+        );
+        assert_eq!(
+            owned_value_bits(owned_value_limit(MAX_ROWS, Standardize::Global)),
+            32
+        );
+        assert_eq!(
+            owned_value_bits(owned_value_limit(3, Standardize::Global)),
+            23
+        );
+        // n - 1 zeros and one outlier x: mean x / n, population sd x sqrt(n - 1) / n.
+        let x = 7.0;
+        let mut rows = vec![vec![0.0]; n - 1];
+        rows.push(vec![x]);
+        let data = PartyData {
+            party: 2,
+            path: "clinic.csv".into(),
+            features: vec!["dose".into()],
+            label: "y".into(),
+            labels: vec![0.0; n],
+            lines: (2..n as u64 + 2).collect(),
+            rows,
+        };
+        let scaling = Scaling {
+            mean: vec![x / n as f64],
+            sd: vec![x * ((n - 1) as f64).sqrt() / n as f64],
+            label_mean: 0.0,
+            label_sd: 1.0,
+        };
+        let encoded = encode_rows(&data, &scaling, Standardize::Global, limit).unwrap();
+        let outlier = encoded[(n - 1) * 2].to_i128().unwrap();
+        assert!((outlier as f64 / 2f64.powi(20) - ((n - 1) as f64).sqrt()).abs() < 1e-5);
+        assert!(outlier.abs() < 1i128 << owned_value_bits(limit));
+        // A column whose statistics are off: the outlier now lies beyond the bound.
+        let off = Scaling {
+            sd: vec![scaling.sd[0] / 2.0],
+            ..scaling
+        };
+        let err = encode_rows(&data, &off, Standardize::Global, limit)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("clinic.csv")
+                && err.contains(&format!("line {}", n + 1))
+                && err.contains("dose"),
+            "{err}"
+        );
     }
 }
