@@ -72,6 +72,7 @@ const TASKS: [Task; 4] = [
             (Where::Memory, Dealer),
             (Where::Quic, Dealer),
             (Where::Quic, Ot),
+            (Where::Memory, Ot),
             (Where::Rtt(20), Dealer),
         ],
         data: breast_cancer,
