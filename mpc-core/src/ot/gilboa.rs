@@ -15,6 +15,10 @@
 //! Known bounds shorten this ([`Bounds`]): choice elements below `2^cb` need `cb` OTs, and sender values
 //! below `2^v` in magnitude need words of only `v + 42` bits where `l - k` is longer, with pads of `v + 40`
 //! bits that hide `x` statistically (SPDZ-style bounded masking: the receiver that chose 1 sees `x + s0`).
+//!
+//! The pads `s0`, `s1` of one OT are cut from its hash blocks at a stride of the most pad bits any of its
+//! words needs, in whole bytes (`PadLayout`): 72-bit pads take 10 bytes each, so a vector of 21 such words
+//! hashes 14 blocks instead of 21.
 
 use zeroize::Zeroizing;
 
@@ -26,8 +30,8 @@ pub fn message_len(elements: usize, w: usize, l: usize) -> usize {
     message_len_bounded(elements, w, l, Bounds::choices(l))
 }
 
-/// [`message_len`] under `bounds`: `choice_bits` OTs per element, bit `k` carrying [`Bounds::word_bits`]
-/// bits per word.
+/// [`message_len`] under `bounds`: `choice_bits` OTs per element, bit `k` carrying `l - k` bits per word, or
+/// `value_bits + 42` where short pads apply and that is shorter.
 pub fn message_len_bounded(elements: usize, w: usize, l: usize, bounds: Bounds) -> usize {
     let short = bounds.short_pads(l as u32);
     let bits_per_word: usize = (0..bounds.choice_bits.min(l) as u32)
