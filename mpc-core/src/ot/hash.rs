@@ -15,6 +15,7 @@
 
 use aes::cipher::{BlockEncrypt, KeyInit};
 use aes::Aes128;
+use zeroize::Zeroizing;
 
 /// A 128-bit block, little-endian: bit `i` of the block is bit `i` of the integer.
 pub type Block = u128;
@@ -60,9 +61,10 @@ fn encrypt_blocks_in_place(cipher: &Aes128, blocks: &mut [Block]) {
 /// `H(x) = pi(sigma(x)) xor sigma(x)` for every block, in place.
 pub fn ccr_hash(blocks: &mut [Block]) {
     let pi = fixed_key();
+    // The hash inputs derive from OT keys: the scratch copy is wiped when done.
+    let mut scratch = Zeroizing::new([0u128; CHUNK]);
     for piece in blocks.chunks_mut(CHUNK) {
-        let mut s = [0u128; CHUNK];
-        let s = &mut s[..piece.len()];
+        let s = &mut scratch[..piece.len()];
         for (x, s) in piece.iter_mut().zip(s.iter_mut()) {
             *s = sigma(*x);
             *x = *s;
@@ -75,18 +77,14 @@ pub fn ccr_hash(blocks: &mut [Block]) {
 /// [`ccr_hash`] of `x_j xor offset xor tweak(c)` into `out[j * nb + c]` for every `j` and `c < nb`.
 pub fn ccr_hash_tweaked(xs: &[Block], offset: Block, nb: usize, out: &mut [Block]) {
     let out = &mut out[..xs.len() * nb];
-    let pi = fixed_key();
-    let fill = |out: &mut [Block]| {
-        for (o, &x) in out.chunks_exact_mut(nb.max(1)).zip(xs) {
-            let base = x ^ offset;
-            for (c, v) in o.iter_mut().enumerate() {
-                *v = sigma(base ^ counter_tweak(c));
-            }
-        }
-    };
     // sigma(x), encrypted in place, then sigma(x) again (recomputed, cheaper than a copy) xored in.
-    fill(out);
-    encrypt_blocks_in_place(pi, out);
+    for (o, &x) in out.chunks_exact_mut(nb.max(1)).zip(xs) {
+        let base = x ^ offset;
+        for (c, v) in o.iter_mut().enumerate() {
+            *v = sigma(base ^ counter_tweak(c));
+        }
+    }
+    encrypt_blocks_in_place(fixed_key(), out);
     for (o, &x) in out.chunks_exact_mut(nb.max(1)).zip(xs) {
         let base = x ^ offset;
         for (c, v) in o.iter_mut().enumerate() {
@@ -136,7 +134,7 @@ impl AesPrg {
 
     /// XORs the next `out.len()` blocks of the stream into `out`.
     pub fn xor_into(&mut self, out: &mut [Block]) {
-        let mut buf = [0u128; CHUNK];
+        let mut buf = Zeroizing::new([0u128; CHUNK]);
         for piece in out.chunks_mut(CHUNK) {
             let buf = &mut buf[..piece.len()];
             self.fill(buf);
