@@ -274,17 +274,9 @@ macro_rules! wrapping_ring {
             }
 
             fn random_vec(rng: &mut impl RngCore, n: usize) -> Vec<Self> {
-                // Filled through a small buffer that stays in L1 and appended, so the vector's memory is
-                // written once: a zeroed allocation of reused heap memory is a memset pass of its own. The
-                // stream is the same as one fill of the whole vector (the buffer is whole 16-byte blocks).
-                const PIECE: usize = 4096 / ($bits / 8);
-                let mut v = Vec::with_capacity(n);
-                let mut buf = zeroize::Zeroizing::new([Self::ZERO; PIECE]);
-                while v.len() < n {
-                    let take = (n - v.len()).min(PIECE);
-                    Self::fill_random(rng, &mut buf[..take]);
-                    v.extend_from_slice(&buf[..take]);
-                }
+                // Zeroed allocation (calloc) instead of a memset pass before the fill.
+                let mut v: Vec<Self> = bytemuck::zeroed_vec(n);
+                Self::fill_random(rng, &mut v);
                 v
             }
 
@@ -608,7 +600,7 @@ mod laws {
         assert_eq!(Fp::from_i128(-5).to_i128(), Some(-5));
     }
 
-    /// `random_vec` fills through a small buffer; the elements are those of one fill of the whole vector.
+    /// `random_vec` gives the elements of one fill of the whole vector, whatever its length.
     #[test]
     fn random_vectors_are_the_stream_of_one_fill() {
         use crate::prg::Expander;

@@ -126,11 +126,8 @@ impl Shared {
         self.peers
             .iter()
             .flatten()
-            .find_map(|p| match &*p.state.borrow() {
-                PeerState::Aborted(reason) => Some(NetError::PeerAborted {
-                    party: p.id,
-                    reason: reason.clone(),
-                }),
+            .find_map(|p| match self.state_error(p.id, &p.state.borrow()) {
+                e @ Some(NetError::PeerAborted { .. }) => e,
                 _ => None,
             })
     }

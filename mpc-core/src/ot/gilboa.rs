@@ -81,12 +81,12 @@ impl Bounds {
     }
 }
 
-/// Bits of bit `k`'s word: `l - k`, or `pads + 2` (a signed tau) where short pads apply and are shorter.
+/// Bits of bit `k`'s word: `l - k`, or its short pad's bits plus 2 (a signed tau) where short pads apply.
 #[inline(always)]
 fn word_bits(l: u32, k: u32, short: Option<u32>) -> u32 {
-    match short {
-        Some(p) if p + 2 < l - k => p + 2,
-        _ => l - k,
+    match pad_bits(l, k, short) {
+        p if p < l - k => p + 2,
+        full => full,
     }
 }
 
@@ -656,8 +656,7 @@ mod tests {
         assert!(receive_bounded(&t, &y, w, bounds, &msg[1..]).is_err());
     }
 
-    /// Sender words below `2^v` in magnitude (signed, at the bound's edges too): short pads, fewer bytes, the
-    /// same products; outside the window where short pads keep the shares uniform, the plain lengths.
+    /// Pads are cut at a byte stride from as few hash blocks as their bits need.
     #[test]
     fn pads_take_only_the_bits_they_need() {
         // Short pads of 72 bits (74 for the full words of bits 54..69), 10 bytes apart: 21 words in 14
@@ -679,6 +678,8 @@ mod tests {
         assert_eq!(layout.pad(bytes, 1), u128::MAX >> 80 | 0x0b << 48);
     }
 
+    /// Sender words below `2^v` in magnitude (signed, at the bound's edges too): short pads, fewer bytes, the
+    /// same products; outside the window where short pads keep the shares uniform, the plain lengths.
     #[test]
     fn bounded_values_shorten_the_message_and_match_plaintext() {
         use crate::ring::{PowerOfTwoRing, Ring};

@@ -361,18 +361,14 @@ impl Engine {
         count: usize,
         a_bits: Option<u32>,
     ) -> Result<Triples<R>> {
-        let mut a = R::random_vec(self.ctx.rng(), count);
+        let cb = a_bits.map_or(R::BITS, |bits| bits.clamp(1, R::BITS));
+        let a = short_random::<R>(self.ctx.rng(), count, cb);
         let b = R::random_vec(self.ctx.rng(), count);
-        let cross = match a_bits.filter(|&bits| bits < R::BITS) {
-            None => self.cross(&a, 1, &b).await?,
-            Some(bits) => {
-                let keep = (1u128 << bits.max(1)) - 1;
-                a.iter_mut()
-                    .for_each(|v| *v = R::from_i128((v.to_u128() & keep) as i128));
-                // sum_{i != j} b_j a_i: the same cross terms, with the short `a` choosing.
-                self.cross_pairs(&b, 1, &a, false, bits.max(1) as usize)
-                    .await?
-            }
+        let cross = if cb < R::BITS {
+            // sum_{i != j} b_j a_i: the same cross terms, with the short `a` choosing.
+            self.cross_pairs(&b, 1, &a, false, cb as usize).await?
+        } else {
+            self.cross(&a, 1, &b).await?
         };
         let c = a
             .iter()
@@ -393,12 +389,7 @@ impl Engine {
         mask_bits: u32,
     ) -> Result<Squares<R>> {
         let cb = mask_bits.clamp(1, R::BITS);
-        let mut a = R::random_vec(self.ctx.rng(), count);
-        if cb < R::BITS {
-            let keep = (1u128 << cb) - 1;
-            a.iter_mut()
-                .for_each(|v| *v = R::from_i128((v.to_u128() & keep) as i128));
-        }
+        let a = short_random::<R>(self.ctx.rng(), count, cb);
         let cb = cb as usize;
         if !products {
             let cross = self.cross_pairs(&a, 1, &a, true, cb).await?;
@@ -494,6 +485,17 @@ fn segments_within(owners: &[(PartyId, usize)], start: usize, end: usize) -> Vec
 
 fn missing_peer() -> Error {
     Error::Preprocessing("internal: no OT extension with a peer".into())
+}
+
+/// `count` random elements below `2^bits` (uniform over the ring if `bits` is the ring's).
+fn short_random<R: OtRing>(rng: &mut impl rand_core::RngCore, count: usize, bits: u32) -> Vec<R> {
+    let mut v = R::random_vec(rng, count);
+    if bits < R::BITS {
+        let keep = (1u128 << bits) - 1;
+        v.iter_mut()
+            .for_each(|x| *x = R::from_i128((x.to_u128() & keep) as i128));
+    }
+    v
 }
 
 fn add_into<R: Ring>(acc: &mut [R], x: &[R]) {
@@ -857,8 +859,8 @@ impl<R: OtRing> OtSource<R> {
     /// Makes the announced `upcoming` requests ahead, the mask triples on one engine and the others on
     /// the second, as a task of its own so that the two can run on two cores: while one waits for a peer
     /// (a mask triple's row owner does most of its work), the other computes. Nothing is made if a plan is
-    /// already pending, a producer runs, a new
-    /// mask is among them (later mask triples would need it first), or only one kind is there.
+    /// already pending, a producer runs, a new mask is among them (later mask triples would need it
+    /// first), or only one kind is there.
     async fn make_ahead(&mut self, upcoming: &[OtRequest]) -> Result<()> {
         let is_mask = |r: &OtRequest| matches!(r, OtRequest::MaskTriple { .. });
         if !self.planned.is_empty()
@@ -1013,12 +1015,9 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
     }
 
     async fn triples(&mut self, _ctx: &mut Context, count: usize) -> Result<Triples<R>> {
+        let a_bits = None;
         expect_item!(
-            self.next(OtRequest::Triples {
-                count,
-                a_bits: None
-            })
-            .await?,
+            self.next(OtRequest::Triples { count, a_bits }).await?,
             Triples
         )
     }
@@ -1029,12 +1028,9 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
         count: usize,
         a_bits: u32,
     ) -> Result<Triples<R>> {
+        let a_bits = Some(a_bits);
         expect_item!(
-            self.next(OtRequest::Triples {
-                count,
-                a_bits: Some(a_bits)
-            })
-            .await?,
+            self.next(OtRequest::Triples { count, a_bits }).await?,
             Triples
         )
     }
