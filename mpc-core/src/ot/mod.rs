@@ -6,6 +6,8 @@
 //! - [`iknp`]: IKNP OT extension (correlated and random OTs) with the optional KOS correlation check.
 //! - [`gilboa`]: Gilboa multiplication (vector OLE) in Z/2^64 and Z/2^128 from correlated OTs, with the
 //!   shrinking message length per bit.
+//! - [`fixed_choice`]: Gilboa multiplication whose choice operand is fixed, with one OT per bit made once
+//!   and fresh pads hashed for every product.
 //! - [`hash`]: the AES-128 counter-mode PRG and the fixed-key-AES correlation-robust hash they use.
 //! - [`transpose`]: 128 x 128 bit-matrix transposition.
 //!
@@ -18,6 +20,8 @@
 //! correlated-OT interface (`q_j = t_j xor r_j Delta`); it is not implemented yet.
 
 pub mod base;
+mod bits;
+pub mod fixed_choice;
 pub mod gilboa;
 pub mod hash;
 pub mod iknp;
