@@ -20,7 +20,6 @@
 //! correlated-OT interface (`q_j = t_j xor r_j Delta`); it is not implemented yet.
 
 pub mod base;
-mod bits;
 pub mod fixed_choice;
 pub mod gilboa;
 pub mod hash;
