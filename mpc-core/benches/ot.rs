@@ -28,7 +28,7 @@ fn random_ots(
 ) -> (Duration, f64) {
     let out = rt
         .block_on(simulate(2, move |mut ctx| async move {
-            let mut pairs = iknp::setup(&mut ctx).await?;
+            let mut pairs = iknp::setup(&mut ctx, OtConfig::default().extension).await?;
             let me = ctx.id();
             let before = ctx.stats();
             let start = Instant::now();
@@ -239,7 +239,7 @@ fn summary(rt: &tokio::runtime::Runtime, config: OtConfig) {
             "summary: {name} triples, {n} parties: {:.0}/s wall, {:.0} per CPU-second (all parties), {bytes:.1} bytes sent per triple per party (formula {:.1})",
             items / wall.as_secs_f64(),
             items / cpu.as_secs_f64().max(1e-9),
-            (n - 1) as f64 * triple_bytes_per_peer(l),
+            (n - 1) as f64 * triple_bytes_per_peer(l, config.extension),
         );
     }
     for check in [Check::None, Check::Kos] {
@@ -309,7 +309,7 @@ fn bench(c: &mut Criterion) {
             let (_, bytes) = run(1);
             eprintln!(
                 "{name} triples, {n} parties: {bytes:.1} bytes sent per triple by one party (formula {:.1})",
-                (n - 1) as f64 * triple_bytes_per_peer(l)
+                (n - 1) as f64 * triple_bytes_per_peer(l, config.extension)
             );
             g.throughput(Throughput::Elements(batch as u64));
             g.bench_function(format!("triples_{name}_{n}p"), |b| {

@@ -135,13 +135,15 @@ async fn ot_triples<R: mpc_core::ot::OtRing>(
     slowest(out)
 }
 
-/// `batches` batches of 8,192 random OTs (IKNP, no check) from party 0 (receiver) to party 1 (sender),
-/// after the base OTs; the slower party's time, and the bytes party 0 sent.
+/// `batches` batches of 8,192 random OTs (the `ot` source's extension, SoftSpokenOT by default; no check)
+/// from party 0 (receiver) to party 1 (sender), after the base OTs; the slower party's time, and the bytes
+/// party 0 sent.
 async fn random_ots(batches: usize, via: Via) -> Result<Timed, mpc_core::Error> {
     use mpc_core::ot::iknp::{self, random_ot_receiver, random_ot_sender, Check};
     const BLOCKS: usize = 64; // 64 x 128 = 8,192 OTs per batch
     let out = mpc_ml::local::run_parties(via, 2, false, move |mut ctx| async move {
-        let mut pairs = iknp::setup(&mut ctx).await?;
+        let extension = mpc_core::preprocessing::OtConfig::default().extension;
+        let mut pairs = iknp::setup(&mut ctx, extension).await?;
         let me = ctx.id();
         let peer = 1 - me;
         let before = ctx.stats();

@@ -23,6 +23,10 @@
 //! as the first step towards active security.
 //!
 //! Per extended OT the receiver sends 16 bytes (`u`), plus 32 bytes and 256 OTs per batch with the check.
+//!
+//! The same types also run SoftSpokenOT ([`super::softspoken`], [`Extension::SoftSpoken`]): its columns
+//! replace `G(k0_i)`, `G(k1_i)` and `u`, with `128 / k` columns of `u` instead of 128; the transposition,
+//! the correlation `q_j = t_j xor r_j Delta` and the random OTs are unchanged.
 
 use polyval::universal_hash::{KeyInit, UniversalHash};
 use polyval::Polyval;
@@ -32,6 +36,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::base;
 use super::hash::{ccr_hash, AesPrg, Block};
+use super::softspoken::{self, SoftReceiver, SoftSender};
 use super::transpose::transpose_columns;
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -98,7 +103,7 @@ fn blocks_to_bytes(blocks: &[Block], out: &mut Vec<u8>) {
 /// The extension sender of one direction: holds `Delta` and one seed per column. Wiped on drop.
 pub struct IknpSender {
     delta: Zeroizing<Block>,
-    prgs: Vec<AesPrg>,
+    columns: SenderColumns,
     batch: u64,
     /// Scratch for the columns, kept between batches (fresh pages per batch cost as much as the PRG).
     scratch: Zeroizing<Vec<Block>>,
@@ -106,11 +111,64 @@ pub struct IknpSender {
 
 /// The extension receiver of one direction: holds both seeds of every column.
 pub struct IknpReceiver {
-    prgs: Vec<[AesPrg; 2]>,
+    columns: ReceiverColumns,
     batch: u64,
     /// Scratch for the `t0` columns and for `u`, kept between batches.
     scratch: Zeroizing<Vec<Block>>,
     u: Vec<Block>,
+}
+
+/// How the sender makes its columns.
+enum SenderColumns {
+    /// IKNP: one seed per column.
+    Iknp(Vec<AesPrg>),
+    /// SoftSpokenOT's punctured leaves.
+    Soft(SoftSender),
+}
+
+/// How the receiver makes its columns.
+enum ReceiverColumns {
+    /// IKNP: both seeds of every column.
+    Iknp(Vec<[AesPrg; 2]>),
+    /// SoftSpokenOT's leaves.
+    Soft(SoftReceiver),
+}
+
+/// How OT extension makes its 128 columns (both ends of a direction use the same).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extension {
+    /// IKNP: the receiver sends 16 bytes per OT.
+    Iknp,
+    /// SoftSpokenOT with `k` bits per block of base OTs ([`super::softspoken`]; `k` is 2, 4 or 8): the
+    /// receiver sends `16 / k` bytes per OT, and expands `2^k / k` times IKNP's PRG output. Semi-honest
+    /// only: not with [`Check::Kos`].
+    SoftSpoken(u8),
+}
+
+impl Extension {
+    /// Bytes the receiver sends per OT (without the check).
+    pub fn bytes_per_ot(self) -> f64 {
+        match self {
+            Extension::Iknp => 16.0,
+            Extension::SoftSpoken(k) => 16.0 / k as f64,
+        }
+    }
+
+    /// Whether `check` can run with these columns: an error naming the conflict if not.
+    pub fn check_with(self, check: Check) -> Result<()> {
+        match (self, check) {
+            (Extension::SoftSpoken(k), _) if k < 2 || !softspoken::valid_k(k as usize) => {
+                Err(Error::InvalidArgument(format!(
+                    "SoftSpokenOT takes k = 2, 4 or 8 bits per block, not {k}"
+                )))
+            }
+            (Extension::SoftSpoken(_), Check::Kos) => Err(Error::InvalidArgument(
+                "the KOS check runs with IKNP extension only (SoftSpokenOT here is semi-honest)"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl std::fmt::Debug for IknpSender {
@@ -125,11 +183,20 @@ impl std::fmt::Debug for IknpReceiver {
     }
 }
 
-/// Bytes of the receiver's message for `blocks` blocks of 128 OTs.
+/// Bytes of the receiver's message for `blocks` blocks of 128 OTs with IKNP columns
+/// ([`IknpSender::message_len`] for either kind).
 pub fn message_len(blocks: usize, check: Check) -> usize {
     match check {
         Check::None => KAPPA * blocks * 16,
         Check::Kos => KAPPA * (blocks + CHECK_EXTRA_BLOCKS) * 16 + 32,
+    }
+}
+
+/// Blocks of 128 OTs extended for `blocks` asked for (the check adds its own).
+fn total_blocks(blocks: usize, check: Check) -> usize {
+    match check {
+        Check::None => blocks,
+        Check::Kos => blocks + CHECK_EXTRA_BLOCKS,
     }
 }
 
@@ -144,10 +211,36 @@ impl IknpSender {
         }
         Ok(IknpSender {
             delta: Zeroizing::new(delta),
-            prgs: seeds.iter().map(|&s| AesPrg::new(s)).collect(),
+            columns: SenderColumns::Iknp(seeds.iter().map(|&s| AesPrg::new(s)).collect()),
             batch: 0,
             scratch: Zeroizing::new(Vec::new()),
         })
+    }
+
+    /// A SoftSpokenOT sender with `k` bits per block from the base-OT keys chosen with the bits of
+    /// `base_delta` and the receiver's set-up message ([`IknpReceiver::soft`]). Its correlation is
+    /// `not base_delta`.
+    pub fn soft(
+        base_delta: Block,
+        seeds: &[Block],
+        k: usize,
+        msg: &[u8],
+    ) -> std::result::Result<Self, String> {
+        let soft = SoftSender::new(seeds, base_delta, k, msg)?;
+        Ok(IknpSender {
+            delta: Zeroizing::new(soft.delta()),
+            columns: SenderColumns::Soft(soft),
+            batch: 0,
+            scratch: Zeroizing::new(Vec::new()),
+        })
+    }
+
+    /// Bytes of the receiver's message for `blocks` blocks of 128 OTs.
+    pub fn message_len(&self, blocks: usize, check: Check) -> usize {
+        match &self.columns {
+            SenderColumns::Iknp(_) => message_len(blocks, check),
+            SenderColumns::Soft(s) => s.message_blocks(blocks) * 16,
+        }
     }
 
     /// The global correlation `Delta`. Secret.
@@ -160,17 +253,20 @@ impl IknpSender {
     /// [`IknpReceiver::split`] draws too; neither stream reuses the other's output. Both sides must split at
     /// the same point of their streams (between the same two batches).
     pub fn split(&mut self) -> IknpSender {
-        let mut seed = [0u128];
+        let mut seed = Zeroizing::new([0u128]);
         IknpSender {
             delta: self.delta.clone(),
-            prgs: self
-                .prgs
-                .iter_mut()
-                .map(|p| {
-                    p.fill(&mut seed);
-                    AesPrg::new(seed[0])
-                })
-                .collect(),
+            columns: match &mut self.columns {
+                SenderColumns::Iknp(prgs) => SenderColumns::Iknp(
+                    prgs.iter_mut()
+                        .map(|p| {
+                            p.fill(&mut seed[..]);
+                            AesPrg::new(seed[0])
+                        })
+                        .collect(),
+                ),
+                SenderColumns::Soft(soft) => SenderColumns::Soft(soft.split()),
+            },
             batch: 0,
             scratch: Zeroizing::new(Vec::new()),
         }
@@ -184,31 +280,42 @@ impl IknpSender {
         msg: &[u8],
         check: Check,
     ) -> std::result::Result<Zeroizing<Vec<Block>>, String> {
-        let expected = message_len(blocks, check);
+        if check == Check::Kos && matches!(self.columns, SenderColumns::Soft(_)) {
+            return Err("the KOS check runs with IKNP extension only".into());
+        }
+        let expected = self.message_len(blocks, check);
         if msg.len() != expected {
             return Err(format!(
                 "an OT-extension message of {} bytes, expected {expected}",
                 msg.len()
             ));
         }
-        let total = blocks
-            + match check {
-                Check::None => 0,
-                Check::Kos => CHECK_EXTRA_BLOCKS,
-            };
+        let total = total_blocks(blocks, check);
         let batch = self.batch;
         self.batch += 1;
         let cols = &mut self.scratch;
         cols.resize(KAPPA * total, 0);
-        for (i, (prg, col)) in self.prgs.iter_mut().zip(cols.chunks_mut(total)).enumerate() {
-            if (*self.delta >> i) & 1 == 1 {
-                let u = &msg[i * total * 16..(i + 1) * total * 16];
-                for (c, u) in col.iter_mut().zip(u.chunks_exact(16)) {
-                    *c = u128::from_le_bytes(u.try_into().expect("16 bytes"));
+        match &mut self.columns {
+            SenderColumns::Iknp(prgs) => {
+                for (i, (prg, col)) in prgs.iter_mut().zip(cols.chunks_mut(total)).enumerate() {
+                    if (*self.delta >> i) & 1 == 1 {
+                        let u = &msg[i * total * 16..(i + 1) * total * 16];
+                        for (c, u) in col.iter_mut().zip(u.chunks_exact(16)) {
+                            *c = u128::from_le_bytes(u.try_into().expect("16 bytes"));
+                        }
+                        prg.xor_into(col);
+                    } else {
+                        prg.fill(col);
+                    }
                 }
-                prg.xor_into(col);
-            } else {
-                prg.fill(col);
+            }
+            SenderColumns::Soft(soft) => {
+                let u: Zeroizing<Vec<Block>> = Zeroizing::new(
+                    msg.chunks_exact(16)
+                        .map(|b| u128::from_le_bytes(b.try_into().expect("16 bytes")))
+                        .collect(),
+                );
+                soft.columns(&u, total, cols);
             }
         }
         let mut q = Zeroizing::new(vec![0u128; KAPPA * total]);
@@ -239,29 +346,55 @@ impl IknpReceiver {
             )));
         }
         Ok(IknpReceiver {
-            prgs: seeds
-                .iter()
-                .map(|&[k0, k1]| [AesPrg::new(k0), AesPrg::new(k1)])
-                .collect(),
+            columns: ReceiverColumns::Iknp(
+                seeds
+                    .iter()
+                    .map(|&[k0, k1]| [AesPrg::new(k0), AesPrg::new(k1)])
+                    .collect(),
+            ),
             batch: 0,
             scratch: Zeroizing::new(Vec::new()),
             u: Vec::new(),
         })
     }
 
+    /// A SoftSpokenOT receiver with `k` bits per block from the base-OT key pairs it sent; returns it and its
+    /// set-up message for the sender ([`IknpSender::soft`]).
+    pub fn soft(seeds: &[[Block; 2]], k: usize, rng: &mut impl RngCore) -> Result<(Self, Vec<u8>)> {
+        if seeds.len() != KAPPA || !softspoken::valid_k(k) {
+            return Err(Error::InvalidArgument(format!(
+                "SoftSpokenOT with k = {k} and {} base OTs",
+                seeds.len()
+            )));
+        }
+        let (soft, msg) = SoftReceiver::new(seeds, k, rng);
+        Ok((
+            IknpReceiver {
+                columns: ReceiverColumns::Soft(soft),
+                batch: 0,
+                scratch: Zeroizing::new(Vec::new()),
+                u: Vec::new(),
+            },
+            msg,
+        ))
+    }
+
     /// The receiver matching [`IknpSender::split`]: both seeds of every column drawn from their streams.
     pub fn split(&mut self) -> IknpReceiver {
-        let mut seed = [0u128];
+        let mut seed = Zeroizing::new([0u128]);
         let mut next = |p: &mut AesPrg| {
-            p.fill(&mut seed);
+            p.fill(&mut seed[..]);
             AesPrg::new(seed[0])
         };
         IknpReceiver {
-            prgs: self
-                .prgs
-                .iter_mut()
-                .map(|[g0, g1]| [next(g0), next(g1)])
-                .collect(),
+            columns: match &mut self.columns {
+                ReceiverColumns::Iknp(prgs) => ReceiverColumns::Iknp(
+                    prgs.iter_mut()
+                        .map(|[g0, g1]| [next(g0), next(g1)])
+                        .collect(),
+                ),
+                ReceiverColumns::Soft(soft) => ReceiverColumns::Soft(soft.split()),
+            },
             batch: 0,
             scratch: Zeroizing::new(Vec::new()),
             u: Vec::new(),
@@ -277,6 +410,9 @@ impl IknpReceiver {
         rng: &mut impl RngCore,
     ) -> (Vec<u8>, Zeroizing<Vec<Block>>) {
         let blocks = choices.len();
+        // SoftSpoken columns run without the check (the sender refuses a checked batch of them).
+        let soft = matches!(self.columns, ReceiverColumns::Soft(_));
+        let check = if soft { Check::None } else { check };
         let mut r = Zeroizing::new(choices.to_vec());
         if check == Check::Kos {
             for _ in 0..CHECK_EXTRA_BLOCKS {
@@ -289,17 +425,25 @@ impl IknpReceiver {
         let t0 = &mut self.scratch;
         t0.resize(KAPPA * total, 0);
         let u = &mut self.u;
-        u.resize(KAPPA * total, 0);
-        for (i, [g0, g1]) in self.prgs.iter_mut().enumerate() {
-            let col = &mut t0[i * total..(i + 1) * total];
-            let row = &mut u[i * total..(i + 1) * total];
-            g0.fill(col);
-            for ((u, a), r) in row.iter_mut().zip(col.iter()).zip(r.iter()) {
-                *u = a ^ r;
+        match &mut self.columns {
+            ReceiverColumns::Iknp(prgs) => {
+                u.resize(KAPPA * total, 0);
+                for (i, [g0, g1]) in prgs.iter_mut().enumerate() {
+                    let col = &mut t0[i * total..(i + 1) * total];
+                    let row = &mut u[i * total..(i + 1) * total];
+                    g0.fill(col);
+                    for ((u, a), r) in row.iter_mut().zip(col.iter()).zip(r.iter()) {
+                        *u = a ^ r;
+                    }
+                    g1.xor_into(row);
+                }
             }
-            g1.xor_into(row);
+            ReceiverColumns::Soft(soft) => {
+                u.resize(soft.message_blocks(total), 0);
+                soft.columns(&r, t0, u);
+            }
         }
-        let mut msg = Vec::with_capacity(message_len(blocks, check));
+        let mut msg = Vec::with_capacity(u.len() * 16 + 32);
         blocks_to_bytes(u, &mut msg);
         let mut t = Zeroizing::new(vec![0u128; KAPPA * total]);
         transpose_columns(t0, total, &mut t);
@@ -356,8 +500,10 @@ impl PairOt {
 }
 
 /// Runs the base OTs with every peer, both directions at once (two flights), and returns one [`PairOt`] per
-/// party id (`None` at this party's own index).
-pub async fn setup(ctx: &mut Context) -> Result<Vec<Option<PairOt>>> {
+/// party id (`None` at this party's own index). With [`Extension::SoftSpoken`] a third flight carries each
+/// receiver's GGM set-up to its sender.
+pub async fn setup(ctx: &mut Context, extension: Extension) -> Result<Vec<Option<PairOt>>> {
+    extension.check_with(Check::None)?;
     let me = ctx.id();
     let peers: Vec<PartyId> = ctx.peers().collect();
     // Flight 1: as base-OT sender (for our extension receiver towards each peer), send A.
@@ -385,16 +531,36 @@ pub async fn setup(ctx: &mut Context) -> Result<Vec<Option<PairOt>>> {
         deltas.push(delta);
         receivers.push(r);
     }
-    let mut out: Vec<Option<PairOt>> = (0..ctx.parties()).map(|_| None).collect();
-    for (((&p, s), r), delta) in peers.iter().zip(senders).zip(receivers).zip(deltas) {
+    let mut ext_receivers = Vec::new();
+    for (&p, s) in peers.iter().zip(senders) {
         let pairs = ctx
             .recv_checked(p, |b| s.finish(b, KAPPA).map_err(|e| e.to_string()))
             .await?;
-        let keys = r.keys();
-        out[p] = Some(PairOt {
-            sender: IknpSender::new(*delta, &keys)?,
-            receiver: IknpReceiver::new(&pairs)?,
+        ext_receivers.push(match extension {
+            Extension::Iknp => IknpReceiver::new(&pairs)?,
+            Extension::SoftSpoken(k) => {
+                // Flight 3: the GGM set-up of our receiver towards `p`.
+                let (r, msg) = IknpReceiver::soft(&pairs, k as usize, ctx.rng())?;
+                ctx.send_bytes(p, msg).await?;
+                r
+            }
         });
+    }
+    let mut out: Vec<Option<PairOt>> = (0..ctx.parties()).map(|_| None).collect();
+    for ((&p, r), (receiver, delta)) in peers
+        .iter()
+        .zip(receivers)
+        .zip(ext_receivers.into_iter().zip(deltas))
+    {
+        let keys = r.keys();
+        let sender = match extension {
+            Extension::Iknp => IknpSender::new(*delta, &keys)?,
+            Extension::SoftSpoken(k) => {
+                ctx.recv_checked(p, |b| IknpSender::soft(*delta, &keys, k as usize, b))
+                    .await?
+            }
+        };
+        out[p] = Some(PairOt { sender, receiver });
     }
     Ok(out)
 }
@@ -502,44 +668,60 @@ mod tests {
         assert!(s.extend(2, &msg, Check::Kos).is_ok());
     }
 
-    /// Base OTs and extension over the in-memory network, every pair, both directions.
+    /// Base OTs and extension over the in-memory network, every pair, both directions, with IKNP (and the
+    /// KOS check) and with SoftSpokenOT (a quarter, a half of the bytes).
     #[tokio::test]
     async fn setup_over_the_network_gives_correlated_ots() {
-        for n in [2, 3] {
-            let out = simulate(n, |mut ctx| async move {
-                let mut pairs = setup(&mut ctx).await?;
-                let me = ctx.id();
-                let mut deltas = vec![0u128; ctx.parties()];
-                let mut results = Vec::new();
-                for p in ctx.peers().collect::<Vec<_>>() {
-                    let pair = pairs[p].as_mut().expect("peer");
-                    deltas[p] = pair.sender.delta();
-                    // Deterministic choices so that the test can recompute them: party id in every bit.
-                    let choices = vec![if me % 2 == 0 { 0 } else { u128::MAX }; 2];
-                    let (msg, t) = pair.receiver.extend(&choices, Check::Kos, ctx.rng());
-                    ctx.send_bytes(p, msg).await?;
-                    let got = ctx.recv_bytes(p).await?;
-                    let q = pair
-                        .sender
-                        .extend(2, &got, Check::Kos)
-                        .map_err(crate::Error::Preprocessing)?;
-                    results.push((p, t.to_vec(), q.to_vec()));
-                }
-                Ok((deltas, results))
-            })
-            .await
-            .unwrap();
-            for (me, (_, results)) in out.iter().enumerate() {
-                for (p, t, _) in results {
-                    // My t (as receiver from p) against p's q (as sender to me), with p's Delta.
-                    let (deltas_p, results_p) = &out[*p];
-                    let q = &results_p.iter().find(|(x, _, _)| *x == me).unwrap().2;
-                    let r = if me % 2 == 0 { 0 } else { deltas_p[me] };
-                    for j in 0..256 {
-                        assert_eq!(q[j] ^ t[j], r);
+        let cases = [
+            (Extension::Iknp, Check::Kos),
+            (Extension::Iknp, Check::None),
+            (Extension::SoftSpoken(2), Check::None),
+            (Extension::SoftSpoken(4), Check::None),
+        ];
+        for (extension, check) in cases {
+            for n in [2, 3] {
+                let out = simulate(n, move |mut ctx| async move {
+                    let mut pairs = setup(&mut ctx, extension).await?;
+                    let me = ctx.id();
+                    let mut deltas = vec![0u128; ctx.parties()];
+                    let mut results = Vec::new();
+                    for p in ctx.peers().collect::<Vec<_>>() {
+                        let pair = pairs[p].as_mut().expect("peer");
+                        deltas[p] = pair.sender.delta();
+                        // Deterministic choices so that the test can recompute them: party id in every bit.
+                        let choices = vec![if me % 2 == 0 { 0 } else { u128::MAX }; 2];
+                        let (msg, t) = pair.receiver.extend(&choices, check, ctx.rng());
+                        if check == Check::None {
+                            assert_eq!(msg.len() as f64, 256.0 * extension.bytes_per_ot());
+                        }
+                        ctx.send_bytes(p, msg).await?;
+                        let got = ctx.recv_bytes(p).await?;
+                        let q = pair
+                            .sender
+                            .extend(2, &got, check)
+                            .map_err(crate::Error::Preprocessing)?;
+                        results.push((p, t.to_vec(), q.to_vec()));
+                    }
+                    Ok((deltas, results))
+                })
+                .await
+                .unwrap();
+                for (me, (_, results)) in out.iter().enumerate() {
+                    for (p, t, _) in results {
+                        // My t (as receiver from p) against p's q (as sender to me), with p's Delta.
+                        let (deltas_p, results_p) = &out[*p];
+                        let q = &results_p.iter().find(|(x, _, _)| *x == me).unwrap().2;
+                        let r = if me % 2 == 0 { 0 } else { deltas_p[me] };
+                        for j in 0..256 {
+                            assert_eq!(q[j] ^ t[j], r, "{extension:?}");
+                        }
                     }
                 }
             }
         }
+        // SoftSpokenOT refuses the KOS check, and k must be 2, 4 or 8.
+        assert!(Extension::SoftSpoken(4).check_with(Check::Kos).is_err());
+        assert!(Extension::SoftSpoken(3).check_with(Check::None).is_err());
+        assert!(Extension::Iknp.check_with(Check::Kos).is_ok());
     }
 }

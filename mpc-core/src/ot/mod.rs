@@ -3,7 +3,9 @@
 //!
 //! One protocol per file, each citing its paper:
 //! - [`base`]: Chou–Orlandi base OTs on Ristretto, with the transcript and index hashed into every key.
-//! - [`iknp`]: IKNP OT extension (correlated and random OTs) with the optional KOS correlation check.
+//! - [`iknp`]: IKNP OT extension (correlated and random OTs) with the optional KOS correlation check, and
+//!   the same correlated OTs from [`softspoken`] columns ([`iknp::Extension`]).
+//! - [`softspoken`]: SoftSpokenOT's columns from small-field VOLE, `16 / k` bytes per OT instead of 16.
 //! - [`gilboa`]: Gilboa multiplication (vector OLE) in Z/2^64 and Z/2^128 from correlated OTs, with the
 //!   shrinking message length per bit.
 //! - [`fixed_choice`]: Gilboa multiplication whose choice operand is fixed, with one OT per bit made once
@@ -16,14 +18,15 @@
 //! and failures come back as errors that name the peer.
 //!
 //! Security: semi-honest, computational (128-bit base OTs and extension, AES as a random permutation for the
-//! correlation-robust hash). SoftSpokenOT (Roy, CRYPTO 2022) would replace [`iknp`] behind the same
-//! correlated-OT interface (`q_j = t_j xor r_j Delta`); it is not implemented yet.
+//! correlation-robust hash, AES-CTR as the PRG of the GGM trees and columns). SoftSpokenOT is implemented
+//! in its semi-honest form only; the KOS check runs with IKNP columns.
 
 pub mod base;
 pub mod fixed_choice;
 pub mod gilboa;
 pub mod hash;
 pub mod iknp;
+pub mod softspoken;
 pub mod transpose;
 
 use crate::ring::{PowerOfTwoRing, Z128, Z64};

@@ -1,10 +1,11 @@
 //! The `ot` source: correlated randomness without a dealer, from oblivious transfer.
 //!
 //! Trust: semi-honest parties, any `n - 1` of the `n` may collude. Every party draws its own shares locally;
-//! the only interaction is a pairwise two-party multiplication (Gilboa over IKNP OT extension,
-//! [`crate::ot`]) for each cross term `x_i * y_j`, `i != j`. Each party is extension sender (with its own
-//! `Delta`) towards every peer and extension receiver from every peer; [`OtSource::setup`] runs the 128 base
-//! OTs of both directions with every peer at once (two flights).
+//! the only interaction is a pairwise two-party multiplication (Gilboa over SoftSpokenOT or IKNP OT
+//! extension, [`crate::ot`]) for each cross term `x_i * y_j`, `i != j`. Each party is extension sender (with
+//! its own `Delta`) towards every peer and extension receiver from every peer; [`OtSource::setup`] runs the
+//! 128 base OTs of both directions with every peer at once (two flights, and a third for SoftSpokenOT's
+//! GGM trees).
 //!
 //! - Triples: party `i` draws `a_i`, `b_i`; `c_i = a_i b_i + sum_j (its shares of a_i b_j and a_j b_i)`. The
 //!   bits of `b_j` are the choice bits of party `j`'s OTs, `a_i` is party `i`'s correlation.
@@ -28,9 +29,10 @@
 //!   bits for 2, 3-4 and 5-8 parties); in Z64 the default `k = 40` gives 21 bits for 2 parties. Here `r` is not
 //!   uniform over the ring, unlike the dealer's pairs.
 //!
-//! Communication per Z/2^l triple between two parties, each way: `16 l` bytes of OT extension (`u`) plus
-//! `l (l + 1) / 16` bytes of Gilboa corrections, i.e. 1,284 bytes for Z64 and 3,080 bytes for Z128 sent by each
-//! party per peer ([`triple_bytes_per_peer`]); a batch rounds the OTs up to whole blocks of 128 and the
+//! Communication per Z/2^l triple between two parties, each way: `l` OTs of extension (`u`: 8 bytes each
+//! with the default SoftSpokenOT, 16 with IKNP, [`OtConfig::extension`]) plus `l (l + 1) / 16` bytes of
+//! Gilboa corrections, i.e. 772 bytes for Z64 and 2,056 bytes for Z128 sent by each party per peer (1,284 and
+//! 3,080 with IKNP; [`triple_bytes_per_peer`]); a batch rounds the OTs up to whole blocks of 128 and the
 //! correction bits up to whole bytes. Two flights per batch.
 //!
 //! Rings: Z64 and Z128 ([`OtRing`]); `Fp` is not offered (Gilboa's bit decomposition as implemented here
@@ -59,7 +61,7 @@ use super::{
 use crate::context::{Context, Stats};
 use crate::error::{Error, Result};
 use crate::net::PartyId;
-use crate::ot::iknp::{self, Check, PairOt};
+use crate::ot::iknp::{self, Check, Extension, PairOt};
 use crate::ot::{gilboa, OtRing};
 use crate::ring::Ring;
 use crate::share::{matmul_plain, Shared};
@@ -70,8 +72,13 @@ use owned_ots::OwnedOts;
 /// Options of the `ot` source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OtConfig {
-    /// Run the KOS correlation check on every OT-extension batch (not needed for semi-honest security).
+    /// Run the KOS correlation check on every OT-extension batch (not needed for semi-honest security;
+    /// only with [`Extension::Iknp`]).
     pub check: Check,
+    /// How OT extension makes its columns: SoftSpokenOT with 2 bits per block by default (8 bytes per OT
+    /// instead of IKNP's 16, for 1.5 times the sender's PRG work; with 4 bits, 4 bytes for 3.75 times the
+    /// sender's and twice the receiver's, which cost more CPU than the bytes saved on loopback).
+    pub extension: Extension,
     /// Upper bound on the OTs of one batch (one pair of flights). Small batches keep the OT matrices in
     /// the CPU cache (8,192 OTs: 128 KiB per matrix, fastest in memory and on a LAN); on a high-latency link
     /// raise it so that fewer round trips are needed.
@@ -96,6 +103,7 @@ impl Default for OtConfig {
     fn default() -> Self {
         OtConfig {
             check: Check::None,
+            extension: Extension::SoftSpoken(2),
             max_batch_ots: 1 << 13,
             owned_operand_bits: 70,
             reuse_owned_ots: 1 << 22,
@@ -114,10 +122,10 @@ pub fn trunc_hiding_bits(l: u32, parties: usize, bound_bits: u32) -> i64 {
     trunc_mask_bits(l, parties) as i64 - bound_bits as i64 - 1
 }
 
-/// Bytes one party sends one peer per Z/2^l triple (OT extension `u` plus Gilboa corrections), without
-/// per-batch rounding and without the optional check.
-pub fn triple_bytes_per_peer(l: usize) -> f64 {
-    (16 * l) as f64 + (l * (l + 1)) as f64 / 16.0
+/// Bytes one party sends one peer per Z/2^l triple (OT extension `u` plus Gilboa corrections) with
+/// `extension`, without per-batch rounding and without the optional check.
+pub fn triple_bytes_per_peer(l: usize, extension: Extension) -> f64 {
+    l as f64 * extension.bytes_per_ot() + (l * (l + 1)) as f64 / 16.0
 }
 
 /// A request to a preprocessing source, as a plan for [`OtSource::pregenerate`]. Mask ids are the order in
@@ -172,7 +180,8 @@ impl Engine {
                 config.max_batch_ots
             )));
         }
-        let pairs = iknp::setup(&mut ctx).await?;
+        config.extension.check_with(config.check)?;
+        let pairs = iknp::setup(&mut ctx, config.extension).await?;
         Ok(Engine { ctx, pairs, config })
     }
 
@@ -1374,32 +1383,33 @@ mod tests {
             .unwrap();
             let total = |i: usize| out.iter().map(|s| s[i]).sum::<f64>();
             let (triple, with, without) = (total(0), total(1), total(2));
-            // Per element and ordered pair: a triple 2048 + 1032 bytes, a square with a product 2048 + 2064,
-            // a square alone the triple's bytes for half of the pairs.
+            // Per element and ordered pair: a triple 128 OTs + 1032 bytes, a square with a product 128 OTs
+            // + 2064, a square alone the triple's bytes for half of the pairs.
+            let u = 128.0 * OtConfig::default().extension.bytes_per_ot();
             assert!(
-                (with / triple - 4112.0 / 3080.0).abs() < 0.02,
+                (with / triple - (u + 2064.0) / (u + 1032.0)).abs() < 0.02,
                 "{n}: {with} vs {triple}"
             );
             assert!(
                 (without / triple - 0.5).abs() < 0.02,
                 "{n}: {without} vs {triple}"
             );
-            // With a below 2^70: 70 OTs of 16 bytes and 6,545 correction bits per word, per element.
+            // With a below 2^70: 70 OTs and 6,545 correction bits per word, per element.
             let (with70, without70) = (total(3), total(4));
-            let per_word = 6545.0 / 8.0;
+            let (per_word, u70) = (6545.0 / 8.0, u * 70.0 / 128.0);
             assert!(
-                (with70 / with - (1120.0 + 2.0 * per_word) / 4112.0).abs() < 0.02,
+                (with70 / with - (u70 + 2.0 * per_word) / (u + 2064.0)).abs() < 0.02,
                 "{n}: {with70} vs {with}"
             );
             assert!(
-                (without70 / without - (1120.0 + per_word) / 3080.0).abs() < 0.02,
+                (without70 / without - (u70 + per_word) / (u + 1032.0)).abs() < 0.02,
                 "{n}: {without70} vs {without}"
             );
         }
     }
 
     /// Triples with `a` below `2^72`: the products hold, every party's share of `a` is short, `b` is not,
-    /// and each party sends per peer 72 OTs of 16 bytes plus sum_k (128 - k) correction bits per triple in
+    /// and each party sends per peer 72 OTs plus sum_k (128 - k) correction bits per triple in
     /// each direction, against 128 OTs for a uniform triple.
     #[tokio::test]
     async fn bounded_triples_match_plaintext_with_short_a() {
@@ -1425,7 +1435,7 @@ mod tests {
                 assert!(p[1].iter().any(|v| v.to_u128() >= 1 << 72));
             }
             let corrections: usize = (0..72).map(|k| 128 - k).sum();
-            let u = 16 * (count * 72).div_ceil(128) * 128;
+            let u = ot_bytes((count * 72).div_ceil(128) * 128);
             let expected = (n - 1) * (u + (count * corrections).div_ceil(8));
             for (_, bytes) in &out {
                 assert_eq!(*bytes as usize, expected, "{n} parties");
@@ -1455,15 +1465,15 @@ mod tests {
         for i in 0..count {
             assert_eq!(a[i] * b[i], c[i], "{} triple {i} of {n} parties", R::NAME);
         }
-        // Bytes per party: per peer, 16 l bytes of u per triple (count l OTs, a whole number of blocks
-        // here) plus l (l + 1) / 2 bits of corrections per triple, rounded up to bytes once per batch.
-        let expected = (n - 1) * (16 * l * count + (count * l * (l + 1) / 2).div_ceil(8));
+        // Bytes per party: per peer, l OTs of u per triple (count l OTs, a whole number of blocks here)
+        // plus l (l + 1) / 2 bits of corrections per triple, rounded up to bytes once per batch.
+        let expected = (n - 1) * (ot_bytes(l * count) + (count * l * (l + 1) / 2).div_ceil(8));
         for (_, bytes) in &out {
             assert_eq!(*bytes as usize, expected);
         }
         assert_eq!(
             expected as f64,
-            (n - 1) as f64 * count as f64 * triple_bytes_per_peer(l)
+            (n - 1) as f64 * count as f64 * triple_bytes_per_peer(l, OtConfig::default().extension)
         );
     }
 
@@ -1541,9 +1551,10 @@ mod tests {
         .await
         .unwrap();
         // k elements of B, 64 OTs each (rounded to two blocks of 128), m-word corrections.
-        let expected = 2 * 128 * 16 + gilboa::message_len(k, m, 64);
+        let ext = OtConfig::default().extension;
+        let expected = (2.0 * 128.0 * ext.bytes_per_ot()) as usize + gilboa::message_len(k, m, 64);
         assert_eq!(out, vec![expected as u64; 2]);
-        assert!((expected as f64) < 0.6 * (m * k) as f64 * triple_bytes_per_peer(64));
+        assert!((expected as f64) < 0.6 * (m * k) as f64 * triple_bytes_per_peer(64, ext));
     }
 
     async fn trunc_pairs_check<R: OtRing>(n: usize) {
@@ -1631,6 +1642,11 @@ mod tests {
             at += len;
         }
         mine
+    }
+
+    /// Bytes of `ots` OTs of extension with the default source.
+    fn ot_bytes(ots: usize) -> usize {
+        (ots as f64 * OtConfig::default().extension.bytes_per_ot()) as usize
     }
 
     /// Mask triples of owned masks made the per-triple way, with the bits of `B` as choices.
@@ -2226,7 +2242,7 @@ mod tests {
         );
         assert_eq!(report.random_elements, 8);
         // 4 triples and a 2 x 4 times 4 x 1 mask triple (4 choice elements of 2 words), one peer.
-        let expected = 16 * 64 * 4 + 260 * 4 + 2 * 2048 + gilboa::message_len(4, 2, 64);
+        let expected = ot_bytes(64 * 4) + 260 * 4 + ot_bytes(256) + gilboa::message_len(4, 2, 64);
         assert_eq!(report.traffic.bytes_sent() as usize, expected);
         let [a, b, c] = [0, 1, 2].map(|k| sum(&[out[0].1[k].clone(), out[1].1[k].clone()]));
         for i in 0..4 {
@@ -2249,6 +2265,7 @@ mod tests {
         let out = simulate(2, |mut ctx| async move {
             let config = OtConfig {
                 check: Check::Kos,
+                extension: Extension::Iknp,
                 max_batch_ots: 256,
                 ..OtConfig::default()
             };
