@@ -25,19 +25,25 @@ use zeroize::Zeroizing;
 use super::hash::{ccr_hash, ccr_hash_tweaked, Block};
 use super::OtRing;
 
-/// Bytes of the sender's message for `elements` choice elements with vectors of `w` words in a ring of `l` bits.
+/// Bytes of the sender's message for `elements` choice elements with vectors of `w` words in a ring of `l` bits:
+/// for single words the exact bits ([`send`]'s scalar path), else as [`message_len_bounded`].
 pub fn message_len(elements: usize, w: usize, l: usize) -> usize {
+    if w == 1 {
+        let bits_per_word: usize = (0..l).map(|k| l - k).sum();
+        return (elements * bits_per_word).div_ceil(8);
+    }
     message_len_bounded(elements, w, l, Bounds::choices(l))
 }
 
-/// [`message_len`] under `bounds`: `choice_bits` OTs per element, bit `k` carrying `l - k` bits per word, or
-/// `value_bits + 42` where short pads apply and that is shorter.
+/// The bytes [`send_bounded`] sends under `bounds`: `choice_bits` OTs per element, bit `k` carrying `l - k`
+/// bits per word, or `value_bits + 42` where short pads apply and that is shorter, each word in whole bytes
+/// (whole 16-byte stores and loads instead of bit packing: about 4% more bytes for much less work).
 pub fn message_len_bounded(elements: usize, w: usize, l: usize, bounds: Bounds) -> usize {
     let short = bounds.short_pads(l as u32);
-    let bits_per_word: usize = (0..bounds.choice_bits.min(l) as u32)
-        .map(|k| word_bits(l as u32, k, short) as usize)
+    let bytes_per_word: usize = (0..bounds.choice_bits.min(l) as u32)
+        .map(|k| word_bits(l as u32, k, short).div_ceil(8) as usize)
         .sum();
-    (elements * w * bits_per_word).div_ceil(8)
+    elements * w * bytes_per_word
 }
 
 /// Statistical hiding of short pads: a sender word below `2^v` in magnitude is hidden by pads of `v + 40`
@@ -223,12 +229,6 @@ impl<'a> BitReader<'a> {
         v & m
     }
 
-    /// Skips `bits` bits.
-    #[inline(always)]
-    fn skip(&mut self, bits: usize) {
-        self.bit += bits;
-    }
-
     #[inline(always)]
     fn read64(&mut self, bits: u32) -> u64 {
         self.read(bits) as u64
@@ -333,7 +333,10 @@ pub fn send_bounded<R: OtRing>(
     debug_assert!(q.len() >= elements * cb);
     let layout = PadLayout::new(w, l as u32, cb, short);
     let nb = layout.nb;
-    let mut writer = BitWriter::new(message_len_bounded(elements, w, l, bounds));
+    let len = message_len_bounded(elements, w, l, bounds);
+    // 16 bytes of slack: every word is stored as a whole block, the next one overwrites the rest.
+    let mut out = vec![0u8; len + 16];
+    let mut pos = 0;
     let mut share = Zeroizing::new(vec![0u128; elements * w]);
     let mut h0 = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
     let mut h1 = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
@@ -351,24 +354,29 @@ pub fn send_bounded<R: OtRing>(
         let (h0, h1) = (pad_bytes(&mut h0), pad_bytes(&mut h1));
         for j in start..end {
             let (e, k) = (j / cb, (j % cb) as u32);
-            let bits = word_bits(l as u32, k, short);
+            let width = word_bits(l as u32, k, short).div_ceil(8) as usize;
             // Full words: pads and tau modulo 2^(l - k). Short words: pads below 2^p, tau signed.
             let pm = mask(pad_bits(l as u32, k, short));
-            let wm = mask(bits);
             let off = (j - start) * nb * 16;
             let (s0, s1) = (&h0[off..off + nb * 16], &h1[off..off + nb * 16]);
             let (xs, shares) = (&xw[e * w..(e + 1) * w], &mut share[e * w..(e + 1) * w]);
             for (i, (&x, sh)) in xs.iter().zip(shares.iter_mut()).enumerate() {
                 let a = layout.pad(s0, i) & pm;
                 let b = layout.pad(s1, i) & pm;
-                writer.push_masked(a.wrapping_sub(b).wrapping_add(x) & wm, bits);
+                // The word's bits beyond its own are dropped by the receiver's mask.
+                let tau = a.wrapping_sub(b).wrapping_add(x).to_le_bytes();
+                if let Some(dst) = out.get_mut(pos..).and_then(|o| o.first_chunk_mut::<16>()) {
+                    *dst = tau;
+                }
+                pos += width;
                 *sh = sh.wrapping_sub(a << k);
             }
         }
         start = end;
     }
-    let out = Zeroizing::new(share.iter().map(|&v| R::from_i128(v as i128)).collect());
-    (writer.finish(), out)
+    out.truncate(len);
+    let shares = Zeroizing::new(share.iter().map(|&v| R::from_i128(v as i128)).collect());
+    (out, shares)
 }
 
 /// The receiver's side: given the correlated-OT outputs `t`, its choice elements `y` and the sender's
@@ -415,7 +423,7 @@ pub fn receive_bounded<R: OtRing>(
     debug_assert!(t.len() >= elements * cb);
     let layout = PadLayout::new(w, l as u32, cb, short);
     let nb = layout.nb;
-    let mut reader = BitReader::new(msg);
+    let mut pos = 0;
     let mut share = Zeroizing::new(vec![0u128; elements * w]);
     let mut h = Zeroizing::new(vec![0u128; CHUNK_OTS * nb]);
     let total = elements * cb;
@@ -433,15 +441,17 @@ pub fn receive_bounded<R: OtRing>(
             let (pm, wm) = (mask(pads), mask(bits));
             let pad = &h[(j - start) * nb * 16..(j - start + 1) * nb * 16];
             let shares = &mut share[e * w..(e + 1) * w];
+            let width = bits.div_ceil(8) as usize;
             if (y[e].to_u128() >> k) & 1 == 0 {
                 // Choice 0: the share is the pad; the correction is not needed.
                 for (i, sh) in shares.iter_mut().enumerate() {
                     *sh = sh.wrapping_add((layout.pad(pad, i) & pm) << k);
                 }
-                reader.skip(w * bits as usize);
+                pos += w * width;
             } else {
                 for (i, sh) in shares.iter_mut().enumerate() {
-                    let tau = sign_extend(reader.read_masked(bits, wm), ext);
+                    let tau = sign_extend(read_word(msg, pos) & wm, ext);
+                    pos += width;
                     *sh = sh.wrapping_add((layout.pad(pad, i) & pm).wrapping_add(tau) << k);
                 }
             }
@@ -451,6 +461,20 @@ pub fn receive_bounded<R: OtRing>(
     Ok(Zeroizing::new(
         share.iter().map(|&v| R::from_i128(v as i128)).collect(),
     ))
+}
+
+/// The 16 bytes of `msg` from `pos` as a little-endian block (zeros past its end; the length was checked).
+#[inline(always)]
+fn read_word(msg: &[u8], pos: usize) -> u128 {
+    let rest = msg.get(pos..).unwrap_or(&[]);
+    match rest.first_chunk::<16>() {
+        Some(b) => u128::from_le_bytes(*b),
+        None => {
+            let mut b = [0u8; 16];
+            b[..rest.len()].copy_from_slice(rest);
+            u128::from_le_bytes(b)
+        }
+    }
 }
 
 /// [`send`] for `w = 1`: one hash block per message, whole elements per chunk of 128 OTs.
@@ -708,8 +732,9 @@ mod tests {
         assert_eq!(bounds.short_pads(128), Some(v + PAD_HIDING_BITS));
         let (msg, s_share) = send_bounded(&q, delta, &x, w, bounds);
         assert_eq!(msg.len(), message_len_bounded(elements, w, 128, bounds));
-        // Bits 0..53 carry 74 bits, bits 54..69 carry 128 - k: 5060 bits per word instead of 6545.
-        assert_eq!(msg.len(), (elements * w * 5060).div_ceil(8));
+        // Bits 0..53 carry 74 bits (10 bytes), bits 54..69 carry 128 - k bits in whole bytes: 680 bytes
+        // per word instead of 848.
+        assert_eq!(msg.len(), elements * w * 680);
         let r_share = receive_bounded(&t, &y, w, bounds, &msg).unwrap();
         for e in 0..elements {
             for i in 0..w {

@@ -1383,22 +1383,23 @@ mod tests {
             .unwrap();
             let total = |i: usize| out.iter().map(|s| s[i]).sum::<f64>();
             let (triple, with, without) = (total(0), total(1), total(2));
-            // Per element and ordered pair: a triple 128 OTs + 1032 bytes, a square with a product 128 OTs
-            // + 2064, a square alone the triple's bytes for half of the pairs.
+            // Per element and ordered pair: a triple 128 OTs + 1032 bytes (bits packed), a square with a
+            // product 128 OTs + 2 words of 1088 (whole bytes per bit), a square alone the triple's bytes for
+            // half of the pairs.
             let u = 128.0 * OtConfig::default().extension.bytes_per_ot();
             assert!(
-                (with / triple - (u + 2064.0) / (u + 1032.0)).abs() < 0.02,
+                (with / triple - (u + 2176.0) / (u + 1032.0)).abs() < 0.02,
                 "{n}: {with} vs {triple}"
             );
             assert!(
                 (without / triple - 0.5).abs() < 0.02,
                 "{n}: {without} vs {triple}"
             );
-            // With a below 2^70: 70 OTs and 6,545 correction bits per word, per element.
+            // With a below 2^70: 70 OTs and 848 correction bytes per word, per element.
             let (with70, without70) = (total(3), total(4));
-            let (per_word, u70) = (6545.0 / 8.0, u * 70.0 / 128.0);
+            let (per_word, u70) = (848.0, u * 70.0 / 128.0);
             assert!(
-                (with70 / with - (u70 + 2.0 * per_word) / (u + 2064.0)).abs() < 0.02,
+                (with70 / with - (u70 + 2.0 * per_word) / (u + 2176.0)).abs() < 0.02,
                 "{n}: {with70} vs {with}"
             );
             assert!(
@@ -1434,9 +1435,11 @@ mod tests {
                 assert!(p[0].iter().all(|v| v.to_u128() < 1 << 72));
                 assert!(p[1].iter().any(|v| v.to_u128() >= 1 << 72));
             }
-            let corrections: usize = (0..72).map(|k| 128 - k).sum();
+            // 128 - k bits for bit k, in whole bytes: 864 bytes per triple and direction.
+            let corrections: usize = (0..72usize).map(|k| (128 - k).div_ceil(8)).sum();
+            assert_eq!(corrections, 864);
             let u = ot_bytes((count * 72).div_ceil(128) * 128);
-            let expected = (n - 1) * (u + (count * corrections).div_ceil(8));
+            let expected = (n - 1) * (u + count * corrections);
             for (_, bytes) in &out {
                 assert_eq!(*bytes as usize, expected, "{n} parties");
             }
