@@ -60,9 +60,11 @@ use crate::step::{self, StepParams, Weights};
 pub const FORMAT: FixedPoint = FixedPoint::Z128_DEFAULT;
 
 /// The public bound of the owned masks ([`Preprocessing::owned_mask`]): every encoded training value is
-/// below `2^owned_value_bits(..)` in magnitude. Each bit less shortens the `ot` source's correction words
-/// of the mask triples by one bit (74 bits at 32, 67 at 25), down to 23, below which short words no longer
-/// apply ([`mpc_core::ot::gilboa::Bounds`]).
+/// below `2^owned_value_bits(..)` in magnitude. Each bit less saves the `ot` source one OT per value and
+/// one correction per value and mask triple where the owners' OTs are reused
+/// ([`mpc_core::preprocessing::OtConfig::reuse_owned_ots`]: 26 OTs per value at 25 bits), and otherwise
+/// shortens the mask triples' correction words by one bit (74 bits at 32, 67 at 25), down to 23, below which
+/// short words no longer apply ([`mpc_core::ot::gilboa::Bounds`]).
 ///
 /// Standardized with the global mean and population standard deviation of `total` rows, no value can lie
 /// beyond `sqrt(total - 1)` standard deviations (Samuelson's inequality), a public bound: 21.3 for the 455

@@ -25,7 +25,7 @@ pub const SERVER_NAME: &str = "mpc-party.invalid";
 
 /// ring's provider with AES-128-GCM first: a mesh moves hundreds of megabytes of OT extension per run, and
 /// AES-128 (10 rounds) seals them faster than AES-256 (14) with the 128-bit security the MPC protocols
-/// themselves have (IKNP's 128 base OTs). The other TLS 1.3 suites stay as fallbacks.
+/// themselves have (the OT extension's 128 base OTs). The other TLS 1.3 suites stay as fallbacks.
 fn provider() -> Arc<CryptoProvider> {
     let mut p = rustls::crypto::ring::default_provider();
     p.cipher_suites
