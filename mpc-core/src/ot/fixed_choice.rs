@@ -198,25 +198,10 @@ fn check_shape(ots: usize, words: usize, n: usize, bits: usize) -> Result<usize,
 mod tests {
     use super::*;
     use crate::ot::gilboa::choice_blocks_bounded;
-    use crate::ot::iknp::{Check, IknpReceiver, IknpSender, KAPPA};
+    use crate::ot::iknp::{clear_pair as iknp_pair, Check};
     use crate::prg::Prg;
     use crate::ring::{Z128, Z64};
     use rand_core::RngCore;
-
-    fn iknp_pair(rng: &mut Prg) -> (Block, IknpSender, IknpReceiver) {
-        let delta = (rng.next_u64() as u128) << 64 | rng.next_u64() as u128;
-        let pairs: Vec<[Block; 2]> = (0..KAPPA)
-            .map(|_| [rng.next_u64() as u128, (rng.next_u64() as u128) << 64])
-            .collect();
-        let chosen: Vec<Block> = (0..KAPPA)
-            .map(|i| pairs[i][((delta >> i) & 1) as usize])
-            .collect();
-        (
-            delta,
-            IknpSender::new(delta, &chosen).unwrap(),
-            IknpReceiver::new(&pairs).unwrap(),
-        )
-    }
 
     /// Signed values below `2^(bits - 1)` in magnitude, the extremes among them.
     fn signed_values<R: OtRing>(rng: &mut Prg, count: usize, bits: u32) -> Vec<R> {

@@ -602,26 +602,10 @@ pub fn choice_blocks_bounded<R: OtRing>(y: &[R], cb: usize) -> Zeroizing<Vec<Blo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ot::iknp::{Check, IknpReceiver, IknpSender, KAPPA};
+    use crate::ot::iknp::{clear_pair as iknp_pair, Check};
     use crate::prg::Prg;
     use crate::ring::{Z128, Z64};
     use rand_core::RngCore;
-
-    /// An IKNP sender and receiver with base OTs done in the clear (for testing Gilboa alone).
-    fn iknp_pair(rng: &mut Prg) -> (Block, IknpSender, IknpReceiver) {
-        let delta = (rng.next_u64() as u128) << 64 | rng.next_u64() as u128;
-        let pairs: Vec<[Block; 2]> = (0..KAPPA)
-            .map(|_| [rng.next_u64() as u128, (rng.next_u64() as u128) << 64])
-            .collect();
-        let chosen: Vec<Block> = (0..KAPPA)
-            .map(|i| pairs[i][((delta >> i) & 1) as usize])
-            .collect();
-        (
-            delta,
-            IknpSender::new(delta, &chosen).unwrap(),
-            IknpReceiver::new(&pairs).unwrap(),
-        )
-    }
 
     fn check<R: OtRing>(elements: usize, w: usize) {
         let mut rng = Prg::from_entropy();

@@ -565,6 +565,23 @@ pub async fn setup(ctx: &mut Context, extension: Extension) -> Result<Vec<Option
     Ok(out)
 }
 
+/// An IKNP sender and receiver with base OTs done in the clear, for the tests of what runs on OT extension.
+#[cfg(test)]
+pub(crate) fn clear_pair(rng: &mut impl RngCore) -> (Block, IknpSender, IknpReceiver) {
+    let delta = (rng.next_u64() as u128) << 64 | rng.next_u64() as u128;
+    let pairs: Vec<[Block; 2]> = (0..KAPPA)
+        .map(|_| [rng.next_u64() as u128, (rng.next_u64() as u128) << 64])
+        .collect();
+    let chosen: Vec<Block> = (0..KAPPA)
+        .map(|i| pairs[i][((delta >> i) & 1) as usize])
+        .collect();
+    (
+        delta,
+        IknpSender::new(delta, &chosen).expect("128 seeds"),
+        IknpReceiver::new(&pairs).expect("128 seed pairs"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
