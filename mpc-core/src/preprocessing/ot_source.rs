@@ -93,7 +93,7 @@ pub struct OtConfig {
     /// Largest owned mask, in OTs (its values times their bits plus one, times the other parties), whose
     /// owners choose with the bits of their values once, at [`Preprocessing::owned_mask`], and reuse those
     /// OTs in every mask triple with fresh pads (`owned_ots`): fewer bytes and no OT extension per triple
-    /// (for breast cancer a third fewer bytes per training), and `B` uniform. Each OT keeps 16 bytes at both
+    /// (for breast cancer a quarter fewer bytes per training), and `B` uniform. Each OT keeps 16 bytes at both
     /// of its ends for the whole run; a larger mask makes its mask triples with `B` choosing instead
     /// ([`OtConfig::owned_operand_bits`]). The default, `2^22`, holds at most 64 MiB per party.
     pub reuse_owned_ots: usize,
