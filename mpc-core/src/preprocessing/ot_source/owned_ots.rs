@@ -160,6 +160,9 @@ impl OwnedOts {
         c: &mut [R],
     ) -> Result<()> {
         let (k, bits, n) = (self.k, self.bits, using.cols);
+        if n == 0 || k == 0 {
+            return Ok(());
+        }
         let tweak = self.next_tweak;
         self.next_tweak += n as u64;
         let (lo, hi) = (using.row_start, using.row_end);
