@@ -140,8 +140,8 @@ pub enum Extension {
     /// IKNP: the receiver sends 16 bytes per OT.
     Iknp,
     /// SoftSpokenOT with `k` bits per block of base OTs ([`super::softspoken`]; `k` is 2, 4 or 8): the
-    /// receiver sends `16 / k` bytes per OT, and expands `2^k / k` times IKNP's PRG output. Semi-honest
-    /// only: not with [`Check::Kos`].
+    /// receiver sends `16 / k` bytes per OT; the PRG output grows with `2^k / k` (at `k = 2` the sender's is
+    /// 1.5 times IKNP's, the receiver's the same). Semi-honest only: not with [`Check::Kos`].
     SoftSpoken(u8),
 }
 
