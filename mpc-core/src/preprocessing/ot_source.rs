@@ -824,37 +824,33 @@ async fn make_on<R: OtRing>(
             } else {
                 block.to_vec()
             });
-            let mut b = R::random_vec(engine.ctx.rng(), kk * n);
-            let c = match tables.owners.get(&mask) {
-                None => engine.matrix_product(None, &sub, &b, mm, kk, n).await?,
-                Some(_) if tables.reused.contains_key(&mask) => {
-                    let ots = tables.reused.get_mut(&mask).ok_or_else(super::wrong_item)?;
-                    let mut c = matmul_plain(&sub, &b, mm, kk, n);
-                    ots.add_cross(engine, a, using, &b, &mut c).await?;
-                    c
-                }
-                Some((owners, value_bits)) => {
-                    let value_bits = *value_bits;
-                    let segments = segments_within(owners, using.row_start, using.row_end);
-                    // B hides the right operand statistically (see `OtConfig::owned_operand_bits`).
-                    let bits = engine.config.owned_operand_bits.min(R::BITS);
-                    if bits < R::BITS {
-                        let keep = (1u128 << bits) - 1;
-                        b.iter_mut()
-                            .for_each(|v| *v = R::from_i128((v.to_u128() & keep) as i128));
-                    }
-                    owned_product(
-                        engine,
-                        &segments,
-                        value_bits,
-                        &sub,
-                        &b,
-                        k,
-                        n,
-                        using.transpose,
-                    )
-                    .await?
-                }
+            let (b, c) = if let Some(ots) = tables.reused.get_mut(&mask) {
+                // The owners' OTs are reused: `B` uniform, the owners' values choose.
+                let b = R::random_vec(engine.ctx.rng(), kk * n);
+                let mut c = matmul_plain(&sub, &b, mm, kk, n);
+                ots.add_cross(engine, a, using, &b, &mut c).await?;
+                (b, c)
+            } else if let Some((owners, value_bits)) = tables.owners.get(&mask) {
+                // B hides the right operand statistically (see `OtConfig::owned_operand_bits`).
+                let bits = engine.config.owned_operand_bits;
+                let b = short_random::<R>(engine.ctx.rng(), kk * n, bits.min(R::BITS));
+                let segments = segments_within(owners, using.row_start, using.row_end);
+                let c = owned_product(
+                    engine,
+                    &segments,
+                    *value_bits,
+                    &sub,
+                    &b,
+                    k,
+                    n,
+                    using.transpose,
+                )
+                .await?;
+                (b, c)
+            } else {
+                let b = R::random_vec(engine.ctx.rng(), kk * n);
+                let c = engine.matrix_product(None, &sub, &b, mm, kk, n).await?;
+                (b, c)
             };
             Prepared::MaskTriple(MaskTriple::from_shares(mask, b, c))
         }

@@ -50,11 +50,8 @@ struct Segment {
 enum Ends {
     /// It owns the rows: its `t` from every other party, indexed by party (empty for itself).
     Owner(Vec<Zeroizing<Vec<Block>>>),
-    /// Another party does: its `q` towards the owner and the `Delta` they go with.
-    Other {
-        q: Zeroizing<Vec<Block>>,
-        delta: Zeroizing<Block>,
-    },
+    /// Another party does: its `q` towards the owner (with the `Delta` of its extension sender).
+    Other(Zeroizing<Vec<Block>>),
 }
 
 impl OwnedOts {
@@ -108,10 +105,7 @@ impl OwnedOts {
                 }
                 Ends::Owner(ts)
             } else {
-                Ends::Other {
-                    q: Zeroizing::new(Vec::new()),
-                    delta: Zeroizing::new(0),
-                }
+                Ends::Other(Zeroizing::new(Vec::new()))
             };
             segments.push(Segment {
                 owner,
@@ -123,11 +117,10 @@ impl OwnedOts {
         }
         // As another party: the owners' messages, in the same order.
         for seg in &mut segments {
-            let Ends::Other { q, delta } = &mut seg.ots else {
+            let Ends::Other(q) = &mut seg.ots else {
                 continue;
             };
             let pair = pairs[seg.owner].as_mut().ok_or_else(missing_peer)?;
-            **delta = pair.sender.delta();
             let blocks = (seg.len * k * bits as usize).div_ceil(128);
             q.reserve(blocks * 128);
             let mut left = blocks;
@@ -166,9 +159,9 @@ impl OwnedOts {
         let tweak = self.next_tweak;
         self.next_tweak += n as u64;
         let (lo, hi) = (using.row_start, using.row_end);
-        let step = (MESSAGE_VALUES / k.max(1)).max(1);
+        let step = (MESSAGE_VALUES / k).max(1);
         let per_row = k * bits as usize;
-        let ctx = &mut engine.ctx;
+        let Engine { ctx, pairs, .. } = engine;
         let peers: Vec<PartyId> = ctx.peers().collect();
         // Where value (r, col) finds its words of B and puts its products.
         let words = |r: usize, col: usize| if using.transpose { r - lo } else { col };
@@ -188,16 +181,21 @@ impl OwnedOts {
             (a..z).step_by(step).map(move |r0| (r0, (r0 + step).min(z)))
         };
         for seg in &self.segments {
-            let Ends::Other { q, delta } = &seg.ots else {
+            let Ends::Other(q) = &seg.ots else {
                 continue;
             };
+            let delta = pairs[seg.owner]
+                .as_ref()
+                .ok_or_else(missing_peer)?
+                .sender
+                .delta();
             for (r0, r1) in parts(seg) {
                 let beta: Vec<R> = (r0..r1)
                     .flat_map(|r| (0..k).flat_map(move |col| (0..n).map(move |j| (r, col, j))))
                     .map(|(r, col, j)| b[words(r, col) * n + j])
                     .collect();
                 let ots = &q[(r0 - seg.start) * per_row..(r1 - seg.start) * per_row];
-                let (msg, share) = fixed_choice::send(ots, **delta, tweak, bits, &beta, n)
+                let (msg, share) = fixed_choice::send(ots, delta, tweak, bits, &beta, n)
                     .map_err(|e| Error::Preprocessing(format!("internal: {e}")))?;
                 add(c, r0, &share);
                 ctx.send_bytes(seg.owner, msg).await?;
