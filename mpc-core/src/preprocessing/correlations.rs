@@ -9,9 +9,10 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::prg::Seed;
-use crate::ring::Ring;
+use crate::ring::{Ring, Z128};
 use crate::share::matmul_plain;
 
+use super::bit_items::{clear_tail, words_for, BitTriples, DaBits, LANES};
 use super::items::{MaskTriple, MatrixMask, MatrixTriple, Squares, Triples, TruncPairs};
 use super::MaskUse;
 
@@ -71,6 +72,16 @@ pub enum Request {
         /// Each party's share of `a` may be drawn below `2^mask_bits` (see [`super::Preprocessing::squares`]).
         mask_bits: u32,
     },
+    /// AND triples on XOR-shared bits, 128 per word ([`super::BitTriples`]).
+    BitTriples {
+        /// Number of words.
+        words: usize,
+    },
+    /// Random bits shared both ways ([`super::DaBits`]).
+    DaBits {
+        /// Number of bits.
+        count: usize,
+    },
 }
 
 /// Upper bound on elements in one request, so a peer's request cannot make the dealer allocate without limit.
@@ -101,6 +112,8 @@ impl Request {
                 products,
                 mask_bits,
             } => (7, [count as u64, products as u64, mask_bits as u64, 0, 0]),
+            Request::BitTriples { words } => (8, [words as u64, 0, 0, 0, 0]),
+            Request::DaBits { count } => (9, [count as u64, 0, 0, 0, 0]),
         };
         let mut out = vec![tag];
         for f in fields {
@@ -169,6 +182,10 @@ impl Request {
                     b => return Err(format!("{b} mask bits")),
                 },
             },
+            8 => Request::BitTriples {
+                words: size(f[0])?,
+            },
+            9 => Request::DaBits { count: size(f[0])? },
             t => return Err(format!("unknown request kind {t}")),
         };
         req.check_size()?;
@@ -181,6 +198,8 @@ impl Request {
             | Request::Random { count }
             | Request::Trunc { count, .. } => Some(count.saturating_mul(3)),
             Request::Squares { count, .. } => Some(count.saturating_mul(4)),
+            Request::BitTriples { words } => Some(words.saturating_mul(3)),
+            Request::DaBits { count } => Some(count.saturating_mul(2)),
             Request::MatrixTriple { m, k, n } => Some(
                 m.saturating_mul(k)
                     .saturating_add(k.saturating_mul(n))
@@ -208,6 +227,76 @@ const TAG_D: u64 = 3;
 fn expand<R: Ring>(seed: &Seed, request: u64, tag: u64, len: usize) -> Vec<R> {
     let mut prg = seed.expander(request.wrapping_mul(8).wrapping_add(tag));
     R::random_vec(&mut prg, len)
+}
+
+/// Packed random bits: `len` words of party `seed`'s stream `(request, tag)`.
+fn expand_words(seed: &Seed, request: u64, tag: u64, len: usize) -> Vec<u128> {
+    expand::<Z128>(seed, request, tag, len)
+        .into_iter()
+        .map(|w| w.0)
+        .collect()
+}
+
+/// This party's XOR share of `count` daBits' bits (packed, lanes past `count` clear).
+fn expand_bits(seed: &Seed, request: u64, tag: u64, count: usize) -> Vec<u128> {
+    let mut w = expand_words(seed, request, tag, words_for(count));
+    clear_tail(&mut w, count);
+    w
+}
+
+/// The XOR of every party's words from `from` on.
+fn xor_shares(seeds: &[Seed], request: u64, tag: u64, len: usize, from: usize) -> Vec<u128> {
+    let mut total = vec![0u128; len];
+    for seed in &seeds[from..] {
+        for (t, x) in total.iter_mut().zip(expand_words(seed, request, tag, len)) {
+            *t ^= x;
+        }
+    }
+    total
+}
+
+/// Packed words carried as ring elements (the dealer's corrections are ring elements): `R::BYTES` bytes each.
+/// Only rings whose every byte string is an element (Z64, Z128) can carry them.
+pub(crate) fn words_to_ring<R: Ring>(words: &[u128]) -> Result<Vec<R>> {
+    if R::BYTES > 16 || 16 % R::BYTES != 0 {
+        return Err(Error::Preprocessing(format!(
+            "bit correlations need a power-of-two ring, not {}",
+            R::NAME
+        )));
+    }
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let out = R::decode_slice(&bytes);
+    let mut bytes = bytes;
+    zeroize::Zeroize::zeroize(&mut bytes);
+    out
+}
+
+/// The inverse of [`words_to_ring`].
+pub(crate) fn ring_to_words<R: Ring>(xs: &[R]) -> Result<Vec<u128>> {
+    let mut bytes = R::encode_slice(xs);
+    if bytes.len() % 16 != 0 {
+        return Err(Error::Preprocessing(format!(
+            "{} bytes of packed bits are not whole words",
+            bytes.len()
+        )));
+    }
+    let out = bytes
+        .chunks_exact(16)
+        .map(|c| u128::from_le_bytes(c.try_into().expect("16 bytes")))
+        .collect();
+    zeroize::Zeroize::zeroize(&mut bytes);
+    Ok(out)
+}
+
+/// Ring elements that carry `words` words.
+fn ring_len_of_words<R: Ring>(words: usize) -> Result<usize> {
+    if R::BYTES > 16 || 16 % R::BYTES != 0 {
+        return Err(Error::Preprocessing(format!(
+            "bit correlations need a power-of-two ring, not {}",
+            R::NAME
+        )));
+    }
+    Ok(words * (16 / R::BYTES))
 }
 
 fn sum_shares<R: Ring>(seeds: &[Seed], request: u64, tag: u64, len: usize, from: usize) -> Vec<R> {
@@ -332,11 +421,13 @@ pub(crate) enum Item<R: Ring> {
     Trunc(TruncPairs<R>),
     Random(Vec<R>),
     Squares(Squares<R>),
+    BitTriples(BitTriples),
+    DaBits(DaBits<R>),
 }
 
 impl LocalShares<'_> {
     /// Number of correction elements party 0 needs for `req`.
-    pub(crate) fn correction_len(&self, req: &Request) -> Result<usize> {
+    pub(crate) fn correction_len<R: Ring>(&self, req: &Request) -> Result<usize> {
         Ok(match *req {
             Request::Triples { count, .. } | Request::Trunc { count, .. } => count,
             Request::MatrixTriple { m, n, .. } => m * n,
@@ -352,6 +443,8 @@ impl LocalShares<'_> {
             Request::Squares {
                 count, products, ..
             } => count * (1 + usize::from(products)),
+            Request::BitTriples { words } => ring_len_of_words::<R>(words)?,
+            Request::DaBits { count } => count,
         })
     }
 
@@ -441,6 +534,19 @@ impl LocalShares<'_> {
                     c,
                 )?)
             }
+            Request::BitTriples { words } => Item::BitTriples(BitTriples::from_shares(
+                expand_words(self.seed, id, TAG_A, words),
+                expand_words(self.seed, id, TAG_B, words),
+                if lead {
+                    ring_to_words(&correction)?
+                } else {
+                    expand_words(self.seed, id, TAG_C, words)
+                },
+            )?),
+            Request::DaBits { count } => Item::DaBits(DaBits::from_shares(
+                expand_bits(self.seed, id, TAG_A, count),
+                own_or(count, TAG_B, correction),
+            )?),
         })
     }
 }
@@ -532,6 +638,33 @@ impl<R: Ring> Corrector<R> {
                 }
                 out
             }
+            Request::BitTriples { words } => {
+                // c_0 = (xor a)(xor b) xor (xor_{i>0} c_i).
+                let a = xor_shares(seeds, id, TAG_A, words, 0);
+                let b = xor_shares(seeds, id, TAG_B, words, 0);
+                let others = xor_shares(seeds, id, TAG_C, words, 1);
+                let c: Vec<u128> = a
+                    .iter()
+                    .zip(&b)
+                    .zip(&others)
+                    .map(|((&a, &b), &o)| (a & b) ^ o)
+                    .collect();
+                words_to_ring(&c)?
+            }
+            Request::DaBits { count } => {
+                let mut bits = xor_shares(seeds, id, TAG_A, words_for(count), 0);
+                clear_tail(&mut bits, count);
+                let r: Vec<R> = (0..count)
+                    .map(|i| {
+                        if (bits[i / LANES] >> (i % LANES)) & 1 == 1 {
+                            R::ONE
+                        } else {
+                            R::ZERO
+                        }
+                    })
+                    .collect();
+                minus_others(r, TAG_B)
+            }
         })
     }
 }
@@ -573,6 +706,8 @@ mod tests {
                 products: true,
                 mask_bits: 70,
             },
+            Request::BitTriples { words: 3 },
+            Request::DaBits { count: 300 },
         ];
         for r in all {
             assert_eq!(Request::decode(&r.encode()), Ok(r.clone()), "{r:?}");

@@ -137,7 +137,7 @@ impl<R: Ring> DealerSource<R> {
             seed: &self.seed,
             masks: &mut self.masks,
         }
-        .correction_len(&req)?;
+        .correction_len::<R>(&req)?;
         let mut correction = Vec::new();
         if self.ctx.id() == 0 && correction_len > 0 && !matches!(req, Request::Random { .. }) {
             correction = self

@@ -133,10 +133,33 @@ macro_rules! impl_preprocessing_via_next {
                     _ => Err(wrong_item()),
                 }
             }
+            async fn bit_triples(
+                &mut self,
+                ctx: &mut Context,
+                words: usize,
+            ) -> Result<$crate::preprocessing::BitTriples> {
+                let ($s, $ctx, $req) = (self, ctx, Request::BitTriples { words });
+                match $next? {
+                    Item::BitTriples(t) => Ok(t),
+                    _ => Err(wrong_item()),
+                }
+            }
+            async fn dabits(
+                &mut self,
+                ctx: &mut Context,
+                count: usize,
+            ) -> Result<$crate::preprocessing::DaBits<R>> {
+                let ($s, $ctx, $req) = (self, ctx, Request::DaBits { count });
+                match $next? {
+                    Item::DaBits(t) => Ok(t),
+                    _ => Err(wrong_item()),
+                }
+            }
         }
     };
 }
 
+mod bit_items;
 mod correlations;
 pub mod dealer;
 mod items;
@@ -145,6 +168,7 @@ mod shared_seed;
 
 pub use correlations::Request;
 pub use dealer::DealerSource;
+pub use bit_items::{lane, words_for, BitTriples, DaBits, LANES};
 pub use items::{MaskTriple, MatrixMask, MatrixTriple, Squares, Triples, TruncPairs};
 pub use ot_source::{
     triple_bytes_per_peer, trunc_hiding_bits, trunc_mask_bits, OtConfig, OtRequest, OtSource,
@@ -236,6 +260,14 @@ pub trait Preprocessing<R: Ring>: Send {
         products: bool,
         mask_bits: u32,
     ) -> Result<Squares<R>>;
+
+    /// `words` words of AND triples on XOR-shared bits (128 per word): `c = a & b` lane by lane, for the
+    /// boolean circuits of [`crate::protocols::compare`]. Only power-of-two rings' sources offer them.
+    async fn bit_triples(&mut self, ctx: &mut Context, words: usize) -> Result<BitTriples>;
+
+    /// `count` random bits, each XOR-shared and additively shared in `R` ([`DaBits`]): they carry a bit
+    /// from a boolean circuit back to the ring ([`crate::protocols::compare::bits_to_ring`]).
+    async fn dabits(&mut self, ctx: &mut Context, count: usize) -> Result<DaBits<R>>;
 
     /// A mask equal to a matrix whose rows are each held in the clear by one party (horizontally partitioned
     /// data): `owners` lists `(party, rows)` segments covering its rows in order, and `values` is this

@@ -66,6 +66,7 @@ use crate::ot::{gilboa, OtRing};
 use crate::ring::Ring;
 use crate::share::{matmul_plain, Shared};
 
+mod bits;
 mod owned_ots;
 use owned_ots::OwnedOts;
 
@@ -149,6 +150,10 @@ pub struct PregenReport {
     pub random_elements: usize,
     /// Square pairs (with or without products).
     pub squares: usize,
+    /// AND triples on bits.
+    pub bit_triples: usize,
+    /// daBits.
+    pub dabits: usize,
     /// Traffic of this party while generating.
     pub traffic: Stats,
     /// Wall-clock time.
@@ -163,6 +168,8 @@ enum Prepared<R: Ring> {
     Trunc(TruncPairs<R>),
     Random(Shared<R>),
     Squares(Squares<R>),
+    BitTriples(super::BitTriples),
+    DaBits(super::DaBits<R>),
 }
 
 /// The OT machinery of one party: its own channel and both OT-extension directions with every peer.
@@ -681,6 +688,8 @@ impl<R: OtRing> OtSource<R> {
                 Prepared::Trunc(t) => report.trunc_pairs += t.len(),
                 Prepared::Random(r) => report.random_elements += r.len(),
                 Prepared::Squares(t) => report.squares += t.len(),
+                Prepared::BitTriples(t) => report.bit_triples += t.words() * super::LANES,
+                Prepared::DaBits(t) => report.dabits += t.len(),
             }
             report.requests += 1;
             self.planned.push_back((req.clone(), item));
@@ -878,6 +887,14 @@ async fn make_on<R: OtRing>(
         } => {
             check_size("a square request", count.checked_mul(4))?;
             Prepared::Squares(engine.squares(count, products, mask_bits).await?)
+        }
+        OtRequest::BitTriples { words } => {
+            check_size("a bit triple request", words.checked_mul(3 * super::LANES))?;
+            Prepared::BitTriples(engine.bit_triples(words).await?)
+        }
+        OtRequest::DaBits { count } => {
+            check_size("a daBit request", count.checked_mul(2))?;
+            Prepared::DaBits(engine.dabits(count).await?)
         }
         OtRequest::Random { count } => {
             check_size("a random request", Some(count))?;
@@ -1132,6 +1149,17 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
         )
     }
 
+    async fn bit_triples(&mut self, _ctx: &mut Context, words: usize) -> Result<super::BitTriples> {
+        expect_item!(
+            self.next(OtRequest::BitTriples { words }).await?,
+            BitTriples
+        )
+    }
+
+    async fn dabits(&mut self, _ctx: &mut Context, count: usize) -> Result<super::DaBits<R>> {
+        expect_item!(self.next(OtRequest::DaBits { count }).await?, DaBits)
+    }
+
     async fn announce(&mut self, _ctx: &mut Context, upcoming: &[OtRequest]) -> Result<()> {
         self.make_ahead(upcoming).await
     }
@@ -1318,6 +1346,16 @@ impl<R: Ring, P: Preprocessing<R>> Preprocessing<R> for Recorder<R, P> {
             mask_bits,
         });
         self.inner.squares(ctx, count, products, mask_bits).await
+    }
+
+    async fn bit_triples(&mut self, ctx: &mut Context, words: usize) -> Result<super::BitTriples> {
+        self.plan.push(OtRequest::BitTriples { words });
+        self.inner.bit_triples(ctx, words).await
+    }
+
+    async fn dabits(&mut self, ctx: &mut Context, count: usize) -> Result<super::DaBits<R>> {
+        self.plan.push(OtRequest::DaBits { count });
+        self.inner.dabits(ctx, count).await
     }
 }
 

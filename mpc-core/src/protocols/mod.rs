@@ -13,6 +13,8 @@
 //! | [`fused::PendingTrunc`] (truncation opened with the next Beaver openings) | 0 of its own | `len` plus one per later use |
 //! | [`poly::eval`] | 2 per doubling level + 1 | see its docs |
 
+pub mod bits;
+pub mod compare;
 pub mod dot;
 pub mod fused;
 pub mod input;
