@@ -237,23 +237,116 @@ pub async fn clamp<R: PowerOfTwoRing>(
     hi: R,
     bound_bits: u32,
 ) -> Result<Shared<R>> {
-    let m = t.len();
+    clamp_by(ctx, pre, t, (lo, hi), bound_bits, t, (lo, hi)).await
+}
+
+/// Clamps `fine` to `[fine_lo, fine_hi]` where `coarse` (a coarser encoding of the same values, say a
+/// truncation) is beyond `[lo, hi]`: `fine + [coarse < lo] (fine_lo - fine) + [coarse > hi] (fine_hi -
+/// fine)`. Comparing the coarse value takes fewer bits; the caller accounts for its error. `|coarse - lo|`
+/// and `|hi - coarse|` must be below `2^bound_bits`.
+pub async fn clamp_by<R: PowerOfTwoRing>(
+    ctx: &mut Context,
+    pre: &mut dyn Preprocessing<R>,
+    coarse: &Shared<R>,
+    (lo, hi): (R, R),
+    bound_bits: u32,
+    fine: &Shared<R>,
+    (fine_lo, fine_hi): (R, R),
+) -> Result<Shared<R>> {
+    let m = coarse.len();
+    if fine.len() != m {
+        return Err(Error::Shape(format!(
+            "clamping {} values by {m} comparisons",
+            fine.len()
+        )));
+    }
     let lead = ctx.is_leader();
     let me = ctx.id();
-    // t - lo < 0, and hi - t < 0.
-    let below = t.add_public(me, &vec![-lo; m])?;
-    let above = Shared::zeros(m).add_public(me, &vec![hi; m])?.try_sub(t)?;
+    // coarse - lo < 0, and hi - coarse < 0.
+    let below = coarse.add_public(me, &vec![-lo; m])?;
+    let above = Shared::zeros(m)
+        .add_public(me, &vec![hi; m])?
+        .try_sub(coarse)?;
     let signs = less_than_zero(ctx, pre, &Shared::concat(&[&below, &above]), bound_bits).await?;
     let c = bits_to_ring(ctx, pre, &signs).await?;
-    // c_lo (lo - t) + c_hi (hi - t): one Beaver round for both.
-    let y = Shared::concat(&[&below.scale(-R::ONE), &above]);
-    let triples = pre.triples(ctx, 2 * m).await?;
+    // c_lo (fine_lo - fine) + c_hi (fine_hi - fine): one Beaver round for both, uniform triples.
+    let to_lo = Shared::zeros(m)
+        .add_public(me, &vec![fine_lo; m])?
+        .try_sub(fine)?;
+    let to_hi = Shared::zeros(m)
+        .add_public(me, &vec![fine_hi; m])?
+        .try_sub(fine)?;
+    let y = Shared::concat(&[&to_lo, &to_hi]);
+    let triples = pre.triples_bounded(ctx, 2 * m, R::BITS).await?;
     let d = c.try_sub(&Shared::from_share(triples.a_share().to_vec()))?;
     let e = y.try_sub(&Shared::from_share(triples.b_share().to_vec()))?;
     let o = open_many(ctx, &[&d, &e]).await?;
     let prod = beaver_local(lead, &o[0], &o[1], triples)?;
     let (p_lo, p_hi) = (prod.slice(0..m)?, prod.slice(m..2 * m)?);
-    t.try_add(&p_lo)?.try_add(&p_hi)
+    fine.try_add(&p_lo)?.try_add(&p_hi)
+}
+
+/// What [`clamp_by`] (or [`clamp`]) of `m` values takes from a source, in order: the words of bit triples of
+/// each AND round, then daBits, then uniform triples.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClampPlan {
+    /// Words of bit triples per AND round, in order.
+    pub and_words: Vec<usize>,
+    /// daBits.
+    pub dabits: usize,
+    /// Uniform triples (requested as `triples_bounded(count, R::BITS)`).
+    pub triples: usize,
+}
+
+impl ClampPlan {
+    /// The plan for `m` values compared with `bound_bits` among `parties`: the shape of [`msb`]'s circuit.
+    pub fn new(m: usize, bound_bits: u32, parties: usize) -> Self {
+        let lanes = 2 * m;
+        let k = bound_bits as usize + 1;
+        let mut and_words = Vec::new();
+        let mut push = |ands: usize| {
+            if ands > 0 {
+                and_words.push(crate::preprocessing::words_for(ands * lanes));
+            }
+        };
+        let mut numbers = parties;
+        while numbers > 2 {
+            let groups = numbers / 3;
+            push(groups * (k - 1));
+            numbers = 2 * groups + numbers % 3;
+        }
+        if numbers == 2 && k > 1 {
+            push(k - 1);
+            // Segments of the carry tree: whether each has a propagate.
+            let mut has_p: Vec<bool> = (0..k - 1).map(|i| i > 0).collect();
+            while has_p.len() > 1 {
+                let mut ands = 0;
+                let mut next = Vec::new();
+                for pair in has_p.chunks(2) {
+                    match *pair {
+                        [lo, _] => {
+                            ands += 1 + usize::from(lo);
+                            next.push(lo);
+                        }
+                        [only] => next.push(only),
+                        _ => {}
+                    }
+                }
+                push(ands);
+                has_p = next;
+            }
+        }
+        ClampPlan {
+            and_words,
+            dabits: lanes,
+            triples: lanes,
+        }
+    }
+
+    /// Rounds of the clamp: one per AND round, one for the daBits and one for the products.
+    pub fn rounds(&self) -> usize {
+        self.and_words.len() + 2
+    }
 }
 
 #[cfg(test)]
@@ -339,6 +432,115 @@ mod tests {
         run_lt::<Z128>(2, Src::Ot, 1).await;
         run_lt::<Z64>(3, Src::Dealer, 62).await;
         run_lt::<Z64>(4, Src::Ot, 20).await;
+    }
+
+    /// A source that records the bit-triple words, daBits and triples asked of it.
+    struct Counting(InsecureSharedSeed<Z128>, Vec<usize>, usize, usize);
+
+    #[async_trait::async_trait]
+    impl Preprocessing<Z128> for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+        async fn triples(&mut self, c: &mut Context, n: usize) -> Result<crate::preprocessing::Triples<Z128>> {
+            self.3 += n;
+            self.0.triples(c, n).await
+        }
+        async fn triples_bounded(
+            &mut self,
+            c: &mut Context,
+            n: usize,
+            b: u32,
+        ) -> Result<crate::preprocessing::Triples<Z128>> {
+            self.3 += n;
+            self.0.triples_bounded(c, n, b).await
+        }
+        async fn matrix_triple(
+            &mut self,
+            c: &mut Context,
+            m: usize,
+            k: usize,
+            n: usize,
+        ) -> Result<crate::preprocessing::MatrixTriple<Z128>> {
+            self.0.matrix_triple(c, m, k, n).await
+        }
+        async fn matrix_mask(
+            &mut self,
+            c: &mut Context,
+            m: usize,
+            k: usize,
+        ) -> Result<crate::preprocessing::MatrixMask<Z128>> {
+            self.0.matrix_mask(c, m, k).await
+        }
+        async fn mask_triple(
+            &mut self,
+            c: &mut Context,
+            mask: &crate::preprocessing::MatrixMask<Z128>,
+            using: crate::preprocessing::MaskUse,
+        ) -> Result<crate::preprocessing::MaskTriple<Z128>> {
+            self.0.mask_triple(c, mask, using).await
+        }
+        async fn trunc_pairs(
+            &mut self,
+            c: &mut Context,
+            n: usize,
+            f: u32,
+        ) -> Result<crate::preprocessing::TruncPairs<Z128>> {
+            self.0.trunc_pairs(c, n, f).await
+        }
+        async fn random(&mut self, c: &mut Context, n: usize) -> Result<Shared<Z128>> {
+            self.0.random(c, n).await
+        }
+        async fn squares(
+            &mut self,
+            c: &mut Context,
+            n: usize,
+            p: bool,
+            b: u32,
+        ) -> Result<crate::preprocessing::Squares<Z128>> {
+            self.0.squares(c, n, p, b).await
+        }
+        async fn bit_triples(
+            &mut self,
+            c: &mut Context,
+            w: usize,
+        ) -> Result<crate::preprocessing::BitTriples> {
+            self.1.push(w);
+            self.0.bit_triples(c, w).await
+        }
+        async fn dabits(
+            &mut self,
+            c: &mut Context,
+            n: usize,
+        ) -> Result<crate::preprocessing::DaBits<Z128>> {
+            self.2 += n;
+            self.0.dabits(c, n).await
+        }
+    }
+
+    /// [`ClampPlan`] predicts exactly what the clamp asks for, for several party counts and widths, and
+    /// its rounds match the messages counted.
+    #[tokio::test]
+    async fn plan_matches_requests() {
+        for (parties, m, bits) in [(2, 5, 1), (2, 130, 20), (3, 57, 33), (4, 10, 7), (5, 3, 60), (7, 2, 9)] {
+            let out = simulate_with(SimOptions::default(), parties, move |mut ctx| async move {
+                let mut pre = Counting(InsecureSharedSeed::for_context([4; 32], &ctx), vec![], 0, 0);
+                let x = Shared::<Z128>::zeros(m);
+                let before = ctx.stats();
+                clamp(&mut ctx, &mut pre, &x, Z128::ZERO, Z128::ONE, bits).await?;
+                let msgs = ctx.stats().since(&before).messages_sent();
+                Ok((pre.1.clone(), pre.2, pre.3, msgs))
+            })
+            .await
+            .unwrap();
+            let plan = ClampPlan::new(m, bits, parties);
+            for p in &out {
+                let (words, dab, tr, msgs) = p.result.as_ref().unwrap().clone();
+                assert_eq!(words, plan.and_words, "{parties} parties, {m} values, {bits} bits");
+                assert_eq!((dab, tr), (plan.dabits, plan.triples));
+                assert_eq!(msgs as usize, plan.rounds() * (parties - 1));
+            }
+        }
     }
 
     /// Clamping matches plaintext clamping, inside, at and beyond both ends.
