@@ -11,8 +11,8 @@ use std::collections::VecDeque;
 
 use async_trait::async_trait;
 use mpc_core::preprocessing::{
-    MaskTriple, MaskUse, MatrixMask, MatrixTriple, Preprocessing, Request, Squares, Triples,
-    TruncPairs,
+    BitTriples, DaBits, MaskTriple, MaskUse, MatrixMask, MatrixTriple, Preprocessing, Request,
+    Squares, Triples, TruncPairs,
 };
 use mpc_core::{Context, Error, Result, Shared, Z128};
 
@@ -28,6 +28,10 @@ pub(crate) enum Need {
     Trunc(usize, u32),
     /// A triple for the masked data matrix.
     Mask(MaskUse),
+    /// Words of AND triples on bits.
+    BitTriples(usize),
+    /// daBits.
+    DaBits(usize),
 }
 
 /// Items fetched ahead, served in order.
@@ -36,6 +40,8 @@ pub(crate) struct Prefetched {
     squares: VecDeque<Squares<Z128>>,
     truncs: VecDeque<TruncPairs<Z128>>,
     masks: VecDeque<(MaskUse, MaskTriple<Z128>)>,
+    bits: VecDeque<BitTriples>,
+    dabits: VecDeque<DaBits<Z128>>,
 }
 
 impl Prefetched {
@@ -51,6 +57,8 @@ impl Prefetched {
             squares: VecDeque::new(),
             truncs: VecDeque::new(),
             masks: VecDeque::new(),
+            bits: VecDeque::new(),
+            dabits: VecDeque::new(),
         };
         let needs: Vec<Need> = needs.into_iter().collect();
         let requests: Vec<Request> = needs
@@ -70,6 +78,8 @@ impl Prefetched {
                     mask: mask.id(),
                     using: using.clone(),
                 },
+                Need::BitTriples(words) => Request::BitTriples { words },
+                Need::DaBits(count) => Request::DaBits { count },
             })
             .collect();
         source.announce(ctx, &requests).await?;
@@ -86,6 +96,8 @@ impl Prefetched {
                     let t = source.mask_triple(ctx, mask, using.clone()).await?;
                     p.masks.push_back((using, t));
                 }
+                Need::BitTriples(words) => p.bits.push_back(source.bit_triples(ctx, words).await?),
+                Need::DaBits(count) => p.dabits.push_back(source.dabits(ctx, count).await?),
             }
         }
         Ok(p)
@@ -182,6 +194,20 @@ impl Preprocessing<Z128> for Prefetched {
         match self.squares.pop_front() {
             Some(t) if t.len() == count && (count == 0 || t.has_products() == products) => Ok(t),
             _ => Err(plan_error("square pairs")),
+        }
+    }
+
+    async fn bit_triples(&mut self, _ctx: &mut Context, words: usize) -> Result<BitTriples> {
+        match self.bits.pop_front() {
+            Some(t) if t.words() == words => Ok(t),
+            _ => Err(plan_error("bit triples")),
+        }
+    }
+
+    async fn dabits(&mut self, _ctx: &mut Context, count: usize) -> Result<DaBits<Z128>> {
+        match self.dabits.pop_front() {
+            Some(t) if t.len() == count => Ok(t),
+            _ => Err(plan_error("daBits")),
         }
     }
 }

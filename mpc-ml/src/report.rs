@@ -213,10 +213,10 @@ impl ModelFile {
 
 fn sigmoid_description() -> String {
     format!(
-        "odd degree-9 least-squares polynomial in z/{} on [-{r}, {r}], max error {} (see mpc_ml::sigmoid)",
-        sigmoid::RANGE,
+        "odd degree-9 least-squares polynomial in z/{r} on [-{r}, {r}] of z clamped to [-{c}, {c}] by a secure comparison, max error {} for every input (see mpc_ml::sigmoid)",
         sigmoid::MAX_ERROR,
-        r = sigmoid::RANGE
+        r = sigmoid::RANGE,
+        c = sigmoid::CLAMP_AT
     )
 }
 

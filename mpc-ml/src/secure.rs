@@ -378,10 +378,30 @@ pub(crate) async fn descend(
     let chunk_rows = chunk_rows(config.batch_size);
     let mut chunks: Vec<Option<MaskedMatrix<Z128>>> =
         (0..total.div_ceil(chunk_rows)).map(|_| None).collect();
-    let params = StepParams::new(linear, config.learning_rate, config.l2).map_err(mpc(me))?;
+    let schedule = batches(total, config.batch_size);
+    let clamp_bits = if linear {
+        0
+    } else {
+        step::clamp_bound_bits(
+            d + 1,
+            schedule.len() * config.epochs,
+            config.learning_rate,
+            config.l2,
+            owned_value_limit(total, config.standardize),
+            ctx.parties(),
+        )
+        .map_err(mpc(me))?
+    };
+    let params = StepParams::new(
+        linear,
+        config.learning_rate,
+        config.l2,
+        clamp_bits,
+        ctx.parties(),
+    )
+    .map_err(mpc(me))?;
     let mut weights = Weights::zeros(d + 1);
     let mut snapshots = Vec::with_capacity(config.epochs);
-    let schedule = batches(total, config.batch_size);
     let mut step_rounds = 0;
     for epoch in 0..config.epochs {
         for (c, chunk) in chunks.iter_mut().enumerate() {
@@ -422,7 +442,7 @@ pub(crate) async fn descend(
                 .collect();
             let needs = here
                 .iter()
-                .flat_map(|&(s, e)| step::needs(s, e, d + 1, linear))
+                .flat_map(|&(s, e)| step::needs(s, e, d + 1, &params))
                 .collect::<Vec<_>>();
             let mut pre = Prefetched::fetch(ctx, source, masked.mask(), needs)
                 .await

@@ -1,4 +1,5 @@
-//! One mini-batch gradient step on shares, in 6 rounds for logistic regression and 2 for linear regression.
+//! One mini-batch gradient step on shares: for logistic regression 7 rounds plus the clamp's (16 for three
+//! parties and breast cancer's bound: [`ClampPlan::rounds`]), 2 for linear regression.
 //!
 //! Every truncation is opened in the same round as the Beaver openings of the products that use its result
 //! ([`mpc_core::protocols::fused`]), and the weight update's truncation is opened with the next step's
@@ -8,14 +9,16 @@
 //! | round | opens | then computes locally |
 //! | --- | --- | --- |
 //! | 1 | the previous update `+ r`, and `w + r' - B` | `w` updated, `z = X_b w` (2f bits) |
-//! | 2 | `z / 24 + r`, and `t`'s alignment with its mask | `t`, `u2 = t t` |
+//! | 2 | `z / 2^35 + r` | `z` at 5 fractional bits, for the clamp's comparisons |
+//! | clamp | bits of the comparisons, daBits, two products ([`mpc_core::protocols::compare::clamp_by`]) | `z` clamped to `[-5.5, 5.5]` |
+//! | 2' | `z / 6 + r`, and `t`'s alignment with its mask | `t`, `u2 = t t` |
 //! | 3 | `u2 + r`, and `u`'s alignment | `u = t^2`, `v2 = u u` |
 //! | 4 | `v2 + r`, and the alignments of `v` and of `w = C2 + C3 u + C4 v` | `v = t^4`, `v w`, `q` (3f bits) |
 //! | 5 | `q + r`, and `q`'s alignment | `g = t q + 1/2 - y` (2f bits; `t`'s mask is reused) |
 //! | 6 | `g + r`, and `g' - B` for the backward product | `X_b^T g'`, the update (3f bits, pending) |
 //!
 //! Linear regression has `g = z - y` after round 1 and goes straight to round 6: 2 rounds per step. The
-//! sigmoid is the degree-9 odd polynomial of [`crate::sigmoid`], `1/2 + t q(u)` with `t = z / 24`, `u = t^2`,
+//! sigmoid is the degree-9 odd polynomial of [`crate::sigmoid`] of the clamped `z`, `1/2 + t q(u)` with `t = z / 6`, `u = t^2`,
 //! `q(u) = C0 + C1 u + C2 u^2 + C3 u^3 + C4 u^4 = C0 + C1 u + v w` with `v = u^2` and
 //! `w = C2 + C3 u + C4 v`: `w` is a public combination of two truncated values, so its Beaver difference is
 //! public once their alignments are opened, and one product replaces `u v` and `v v`.
@@ -31,10 +34,11 @@
 //! Per step of `b` rows and `d + 1` weights (logistic): `b` square pairs with products, `b` without, `b`
 //! triples with short `a`, truncation pairs for `4b` plus
 //! `b` and `d + 1` elements, and two mask triples. Every value stays below the fixed-point bound `2^87`: `q`
-//! at 60 fractional bits needs `|q| < 2^27`, true for `|t| < 7` (`|z| < 168`; `q` then grows like `19.2 t^8`), and so is `v w`; the update at 60 bits needs a
+//! at 60 fractional bits needs `|q| < 2^27`, true since the clamp keeps `|t| <= 1` (`|q| < 17`), and so is `v w`; the update at 60 bits needs a
 //! change of a weight below `2^27` per step.
 
 use mpc_core::preprocessing::{MaskUse, Preprocessing};
+use mpc_core::protocols::compare::{clamp_by, ClampPlan};
 use mpc_core::protocols::fused::{differences, PendingTrunc};
 use mpc_core::protocols::matmul::MaskedMatrix;
 use mpc_core::protocols::mul::beaver_local;
@@ -43,7 +47,7 @@ use mpc_core::{Context, FixedPoint, Result, Ring, Shared, Z128};
 
 use crate::prefetch::{Need, Prefetched};
 use crate::secure::FORMAT;
-use crate::sigmoid::{COEFFS, RANGE};
+use crate::sigmoid::{CLAMP_AT, COEFFS, RANGE};
 
 /// Bits of each party's share of the masks of `t` and `u` (the `ot` source then needs 70 OTs per element
 /// instead of 128). Opening `t - a` hides `|t| < 7` (2^23 at 20 fractional bits) with 47 bits, and `u < 49`
@@ -58,9 +62,58 @@ pub(crate) const SQUARE_MASK_BITS: u32 = 70;
 /// `ot` source then needs 72 OTs per element in each direction of a pair instead of 128.
 pub(crate) const PRODUCT_MASK_BITS: u32 = 72;
 
+/// Fractional bits of the coarse copy of `z` whose comparisons decide the clamp ([`clamp_bound_bits`]): its
+/// truncation is off by less than `n / 32` for `n` parties, so an unclamped `z` stays within
+/// `CLAMP_AT + n / 32`, inside the polynomial's fit `[-RANGE, RANGE]` for up to 16 parties
+/// ([`crate::sigmoid`]).
+pub(crate) const CLAMP_FRAC_BITS: u32 = 5;
+
+/// A public bound on `|z| = |x . w|` for every weight vector that gradient descent can reach, and the bits
+/// its clamp compares with.
+///
+/// Argument (logistic regression, the clamped sigmoid): every encoded value `|x_ij| <= x_max` (a public
+/// bound, checked on encoding: `secure::owned_value_limit`; the intercept column is 1); the sigmoid's output
+/// is within `[-2^-10, 1 + 2^-10]` (its polynomial on the clamped range, plus truncation errors), so
+/// `|g_i| = |sigmoid(z_i) - y_i| <= 1 + 2^-10`; a step changes `w_j` by `lr (1/b) sum_i g_i x_ij + lr l2 w_j`,
+/// so with `0 <= lr l2 <= 1` the decay never grows a weight and `|w_j| <= steps lr (1 + 2^-10) x_max` (plus
+/// `n` units of 2^-20 per step from truncation); and `|z| <= (d + 1) max|w_j| x_max`. The comparisons are on
+/// `z` at [`CLAMP_FRAC_BITS`] fractional bits (error below `n` units), so they need `2^bits` above
+/// `32 (|z| + CLAMP_AT) + n`. An error if `z` at 40 fractional bits would pass the format's bound `2^87` (then
+/// fewer steps, a smaller learning rate or a smaller value bound are needed).
+pub(crate) fn clamp_bound_bits(
+    weights: usize,
+    steps: usize,
+    learning_rate: f64,
+    l2: f64,
+    x_max: f64,
+    parties: usize,
+) -> Result<u32> {
+    let decay = learning_rate * l2;
+    if !(0.0..=1.0).contains(&decay) || !(learning_rate > 0.0) || !(x_max >= 1.0) {
+        return Err(mpc_core::Error::InvalidArgument(format!(
+            "learning rate {learning_rate} with L2 {l2}: the bound of the weights needs a positive              learning rate and 0 <= learning rate x L2 <= 1"
+        )));
+    }
+    let unit = (-(FORMAT.frac_bits as f64)).exp2();
+    let w_max =
+        steps as f64 * (learning_rate * (1.0 + 1.0 / 1024.0) * x_max + parties as f64 * unit);
+    let z_max = weights as f64 * w_max * x_max * 1.01;
+    let limit = ((FORMAT.bound_bits - 2 * FORMAT.frac_bits) as f64).exp2();
+    if !(z_max < limit) {
+        return Err(mpc_core::Error::InvalidArgument(format!(
+            "the public bound of x . w after {steps} steps ({z_max:.3e}) is beyond the fixed-point range              ({limit:.3e}): train for fewer epochs or with a smaller learning rate"
+        )));
+    }
+    let coarse = (z_max + CLAMP_AT) * (CLAMP_FRAC_BITS as f64).exp2() + parties as f64 + 1.0;
+    Ok(coarse.log2().ceil() as u32 + 1)
+}
+
 /// The public constants of the steps.
 pub(crate) struct StepParams {
     linear: bool,
+    /// Bits of the clamp's comparisons ([`clamp_bound_bits`]); unused for linear regression.
+    clamp_bits: u32,
+    parties: usize,
     learning_rate: f64,
     /// `lr * l2` at 40 fractional bits.
     l2: Z128,
@@ -69,7 +122,13 @@ pub(crate) struct StepParams {
 }
 
 impl StepParams {
-    pub(crate) fn new(linear: bool, learning_rate: f64, l2: f64) -> Result<Self> {
+    pub(crate) fn new(
+        linear: bool,
+        learning_rate: f64,
+        l2: f64,
+        clamp_bits: u32,
+        parties: usize,
+    ) -> Result<Self> {
         let f = FORMAT.frac_bits;
         let mut coeffs = [Z128::ZERO; 5];
         for (c, &v) in coeffs.iter_mut().zip(&COEFFS) {
@@ -77,6 +136,8 @@ impl StepParams {
         }
         Ok(StepParams {
             linear,
+            clamp_bits,
+            parties,
             learning_rate,
             l2: Z128::from_i128((learning_rate * l2 * ((2 * f) as f64).exp2()).round() as i128),
             inv_range: FORMAT.encode(1.0 / RANGE)?,
@@ -104,14 +165,21 @@ pub(crate) fn mask_use(row_start: usize, row_end: usize, transpose: bool) -> Mas
 }
 
 /// The requests of one [`step`] on rows `s..e` with `d + 1` weights, in the order the step consumes them.
-pub(crate) fn needs(s: usize, e: usize, weights: usize, linear: bool) -> Vec<Need> {
+pub(crate) fn needs(s: usize, e: usize, weights: usize, p: &StepParams) -> Vec<Need> {
     let (b, f) = (e - s, FORMAT.frac_bits);
     let mut v = vec![Need::Mask(mask_use(s, e, false))];
-    if !linear {
+    if !p.linear {
+        let clamp = ClampPlan::new(b, p.clamp_bits, p.parties);
         v.extend([
             Need::Squares(b, true, SQUARE_MASK_BITS),
             Need::Squares(b, false, SQUARE_MASK_BITS),
             Need::Triples(b, PRODUCT_MASK_BITS),
+            Need::Trunc(b, 2 * f - CLAMP_FRAC_BITS),
+        ]);
+        v.extend(clamp.and_words.iter().map(|&w| Need::BitTriples(w)));
+        v.extend([
+            Need::DaBits(clamp.dabits),
+            Need::Triples(clamp.triples, Z128::BITS),
             Need::Trunc(b, 2 * f),
             Need::Trunc(b, f),
             Need::Trunc(b, f),
@@ -203,7 +271,26 @@ pub(crate) async fn step(
         let sq_u = pre.squares(ctx, b, false, SQUARE_MASK_BITS).await?;
         let t3 = pre.triples_bounded(ctx, b, PRODUCT_MASK_BITS).await?;
 
-        // Round 2: t = z / 24, aligned with its mask.
+        // Round 2, and the clamp's rounds: z to [-5.5, 5.5], decided on z at 5 fractional bits.
+        let pc = pre.trunc_pairs(ctx, b, 2 * f - CLAMP_FRAC_BITS).await?;
+        let pc = PendingTrunc::start(ctx, &z, shift(2 * f - CLAMP_FRAC_BITS), pc)?;
+        let coarse = {
+            let o = open_owned(ctx, pc.masked().clone()).await?;
+            pc.resolve(lead, &o)?.value
+        };
+        let at = |bits: u32, sign: f64| Z128::from_i128((sign * CLAMP_AT * (bits as f64).exp2()) as i128);
+        let z = clamp_by(
+            ctx,
+            pre,
+            &coarse,
+            (at(CLAMP_FRAC_BITS, -1.0), at(CLAMP_FRAC_BITS, 1.0)),
+            p.clamp_bits,
+            &z,
+            (at(2 * f, -1.0), at(2 * f, 1.0)),
+        )
+        .await?;
+
+        // t = z / 6, aligned with its mask.
         let pt = pre.trunc_pairs(ctx, b, 2 * f).await?;
         let pt = PendingTrunc::start(ctx, &z.scale(p.inv_range), shift(2 * f), pt)?;
         let a1 = pt.aligned(sq_t.a_share())?;

@@ -33,13 +33,12 @@ async fn breast_cancer_logistic_matches_plaintext() {
             "weight {i}: secure {s}, f64 {a}"
         );
     }
-    // Rounds counted by the network layer: 6 per logistic step, for every party.
+    // Rounds counted by the network layer, for every party: 7 per logistic step plus the clamp's
+    // (`mpc_core::protocols::compare::ClampPlan::rounds`: for three parties 1 carry-save, 1 generate,
+    // 5 or 6 for the carry tree of breast cancer's 27-bit bound, 1 for the daBits, 1 for the products).
     for p in &run.parties {
-        assert_eq!(
-            p.output.timing.rounds_per_step, 6.0,
-            "party {}",
-            p.output.party
-        );
+        let r = p.output.timing.rounds_per_step;
+        assert!((16.0..=17.0).contains(&r), "party {}: {r}", p.output.party);
     }
     // Only party 0 (the default receiver) learns the model.
     assert!(run.parties[1..].iter().all(|p| p.output.model.is_none()));
@@ -199,6 +198,7 @@ async fn breast_cancer_with_ot_matches_the_f64_recipe() {
         );
     }
     for p in &run.parties {
-        assert_eq!(p.output.timing.rounds_per_step, 6.0);
+        let r = p.output.timing.rounds_per_step;
+        assert!((16.0..=17.0).contains(&r), "{r}");
     }
 }
