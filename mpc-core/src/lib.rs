@@ -2,8 +2,9 @@
 //! written against the [`Network`](net::Network) trait so that they run in one process over the in-memory
 //! network and unchanged over mpc-net's QUIC mesh.
 //!
-//! Security model: semi-honest parties; shares are additive over a ring, so any `n - 1` parties learn nothing
-//! from shares alone; what a protocol opens is its declared output. Correlated randomness comes from a
+//! Security model: semi-honest parties (each runs the protocol as written, any set of them may pool their
+//! views afterwards, and nothing detects a party that deviates); shares are additive over a ring, so any
+//! `n - 1` parties learn nothing from shares alone; what a protocol opens is its declared output. Correlated randomness comes from a
 //! [`preprocessing`] source whose trust assumption is stated there.
 //!
 //! ```

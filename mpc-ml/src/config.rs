@@ -45,7 +45,8 @@ impl std::str::FromStr for ModelKind {
 #[serde(rename_all = "lowercase")]
 pub enum Standardize {
     /// Standardize every feature (and a linear model's label) with the global mean and standard deviation of
-    /// the training rows; those are computed from secret-shared sums and revealed to every party.
+    /// the training rows; those are computed from secret-shared sums and revealed to every party (with two
+    /// parties, that gives each the other's per-column mean and variance: see [`crate::scaling`]).
     #[default]
     Global,
     /// No standardization: for data already on a common scale (every value must lie within
@@ -76,8 +77,8 @@ pub enum Solver {
     GradientDescent,
     /// The normal equations of linear (ridge) regression, solved on the shares with a Newton–Schulz inverse
     /// ([`crate::closed_form`]): linear model with `standardize = global` and at most
-    /// [`crate::closed_form::MAX_FEATURES`] features only. Uses `l2`; ignores `epochs`, `batch_size` and
-    /// `learning_rate`. The progress callback is told `(iterations_done, iterations)` of the inversion.
+    /// [`crate::closed_form::MAX_FEATURES`] features only. Uses `l2`; ignores `epochs`, `batch_size`,
+    /// `learning_rate` and `epoch_models` (it opens one model). The progress callback is told `(iterations_done, iterations)` of the inversion.
     ClosedForm,
 }
 
@@ -183,16 +184,22 @@ pub struct TrainConfig {
     pub l2: f64,
     /// What standardization reveals.
     pub standardize: Standardize,
-    /// The parties that receive the model (and the per-epoch models for the loss curve).
+    /// The parties that receive the model.
     pub receivers: Vec<usize>,
     /// Gradient descent (the default) or the closed form of linear regression.
     #[serde(default)]
     pub solver: Solver,
+    /// Open the model after every epoch to the receivers, not only the final one (gradient descent only;
+    /// the closed form has one model). Off by default: each snapshot is one more output, and a receiver
+    /// can difference consecutive snapshots (the sum of an epoch's updates). The per-epoch loss curve of
+    /// the secure model needs it; without it the report shows the final model's loss.
+    #[serde(default)]
+    pub epoch_models: bool,
 }
 
 impl Default for TrainConfig {
-    /// The benchmark recipe: gradient descent, 10 epochs, batch 64, learning rate 0.1, no penalty, model to
-    /// party 0.
+    /// The benchmark recipe: gradient descent, 10 epochs, batch 64, learning rate 0.1, no penalty, final model
+    /// to party 0 (no per-epoch snapshots).
     fn default() -> Self {
         TrainConfig {
             model: ModelKind::Logistic,
@@ -203,6 +210,7 @@ impl Default for TrainConfig {
             standardize: Standardize::Global,
             receivers: vec![0],
             solver: Solver::GradientDescent,
+            epoch_models: false,
         }
     }
 }
@@ -272,10 +280,23 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// How many weight vectors the run opens to the receivers: one per epoch with gradient descent and
+    /// [`TrainConfig::epoch_models`], otherwise one (the final model).
+    pub fn models_opened(&self) -> usize {
+        match self.solver {
+            Solver::GradientDescent if self.epoch_models => self.epochs,
+            _ => 1,
+        }
+    }
+
     /// What the run opens to the receivers, for the disclosures of reports and model files.
     pub fn model_disclosure(&self) -> String {
         match self.solver {
-            Solver::GradientDescent => "the model's weights and intercept after every epoch (the last is the model; the others give the loss curve)".into(),
+            Solver::GradientDescent if self.epoch_models => format!(
+                "the model's weights and intercept after each of the {} epochs (`epoch_models`: {} models; the last is the model, the others give the loss curve)",
+                self.epochs, self.epochs
+            ),
+            Solver::GradientDescent => "the final model's weights and intercept, opened once (no per-epoch snapshots)".into(),
             Solver::ClosedForm => "the model's weights and intercept (closed form: opened once)".into(),
         }
     }
@@ -285,8 +306,16 @@ impl TrainConfig {
     pub fn describe(&self) -> String {
         match self.solver {
             Solver::GradientDescent => format!(
-                "{} epochs, batch {}, learning rate {}, L2 {}",
-                self.epochs, self.batch_size, self.learning_rate, self.l2
+                "{} epochs, batch {}, learning rate {}, L2 {}{}",
+                self.epochs,
+                self.batch_size,
+                self.learning_rate,
+                self.l2,
+                if self.epoch_models {
+                    ", a model opened after every epoch"
+                } else {
+                    ""
+                }
             ),
             Solver::ClosedForm => format!(
                 "closed form (normal equations, Newton–Schulz inverse), L2 {}",

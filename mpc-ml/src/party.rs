@@ -108,13 +108,20 @@ fn write_party_outputs(
         )?;
         md.push_str("## Metrics on this party's own test rows\n\n");
         md.push_str(&format!("{own_test:?}\n\n"));
-        md.push_str(
-            "## Training loss per epoch (this party's own training rows)\n\n![loss](loss.svg)\n\n",
-        );
+        md.push_str("## Training loss (this party's own training rows)\n\n![loss](loss.svg)\n\n");
+        let per_epoch = output.own_loss_per_epoch.len() > 1;
         for (i, l) in output.own_loss_per_epoch.iter().enumerate() {
-            md.push_str(&format!("- epoch {}: {l:.5}\n", i + 1));
+            if per_epoch {
+                md.push_str(&format!("- epoch {}: {l:.5}\n", i + 1));
+            } else {
+                md.push_str(&format!("- final model: {l:.5}\n"));
+            }
         }
-        md.push_str("\nThe curve uses the models opened to the receivers (listed below: one per epoch with gradient descent, one in all with the closed form), evaluated on this party's rows only.\n\n");
+        md.push_str("\nThe loss uses the models opened to the receivers (listed below), evaluated on this party's rows only.");
+        if !per_epoch && section.config.solver == crate::config::Solver::GradientDescent {
+            md.push_str(" Only the final model was opened; a per-epoch curve needs `epoch_models = true` in every party's `[train]` table, which opens the model after every epoch to the receivers.");
+        }
+        md.push_str("\n\n");
     } else {
         md.push_str("This party is not a receiver: it learned no model.\n\n");
     }

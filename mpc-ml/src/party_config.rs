@@ -20,6 +20,7 @@
 //! standardize = "global"         # or "none"
 //! preprocessing = "dealer"       # or "ot"
 //! receivers = [0]                # the parties that receive the model
+//! epoch_models = false           # true: open the model after every epoch to the receivers (loss curve)
 //! out = "mpc-out"                # output directory, relative to the config file
 //! ```
 
@@ -76,6 +77,7 @@ struct Raw {
     out: Option<Spanned<String>>,
     partitioning: Option<Spanned<String>>,
     min_intersection: Option<Spanned<i64>>,
+    epoch_models: Option<bool>,
 }
 
 /// Reads the `[train]` table of the config file at `path`.
@@ -185,6 +187,7 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
         standardize,
         receivers,
         solver,
+        epoch_models: raw.epoch_models.unwrap_or(defaults.epoch_models),
     };
     // The roster (and so the number of parties) is mpc-net's; receivers are checked against it at the start.
     if let Err(Error::Option { field, reason }) = config.validate(usize::MAX) {
@@ -329,6 +332,16 @@ mod tests {
         assert_eq!(s.preprocessing, PreprocessingKind::Dealer);
         assert_eq!(s.partitioning, Partitioning::Horizontal);
         assert_eq!(s.config.solver, Solver::GradientDescent);
+        assert!(
+            !s.config.epoch_models,
+            "per-epoch models are off by default"
+        );
+        let e = parse_train_section(
+            Path::new("/cfg/p.toml"),
+            &GOOD.replace("epochs = 5", "epoch_models = true"),
+        )
+        .unwrap();
+        assert!(e.config.epoch_models);
         let c = GOOD.replace(
             "epochs = 5",
             "model = \"linear\"\nsolver = \"closed_form\"\nl2 = 0.5",

@@ -39,14 +39,21 @@
 //! training needs):
 //! - every party: every party's set size, the intersection size, and which of its own rows are in the
 //!   intersection (the vertical training needs this to contribute the columns of exactly those rows);
-//! - the leader (party 0) additionally learns, for each other party `j`, which of its own rows are also in
-//!   `j`'s set, and the size of the intersection of any two other parties' sets (it sees their sorted join
-//!   keys). With two parties this is exactly the intersection, so for `n = 2` every party learns only the
-//!   sizes and its own rows in the intersection.
+//! - the leader (party 0) holds the join keys of every party's set (its own linked to its rows, the others'
+//!   as sorted pseudorandom tokens), so it learns the whole membership pattern of the union: for every
+//!   subset `T` of the parties, how many ids are held by exactly the parties of `T` (so the size of every
+//!   multi-way intersection, `|S_i ∩ S_j|`, `|S_i ∩ S_j ∩ S_k|`, ..., of the parties' id sets), and for
+//!   each of its own rows exactly which other parties hold that id. It does not learn the ids it does not
+//!   hold. With two parties all of this is the intersection's size and the leader's own rows in it, so for
+//!   `n = 2` every party learns only the sizes and its own rows in the intersection.
+//!
+//! The other parties see only points blinded by a one-time scalar (`n > 2`) or, with two parties, the join
+//! keys of the peer's ids in the peer's private order, from which they learn what they get anyway.
 //!
 //! With [`Reveal::SizeOnly`] every hop also shuffles the vector it passes on and the leader replies with the
 //! count alone: every party learns the set sizes and the intersection size, and (for `n > 2`) the leader the
-//! size of the intersection of any two parties' sets, nothing about which rows match.
+//! same membership counts (for every subset of the parties, how many ids exactly they hold), but not which
+//! of its own rows they concern.
 //!
 //! Not built: the variant that reveals nothing but secret shares of a 0/1 indicator per row (a circuit PSI,
 //! for example by oblivious programmable PRFs, followed by training on all rows weighted by the shared
@@ -542,14 +549,16 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
         },
         to: all,
     }];
-    if n > 2 && size_only {
+    if n > 2 {
         revealed.push(Disclosure {
-            what: "the size of the intersection of any two parties' sets".into(),
-            to: vec![0],
-        });
-    } else if n > 2 {
-        revealed.push(Disclosure {
-            what: "for each other party, which of the leader's rows are also in that party's set, and the size of the intersection of any two other parties' sets".into(),
+            what: format!(
+                "for every subset of the parties, how many ids exactly those parties hold (so the size of every multi-way intersection of the id sets){}",
+                if size_only {
+                    ""
+                } else {
+                    ", and for each of the leader's own rows which other parties hold that id"
+                }
+            ),
             to: vec![0],
         });
     }

@@ -2,9 +2,10 @@
 //! (`model.json`), the text table, and the Markdown report with its loss curve (`loss.svg`).
 //!
 //! The loss curve is evaluated by this process, which in a local run holds every party's rows: it scores the
-//! models that were opened to the receivers (one per epoch, or one for the closed form; see
-//! [`crate::secure::disclosures`]) on the pooled training rows, beside the plaintext baseline's. Nothing else
-//! is opened for it.
+//! models that were opened to the receivers on the pooled training rows, beside the plaintext baseline's.
+//! Those are the final model alone unless [`TrainConfig::epoch_models`] asked for one per epoch (the closed
+//! form has one model); without it the report shows the secure model's final loss and the plaintext curve,
+//! and says that the secure curve needs `epoch_models`. Nothing else is opened for it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -31,8 +32,10 @@ pub struct Comparison {
     pub secure: Metrics,
     /// The plaintext model's test metrics (exact sigmoid, same rows, same recipe).
     pub plain: Metrics,
-    /// Training loss per epoch of the secure model (pooled training rows).
-    pub secure_loss: Vec<f64>,
+    /// Training loss of the secure model (pooled training rows) at each epoch of `plain_loss`, for the
+    /// models that were opened: every epoch with [`TrainConfig::epoch_models`], else the last one only
+    /// (`None` elsewhere).
+    pub secure_loss: Vec<Option<f64>>,
     /// Training loss per epoch of the plaintext model.
     pub plain_loss: Vec<f64>,
     /// Seconds of secure training (party 0: input sharing to model opening).
@@ -59,11 +62,18 @@ impl Comparison {
         let t = Instant::now();
         let plain = train_plain(&run.train, config, Link::Exact);
         let plain_seconds = t.elapsed().as_secs_f64();
+        let plain_loss = loss_curve(&plain.epoch_models, &run.train);
+        // The opened models are the last epochs' (all of them, or the final one).
+        let opened = loss_curve(&out.epoch_models, &run.train);
+        let skip = plain_loss.len().saturating_sub(opened.len());
+        let secure_loss = (0..plain_loss.len().max(opened.len()))
+            .map(|i| i.checked_sub(skip).and_then(|j| opened.get(j).copied()))
+            .collect();
         Ok(Comparison {
             secure: metrics::evaluate(&model, &rows, &labels),
             plain: metrics::evaluate(&plain.model, &rows, &labels),
-            secure_loss: loss_curve(&out.epoch_models, &run.train),
-            plain_loss: loss_curve(&plain.epoch_models, &run.train),
+            secure_loss,
+            plain_loss,
             secure_seconds: run.parties[0].output.timing.training_seconds,
             plain_seconds,
             bytes_sent: run.parties.iter().map(|p| p.stats.bytes_sent()).collect(),
@@ -74,6 +84,19 @@ impl Comparison {
                 .collect(),
             model,
         })
+    }
+
+    /// True if the secure loss is known at every epoch (a model was opened after each).
+    pub fn secure_curve(&self) -> bool {
+        self.secure_loss.iter().all(Option::is_some)
+    }
+
+    /// The secure loss as a curve for [`loss_svg`]: NaN where no model was opened.
+    pub fn secure_points(&self) -> Vec<f64> {
+        self.secure_loss
+            .iter()
+            .map(|l| l.unwrap_or(f64::NAN))
+            .collect()
     }
 
     /// The headline difference: accuracy points (logistic) or R^2 (linear), secure minus plaintext.
@@ -220,7 +243,7 @@ fn sigmoid_description() -> String {
     )
 }
 
-/// The loss curves as a small SVG line chart.
+/// The loss curves as a small SVG line chart, each point marked; a non-finite value is a gap (no point).
 pub fn loss_svg(curves: &[(&str, &[f64], &str)]) -> String {
     let (w, h, pad) = (560.0, 300.0, 48.0);
     let max_len = curves.iter().map(|c| c.1.len()).max().unwrap_or(0).max(2);
@@ -266,6 +289,13 @@ pub fn loss_svg(curves: &[(&str, &[f64], &str)]) -> String {
             w - pad - 150.0,
             pad + 16.0 * k as f64
         ));
+        for p in &pts {
+            if let Some((cx, cy)) = p.split_once(',') {
+                s.push_str(&format!(
+                    "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"3\" fill=\"{colour}\"/>\n"
+                ));
+            }
+        }
     }
     s.push_str("</svg>\n");
     s
@@ -314,13 +344,19 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
     s.push_str("## Training loss per epoch\n\n![training loss per epoch](loss.svg)\n\n");
     s.push_str("| epoch | secure | plaintext |\n| ---: | ---: | ---: |\n");
     for (i, (a, b)) in cmp.secure_loss.iter().zip(&cmp.plain_loss).enumerate() {
-        s.push_str(&format!("| {} | {a:.5} | {b:.5} |\n", i + 1));
+        let a = a.map_or("-".to_string(), |a| format!("{a:.5}"));
+        s.push_str(&format!("| {} | {a} | {b:.5} |\n", i + 1));
     }
     s.push_str(&format!(
-        "\nThe loss ({}) is evaluated by this local run, which holds every party's rows, on the pooled training rows: for the secure curve it scores the models opened to the receivers (listed below: one per epoch with gradient descent, one in all with the closed form). In a deployment a receiver evaluates it on its own rows only.\n\n",
+        "\nThe loss ({}) is evaluated by this local run, which holds every party's rows, on the pooled training rows: for the secure model it scores the models opened to the receivers (listed below). In a deployment a receiver evaluates it on its own rows only.{}\n\n",
         match config.model {
             ModelKind::Logistic => "mean log-loss with the exact sigmoid",
             ModelKind::Linear => "mean squared error",
+        },
+        if cmp.secure_curve() {
+            ""
+        } else {
+            " Only the final model was opened, so the secure column has the final model's loss alone; the secure per-epoch curve needs `epoch_models = true` in every party's `[train]` table (`--epoch-models` for `mpc train --local` and `mpc demo`), which opens the model after every epoch to the receivers."
         }
     ));
     s.push_str(&revealed_section(
@@ -361,8 +397,8 @@ pub(crate) fn revealed_section(
     }
     s.push_str(match preprocessing {
         PreprocessingKind::Dealer => "\nEverything else opened during the run is masked by fresh uniform randomness from the dealer and reveals nothing: `E = X - A` (each chunk of the data matrix under a dealer mask, once), the masked right operands of every product, Beaver-masked differences in the sigmoid polynomial, and masked values in every truncation. The dealer learns nothing about the data; it must not collude with a party.\n\n",
-        PreprocessingKind::Ot if horizontal => "\nEverything else opened during the run is masked, without a third party: each party's own rows are the mask of its rows, so nothing is opened for the data matrix; Beaver-masked differences in the sigmoid polynomial hide perfectly; truncations and the right operands of the data-matrix products hide statistically (36 to 38 bits for truncation at this format, by the number of parties, and 40 bits for the operands while weights and truncated gradients stay below 1,024; see SECURITY.md).\n\n",
-        PreprocessingKind::Ot => "\nEverything else opened during the run is masked, without a third party: `E = X - A` (each chunk of the data matrix under a random mask, once) and Beaver-masked differences hide perfectly; truncations hide statistically (36 to 38 bits at this format, by the number of parties; see SECURITY.md).\n\n",
+        PreprocessingKind::Ot if horizontal => "\nEverything else opened during the run is masked, without a third party: each party's own rows are the mask of its rows, so nothing is opened for the data matrix; the Beaver-masked differences in the sigmoid polynomial, the truncations and the right operands of the data-matrix products hide statistically, not perfectly: their masks are bounded (the sigmoid's square and product masks, truncation masks below the ring's size, and, for data matrices too large to reuse the owners' OTs, the shares of `B`), so each hides a value only while the value stays far below its mask (see SECURITY.md).\n\n",
+        PreprocessingKind::Ot => "\nEverything else opened during the run is masked, without a third party: `E = X - A` (each chunk of the data matrix under a uniform random mask, once) and the right operands of the data-matrix products hide perfectly; the Beaver-masked differences in the sigmoid polynomial and the truncations hide statistically, not perfectly: their masks are bounded (the sigmoid's square and product masks, truncation masks below the ring's size), so each hides a value only while the value stays far below its mask (see SECURITY.md).\n\n",
     });
     s
 }
@@ -424,7 +460,7 @@ pub fn write_outputs(
     out.write(
         "loss.svg",
         loss_svg(&[
-            ("secure", &cmp.secure_loss, "#d62728"),
+            ("secure", &cmp.secure_points(), "#d62728"),
             ("plaintext", &cmp.plain_loss, "#1f77b4"),
         ]),
     )?;

@@ -3,7 +3,10 @@
 //!
 //! The secure run computes them from secret-shared sums that are opened as totals (see [`crate::secure`]);
 //! the plaintext baseline computes them with the same formula from the pooled rows, so both standardize
-//! identically. The standard deviation is the population one (as numpy's `std`), and a constant column gets
+//! identically. The opened totals are not private per party: a party that subtracts its own sums gets the
+//! sums of all the others, so with two parties each learns the other's mean and variance of every column
+//! (and of a linear model's label), and any `n - 1` parties together learn the remaining one's. In a
+//! vertical run each party announces its own columns' statistics outright ([`crate::vertical`]). The standard deviation is the population one (as numpy's `std`), and a constant column gets
 //! 1 instead of 0.
 
 use serde::{Deserialize, Serialize};

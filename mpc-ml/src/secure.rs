@@ -6,8 +6,12 @@
 //! 1. **Agreement.** Every party sends every other its feature names, label name, training options and row
 //!    count (all public); a party whose columns or options differ is named in an [`Error::Mismatch`].
 //! 2. **Standardization** ([`Standardize::Global`]). Each party secret-shares its per-column sums and sums of
-//!    squares (and the label's, for linear regression); the shared totals are opened, which reveals the global
-//!    means and standard deviations and nothing per party. Each party then standardizes its own rows locally.
+//!    squares (and the label's, for linear regression); only the shared totals are opened, which reveals the
+//!    global means and standard deviations. The totals minus a party's own sums are the sums of all the
+//!    others (whose row counts are public), so with **two parties each learns the other's per-column mean
+//!    and variance** (and the label's, for linear regression), and in general any `n - 1` parties together
+//!    learn the remaining one's ([`disclosures`] lists it for `n = 2`). Each party then standardizes its own
+//!    rows locally.
 //! 3. **Input.** Each party secret-shares its rows (plus a constant-1 column for the intercept) and labels, in
 //!    fixed point (`FixedPoint::Z128_DEFAULT`: 20 fractional bits). The joint training matrix `X` is party 0's
 //!    rows, then party 1's, and so on. From here to the model's opening is what [`Timing`] measures.
@@ -25,9 +29,10 @@
 //!    step takes 6 rounds and a linear step 2; the last update is applied in one more round before the
 //!    output. The step's correlated randomness is fetched before each epoch (see `prefetch`), so steps
 //!    exchange only protocol messages.
-//! 6. **Output.** The weights after every epoch are opened to the receivers only, in one round; the last is
-//!    the model. Receivers turn them into weights on raw values and evaluate the training loss on their own
-//!    rows (the loss curve).
+//! 6. **Output.** The final weights are opened to the receivers only, in one round: the model. With
+//!    [`TrainConfig::epoch_models`] the weights after every epoch are opened instead (in the same round; the
+//!    last is the model). Receivers turn them into weights on raw values and evaluate the training loss on
+//!    their own rows (one value, or the loss curve). Non-receivers get nothing.
 //!
 //! With `solver = closed_form` (linear regression), steps 4 to 6 are replaced by the normal equations and a
 //! Newton–Schulz inverse on the shares ([`crate::closed_form`]), and the model is opened once.
@@ -126,9 +131,11 @@ pub struct TrainOutput {
     pub party: PartyId,
     /// The model on raw values, if this party is a receiver.
     pub model: Option<Model>,
-    /// The model after each epoch, if this party is a receiver (the last one is `model`).
+    /// Every model opened to this party (receivers only; empty otherwise): the model after each epoch with
+    /// [`TrainConfig::epoch_models`], else the final model alone ([`TrainConfig::models_opened`]). The last
+    /// one is `model`.
     pub epoch_models: Vec<Model>,
-    /// The training loss of each epoch's model on this party's own training rows (receivers only).
+    /// The training loss on this party's own training rows of each model in `epoch_models`.
     pub own_loss_per_epoch: Vec<f64>,
     /// Every feature of the model with the party that holds its column (vertical runs; empty in horizontal
     /// runs, where every party holds every column).
@@ -288,10 +295,11 @@ async fn run(
     })
 }
 
-/// The standardized weights (with the intercept last) after every epoch, for the receivers, and the step
-/// counts of [`descend`].
+/// The standardized weights (with the intercept last) opened to the receivers, and the step counts of
+/// [`descend`].
 pub(crate) struct Descent {
-    /// One weight vector per epoch (closed form: one), if this party is a receiver.
+    /// The weight vectors opened ([`TrainConfig::models_opened`]: one per epoch with `epoch_models`, else
+    /// one), if this party is a receiver.
     pub weights: Option<Vec<Vec<f64>>>,
     /// Gradient steps (closed form: Newton–Schulz iterations).
     pub steps: usize,
@@ -354,8 +362,8 @@ impl OwnedRows<'_> {
 }
 
 /// Steps 4 to 6 on shares: masks the shared training matrix `x` (rows, features plus the intercept column),
-/// runs mini-batch gradient descent against the shared labels `y` (at [`FORMAT`]), and opens the weights
-/// after every epoch to the receivers. Horizontal and vertical training both end here. With `owned` (the
+/// runs mini-batch gradient descent against the shared labels `y` (at [`FORMAT`]), and opens the final
+/// weights (with [`TrainConfig::epoch_models`]: the weights after every epoch) to the receivers. Horizontal and vertical training both end here. With `owned` (the
 /// rows as their owners hold them) a source that supports it masks each chunk with the owners' own rows
 /// ([`Preprocessing::owned_mask`]): nothing is opened for `E`, and OT makes fewer cross terms.
 pub(crate) async fn descend(
@@ -401,7 +409,7 @@ pub(crate) async fn descend(
     )
     .map_err(mpc(me))?;
     let mut weights = Weights::zeros(d + 1);
-    let mut snapshots = Vec::with_capacity(config.epochs);
+    let mut snapshots = Vec::with_capacity(config.models_opened());
     let mut step_rounds = 0;
     for epoch in 0..config.epochs {
         for (c, chunk) in chunks.iter_mut().enumerate() {
@@ -454,7 +462,7 @@ pub(crate) async fn descend(
                     .await
                     .map_err(mpc(me))?;
                 step_rounds += ctx.stats().rounds - before;
-                if epoch > 0 && c0 + s == 0 {
+                if config.epoch_models && epoch > 0 && c0 + s == 0 {
                     // The epoch's first step applied the previous epoch's last update.
                     snapshots.push(weights.current().clone());
                 }
@@ -513,6 +521,15 @@ pub fn disclosures(parties: usize, config: &TrainConfig) -> Vec<Disclosure> {
             out.push(Disclosure {
                 what: "the global mean and standard deviation of the label over all training rows"
                     .into(),
+                to: all.clone(),
+            });
+        }
+        if parties == 2 {
+            out.push(Disclosure {
+                what: format!(
+                    "with two parties, the other party's mean and variance of every feature{} over its own training rows: the global sums minus a party's own are the other's",
+                    if config.model == ModelKind::Linear { " and of the label" } else { "" }
+                ),
                 to: all,
             });
         }

@@ -19,8 +19,8 @@
 //!    ([`mpc_core::protocols::input::share_from`]), the label holder also the labels; every party assembles
 //!    its shares of the joint matrix `[X_0 | X_1 | ... | 1]` locally.
 //! 6. **Training.** The same masked gradient descent as horizontal training ([`crate::secure`]), or its closed
-//!    form ([`crate::closed_form`]); the model is opened to the receivers only, with every feature named with
-//!    the party that holds it.
+//!    form ([`crate::closed_form`]); the final model (with [`TrainConfig::epoch_models`], the model after
+//!    every epoch) is opened to the receivers only, with every feature named with the party that holds it.
 
 use std::sync::Arc;
 

@@ -63,9 +63,14 @@ async fn each_party_from_its_config_and_only_receivers_get_the_model() {
     );
     let report0 = std::fs::read_to_string(dir.join("out0/report.md")).unwrap();
     assert!(report0.contains("not a receiver") && report0.contains("What was revealed, to whom"));
-    assert!(std::fs::read_to_string(dir.join("out1/report.md"))
-        .unwrap()
-        .contains("loss.svg"));
+    let report1 = std::fs::read_to_string(dir.join("out1/report.md")).unwrap();
+    assert!(report1.contains("loss.svg"));
+    // Without `epoch_models` the receiver got the final model alone, and its report says so.
+    assert_eq!(results[1].output.epoch_models.len(), 1);
+    assert!(
+        report1.contains("- final model: ") && report1.contains("needs `epoch_models = true`"),
+        "{report1}"
+    );
     let model: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("out1/model.json")).unwrap())
             .unwrap();

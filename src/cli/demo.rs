@@ -73,6 +73,9 @@ pub struct Args {
     /// Run the parties over the in-memory network instead of loopback QUIC.
     #[arg(long)]
     pub in_memory: bool,
+    /// Open the model after every epoch to the receiver (the secure loss curve), not only the final one.
+    #[arg(long)]
+    pub epoch_models: bool,
 }
 
 /// Runs `mpc demo`.
@@ -104,7 +107,10 @@ pub fn run(args: Args) -> CliResult {
         args.preprocessing.name(),
         transport_name(transport)
     );
-    let config = TrainConfig::default();
+    let config = TrainConfig {
+        epoch_models: args.epoch_models,
+        ..TrainConfig::default()
+    };
     let outcome = train_locally(
         parties,
         config,
@@ -144,7 +150,10 @@ fn run_vertical(args: &Args) -> CliResult {
         transport_name(transport(args.in_memory))
     );
     let options = VerticalOptions {
-        config: TrainConfig::default(),
+        config: TrainConfig {
+            epoch_models: args.epoch_models,
+            ..TrainConfig::default()
+        },
         psi: PsiOptions::default(),
     };
     let outcome = train_vertically(

@@ -68,6 +68,10 @@ pub struct Args {
     /// Parties that receive the model, comma separated.
     #[arg(long, value_delimiter = ',', default_value = "0")]
     pub receivers: Vec<usize>,
+    /// Open the model after every epoch to the receivers (the secure loss curve), not only the final one;
+    /// a receiver can difference consecutive models.
+    #[arg(long)]
+    pub epoch_models: bool,
     /// Output directory for the model and the report.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -106,6 +110,7 @@ pub fn run(args: Args) -> CliResult {
         standardize: args.standardize,
         receivers: args.receivers.clone(),
         solver: args.solver,
+        epoch_models: args.epoch_models,
     };
     config.validate(args.party_data.len())?;
     if args.vertical {

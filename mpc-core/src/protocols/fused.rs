@@ -7,10 +7,27 @@
 //! (for every mask `a` that `x'` will meet) and every product of `x'` costs no round of its own: a chain
 //! "multiply, truncate, multiply, truncate" takes one round per link instead of two.
 //!
-//! Security: `c` is the truncation protocol's own message; `r' + a` is uniform because the triple's `a` is
-//! uniform and used nowhere else, so together with `c` it reveals nothing (the same argument as Beaver's
-//! opening of `x - a`). The result and its error are those of [`crate::protocols::trunc::trunc`]: at most one
-//! unit in the last place (or the source's documented bound), failing with probability below `2^(k+1-l)`.
+//! Security: `c` is the truncation protocol's own message. What `r' + a` adds depends on the mask `a`:
+//!
+//! - **Uniform `a`** (every triple of [`crate::preprocessing::Preprocessing::triples`], and the dealer's
+//!   triples and squares of every kind): `a` is used nowhere else, so `r' + a` is uniform and independent of
+//!   `r'` and of `c`, and reveals nothing (the same argument as Beaver's opening of `x - a`).
+//! - **Bounded `a`** (a source may draw each party's share of `a` below `2^b`:
+//!   [`crate::preprocessing::Preprocessing::triples_bounded`] and
+//!   [`crate::preprocessing::Preprocessing::squares`], as the `ot` source does): `r' + a` is *not* uniform.
+//!   To the parties that hold every share but an honest party `h`'s, it gives `r'_h + a_h` with `a_h`
+//!   uniform below `2^b`, so it reveals the high bits of `r'_h` (those above about `b`), and `r_h` stays
+//!   uniform only on a window of `2^(f + b)` values: its low `f` bits and the `b` bits `a_h` covers. The
+//!   opened `c` then hides the value `x` being truncated by those low bits alone, statistically: for
+//!   `|x| < 2^m` the view is within statistical distance about `2^(m + 1 - f - b)` of one independent of
+//!   `x`, plus the chance `2^(b + f - bits(r_h))` that the window meets an end of `r_h`'s range
+//!   ([`crate::preprocessing::TruncPairs`]: uniform in the ring from the dealer, below `2^rho` from the `ot`
+//!   source). The truncated `x' = P - r'` itself is hidden in the Beaver difference `x' - a` by `a`'s
+//!   bounded shares, statistically (see those methods). `m` is the bound the caller guarantees for `x`, not
+//!   the format's `k`: a caller that uses bounded masks states both bounds.
+//!
+//! The result and its error are those of [`crate::protocols::trunc::trunc`]: at most one unit in the last
+//! place (or the source's documented bound), failing with probability below `2^(k+1-l)`.
 //!
 //! [`PendingTrunc`] holds a truncation between its start and the round that opens it; the caller puts
 //! [`PendingTrunc::masked`] and the alignments `r' + a` ([`PendingTrunc::aligned`]) into one
@@ -282,6 +299,32 @@ mod tests {
             }
         })
         .await;
+    }
+
+    /// The first case of the module docs: the dealer's masks stay uniform even where a bound is allowed
+    /// (`triples_bounded`, `squares` with `mask_bits < 128`): no share of `a` is below `2^41`, which a
+    /// share drawn below `2^40` always is and a uniform one is with probability `2^-87`.
+    #[tokio::test]
+    async fn dealer_masks_are_uniform_even_where_a_bound_is_allowed() {
+        let sim = SimOptions {
+            dealer: true,
+            ..SimOptions::default()
+        };
+        let out = simulate_with(sim, 2, |mut ctx| async move {
+            let mut src = DealerSource::<Z128>::connect(&ctx).await?;
+            let triples = src.triples_bounded(&mut ctx, 64, 40).await?;
+            let squares = src.squares(&mut ctx, 64, true, 40).await?;
+            Ok(triples
+                .a_share()
+                .iter()
+                .chain(squares.a_share())
+                .all(|v| v.to_u128() >= 1 << 41))
+        })
+        .await
+        .unwrap();
+        for uniform in collect(out).unwrap() {
+            assert!(uniform, "a dealer mask share below 2^41");
+        }
     }
 
     #[tokio::test]

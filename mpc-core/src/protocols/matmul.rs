@@ -2,7 +2,10 @@
 //!
 //! With a matrix triple `C = A B` the parties open `E = X - A` and `F = Y - B` in one round and compute
 //! `X Y = C + E B + A F + E F` locally (party 0 adds the public `E F`). Communication is `m k + k n`
-//! elements instead of the `m k n` of element-wise triples.
+//! elements instead of the `m k n` of element-wise triples. With uniform `A` and `B`, used for nothing else,
+//! `E` and `F` are uniform and independent of `X` and `Y`: they reveal nothing. (The `ot` source's mask
+//! triples of an owned mask may bound `B`: see `OtConfig::owned_operand_bits` in
+//! [`crate::preprocessing`].)
 //!
 //! SecureML (Mohassel and Zhang, "SecureML: A System for Scalable Privacy-Preserving Machine Learning",
 //! IEEE S&P 2017, section 4.2): when the left operand `X` stays fixed across many products (the data matrix

@@ -3,6 +3,10 @@
 //! Given a triple `c = a * b`, the parties open `d = x - a` and `e = y - b` together (one round; a long vector
 //! goes as several messages per peer, all sent before any is received) and compute
 //! `x * y = c + d*b + e*a + d*e` locally, party 0 adding the public `d*e`.
+//!
+//! Hiding: with a uniform `a` (and `b`), used for nothing else, `d` (and `e`) is uniform and independent of
+//! `x` (and `y`): it reveals nothing. A source may bound `a`
+//! ([`crate::preprocessing::Preprocessing::triples_bounded`]); `d` then hides `x` only statistically.
 
 use crate::context::Context;
 use crate::error::{Error, Result};
