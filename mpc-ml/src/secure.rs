@@ -387,25 +387,24 @@ pub(crate) async fn descend(
     let mut chunks: Vec<Option<MaskedMatrix<Z128>>> =
         (0..total.div_ceil(chunk_rows)).map(|_| None).collect();
     let schedule = batches(total, config.batch_size);
-    let clamp_bits = if linear {
-        0
-    } else {
-        step::clamp_bound_bits(
-            d + 1,
-            schedule.len() * config.epochs,
-            config.learning_rate,
-            config.l2,
-            owned_value_limit(total, config.standardize),
-            ctx.parties(),
-        )
-        .map_err(mpc(me))?
-    };
+    let x_max = owned_value_limit(total, config.standardize);
+    let clamp_bits = step::clamp_bound_bits(
+        d + 1,
+        schedule.len() * config.epochs,
+        config.learning_rate,
+        config.l2,
+        x_max,
+        ctx.parties(),
+        linear,
+    )
+    .map_err(mpc(me))?;
     let params = StepParams::new(
         linear,
         config.learning_rate,
         config.l2,
         clamp_bits,
         ctx.parties(),
+        x_max,
     )
     .map_err(mpc(me))?;
     let mut weights = Weights::zeros(d + 1);
@@ -475,6 +474,23 @@ pub(crate) async fn descend(
         tracing::info!(party = me, epoch = epoch + 1, "epoch done");
     }
     weights.settle(ctx).await.map_err(mpc(me))?;
+    if linear {
+        let residuals = total * config.epochs;
+        let unclamped = weights
+            .check_unclamped(ctx, source, residuals)
+            .await
+            .map_err(mpc(me))?;
+        if !unclamped {
+            return Err(Error::option(
+                "learning_rate",
+                format!(
+                    "gradient descent diverged: a residual passed its public bound ({} standard deviations); \
+                     train with a smaller learning rate",
+                    step::residual_bound(x_max)
+                ),
+            ));
+        }
+    }
     snapshots.push(weights.current().clone());
     let opened = open::open_to(
         ctx,
@@ -533,6 +549,12 @@ pub fn disclosures(parties: usize, config: &TrainConfig) -> Vec<Disclosure> {
                 to: all,
             });
         }
+    }
+    if config.model == ModelKind::Linear && config.solver == Solver::GradientDescent {
+        out.push(Disclosure {
+            what: "one bit after the last step: whether any residual passed its public bound (gradient descent diverged; the run then stops with an error)".into(),
+            to: (0..parties).collect(),
+        });
     }
     out.push(Disclosure {
         what: config.model_disclosure(),

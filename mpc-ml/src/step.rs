@@ -38,7 +38,8 @@
 //! change of a weight below `2^27` per step.
 
 use mpc_core::preprocessing::{MaskUse, Preprocessing};
-use mpc_core::protocols::compare::{clamp_by, ClampPlan};
+use mpc_core::protocols::bits::open_bits;
+use mpc_core::protocols::compare::{clamp_by, clamp_by_flagged, less_than_zero, ClampPlan};
 use mpc_core::protocols::fused::{differences, PendingTrunc};
 use mpc_core::protocols::matmul::MaskedMatrix;
 use mpc_core::protocols::mul::beaver_local;
@@ -87,7 +88,15 @@ pub(crate) fn clamp_bound_bits(
     l2: f64,
     x_max: f64,
     parties: usize,
+    linear: bool,
 ) -> Result<u32> {
+    // Logistic: |g| <= 1 + 2^-10 and the clamp compares z. Linear: the residual g = z - y is clamped to
+    // `residual_bound(x_max)` and compared, with |y| <= x_max.
+    let (g_max, at, extra) = if linear {
+        (residual_bound(x_max), residual_bound(x_max), x_max)
+    } else {
+        (1.0 + 1.0 / 1024.0, CLAMP_AT, 0.0)
+    };
     let decay = learning_rate * l2;
     if !(0.0..=1.0).contains(&decay) || !(learning_rate > 0.0) || !(x_max >= 1.0) {
         return Err(mpc_core::Error::InvalidArgument(format!(
@@ -95,25 +104,35 @@ pub(crate) fn clamp_bound_bits(
         )));
     }
     let unit = (-(FORMAT.frac_bits as f64)).exp2();
-    let w_max =
-        steps as f64 * (learning_rate * (1.0 + 1.0 / 1024.0) * x_max + parties as f64 * unit);
-    let z_max = weights as f64 * w_max * x_max * 1.01;
+    let w_max = steps as f64 * (learning_rate * g_max * x_max + parties as f64 * unit);
+    let z_max = weights as f64 * w_max * x_max * 1.01 + extra;
     let limit = ((FORMAT.bound_bits - 2 * FORMAT.frac_bits) as f64).exp2();
     if !(z_max < limit) {
         return Err(mpc_core::Error::InvalidArgument(format!(
             "the public bound of x . w after {steps} steps ({z_max:.3e}) is beyond the fixed-point range              ({limit:.3e}): train for fewer epochs or with a smaller learning rate"
         )));
     }
-    let coarse = (z_max + CLAMP_AT) * (CLAMP_FRAC_BITS as f64).exp2() + parties as f64 + 1.0;
+    let coarse = (z_max + at) * (CLAMP_FRAC_BITS as f64).exp2() + parties as f64 + 1.0;
     Ok(coarse.log2().ceil() as u32 + 1)
+}
+
+/// Linear regression clamps each residual `z - y` to `+-residual_bound(x_max)` (twice the public bound of
+/// the standardized values, which bounds the label too): a descent that converges never comes near it (at
+/// the start `w = 0` and the residual is `-y`), so the clamp only bounds the weights by construction, as the
+/// sigmoid's does for logistic regression; a run in which any residual was clamped (a diverging descent) is
+/// stopped after its last step ([`Weights::check_unclamped`]), never ended with a wrong model.
+pub(crate) fn residual_bound(x_max: f64) -> f64 {
+    2.0 * x_max
 }
 
 /// The public constants of the steps.
 pub(crate) struct StepParams {
     linear: bool,
-    /// Bits of the clamp's comparisons ([`clamp_bound_bits`]); unused for linear regression.
+    /// Bits of the clamp's comparisons ([`clamp_bound_bits`]).
     clamp_bits: u32,
     parties: usize,
+    /// Linear regression's residual bound ([`residual_bound`]).
+    residual: f64,
     learning_rate: f64,
     /// `lr * l2` at 40 fractional bits.
     l2: Z128,
@@ -128,6 +147,7 @@ impl StepParams {
         l2: f64,
         clamp_bits: u32,
         parties: usize,
+        x_max: f64,
     ) -> Result<Self> {
         let f = FORMAT.frac_bits;
         let mut coeffs = [Z128::ZERO; 5];
@@ -138,6 +158,7 @@ impl StepParams {
             linear,
             clamp_bits,
             parties,
+            residual: residual_bound(x_max),
             learning_rate,
             l2: Z128::from_i128((learning_rate * l2 * ((2 * f) as f64).exp2()).round() as i128),
             inv_range: FORMAT.encode(1.0 / RANGE)?,
@@ -168,18 +189,25 @@ pub(crate) fn mask_use(row_start: usize, row_end: usize, transpose: bool) -> Mas
 pub(crate) fn needs(s: usize, e: usize, weights: usize, p: &StepParams) -> Vec<Need> {
     let (b, f) = (e - s, FORMAT.frac_bits);
     let mut v = vec![Need::Mask(mask_use(s, e, false))];
-    if !p.linear {
-        let clamp = ClampPlan::new(b, p.clamp_bits, p.parties);
-        v.extend([
-            Need::Squares(b, true, SQUARE_MASK_BITS),
-            Need::Squares(b, false, SQUARE_MASK_BITS),
-            Need::Triples(b, PRODUCT_MASK_BITS),
-            Need::Trunc(b, 2 * f - CLAMP_FRAC_BITS),
-        ]);
+    let clamp = ClampPlan::new(b, p.clamp_bits, p.parties);
+    let clamp_needs = |v: &mut Vec<Need>| {
+        v.push(Need::Trunc(b, 2 * f - CLAMP_FRAC_BITS));
         v.extend(clamp.and_words.iter().map(|&w| Need::BitTriples(w)));
         v.extend([
             Need::DaBits(clamp.dabits),
             Need::Triples(clamp.triples, Z128::BITS),
+        ]);
+    };
+    if p.linear {
+        clamp_needs(&mut v);
+    } else {
+        v.extend([
+            Need::Squares(b, true, SQUARE_MASK_BITS),
+            Need::Squares(b, false, SQUARE_MASK_BITS),
+            Need::Triples(b, PRODUCT_MASK_BITS),
+        ]);
+        clamp_needs(&mut v);
+        v.extend([
             Need::Trunc(b, 2 * f),
             Need::Trunc(b, f),
             Need::Trunc(b, f),
@@ -199,6 +227,8 @@ pub(crate) fn needs(s: usize, e: usize, weights: usize, p: &StepParams) -> Vec<N
 pub(crate) struct Weights {
     w: Shared<Z128>,
     pending: Option<PendingTrunc<Z128>>,
+    /// Linear regression: the number of residuals clamped so far, shared.
+    clamped: Shared<Z128>,
 }
 
 impl Weights {
@@ -206,12 +236,29 @@ impl Weights {
         Weights {
             w: Shared::zeros(len),
             pending: None,
+            clamped: Shared::zeros(1),
         }
     }
 
     /// The weights, as of the last applied update.
     pub(crate) fn current(&self) -> &Shared<Z128> {
         &self.w
+    }
+
+    /// Linear regression, after the last step: stops the run if any residual was clamped (the descent
+    /// diverged), opening one bit to every party: whether the count of clamped residuals is zero.
+    /// `at_most` bounds that count (every residual of every step).
+    pub(crate) async fn check_unclamped(
+        &self,
+        ctx: &mut Context,
+        source: &mut dyn Preprocessing<Z128>,
+        at_most: usize,
+    ) -> Result<bool> {
+        let bits = (at_most as f64 + 1.0).log2().ceil() as u32 + 1;
+        let negated = self.clamped.scale(-Z128::ONE);
+        let any = less_than_zero(ctx, source, &negated, bits).await?;
+        let opened = open_bits(ctx, &any).await?;
+        Ok(opened[0] & 1 == 0)
     }
 
     /// Opens and applies a pending update on its own (one round); nothing if there is none.
@@ -263,7 +310,30 @@ pub(crate) async fn step(
     let y_lifted = y.scale(lift);
 
     let g = if p.linear {
-        z.try_sub(&y_lifted)?
+        // The residual, clamped to the public bound (decided on its value at 5 fractional bits); clamped
+        // residuals are counted and stop the run after its last step.
+        let g = z.try_sub(&y_lifted)?;
+        let pc = pre.trunc_pairs(ctx, b, 2 * f - CLAMP_FRAC_BITS).await?;
+        let pc = PendingTrunc::start(ctx, &g, shift(2 * f - CLAMP_FRAC_BITS), pc)?;
+        let coarse = {
+            let o = open_owned(ctx, pc.masked().clone()).await?;
+            pc.resolve(lead, &o)?.value
+        };
+        let at = |bits: u32, sign: f64| {
+            Z128::from_i128((sign * p.residual * (bits as f64).exp2()) as i128)
+        };
+        let (g, flags) = clamp_by_flagged(
+            ctx,
+            pre,
+            &coarse,
+            (at(CLAMP_FRAC_BITS, -1.0), at(CLAMP_FRAC_BITS, 1.0)),
+            p.clamp_bits,
+            &g,
+            (at(2 * f, -1.0), at(2 * f, 1.0)),
+        )
+        .await?;
+        weights.clamped = weights.clamped.try_add(&flags.sum())?;
+        g
     } else {
         // t is masked once by `a` for t t and t q (a square pair with a product), u by a square pair, and
         // v w takes a triple.

@@ -24,12 +24,14 @@ async fn breast_cancer_logistic_matches_plaintext() {
         (secure - plain).abs() <= 0.01,
         "secure {secure}, plaintext {plain}"
     );
-    // The secure arithmetic itself: the same recipe with the same approximation in f64 gives nearly the same weights.
+    // The secure arithmetic itself: the same recipe with the same approximation in f64 gives nearly the same
+    // weights (within 0.3%: the fit on [-6, 6] is four times steeper in z than the former fit on [-24, 24],
+    // so the 20-bit quantization of t = z / 6, and the clamp's decision on z at 5 fractional bits, weigh more).
     let approx = train_plain(&run.train, &config, Link::Approx);
     let (s, a) = (model.weights.iter(), approx.model.weights.iter());
     for (i, (s, a)) in s.zip(a).enumerate() {
         assert!(
-            (s - a).abs() <= 1e-3 * (1.0 + a.abs()),
+            (s - a).abs() <= 3e-3 * (1.0 + a.abs()),
             "weight {i}: secure {s}, f64 {a}"
         );
     }
@@ -69,11 +71,10 @@ async fn diabetes_linear_matches_least_squares() {
     );
     // 2 rounds per linear step.
     for p in &run.parties {
-        assert_eq!(
-            p.output.timing.rounds_per_step, 2.0,
-            "party {}",
-            p.output.party
-        );
+        // 2 per linear step, plus the residual's truncation and its clamp's rounds
+        // (`mpc_core::protocols::compare::ClampPlan::rounds`).
+        let r = p.output.timing.rounds_per_step;
+        assert!((10.0..=12.0).contains(&r), "party {}: {r}", p.output.party);
     }
 }
 
@@ -164,7 +165,7 @@ async fn without_standardization_on_data_already_scaled() {
         .zip(approx.weights.iter().chain([&approx.intercept]))
     {
         assert!(
-            (s - a).abs() <= 1e-3 * (1.0 + a.abs()),
+            (s - a).abs() <= 3e-3 * (1.0 + a.abs()),
             "secure {s}, f64 {a}"
         );
     }
@@ -193,7 +194,7 @@ async fn breast_cancer_with_ot_matches_the_f64_recipe() {
     let approx = train_plain(&run.train, &config, Link::Approx);
     for (i, (s, a)) in model.weights.iter().zip(&approx.model.weights).enumerate() {
         assert!(
-            (s - a).abs() <= 1e-3 * (1.0 + a.abs()),
+            (s - a).abs() <= 3e-3 * (1.0 + a.abs()),
             "weight {i}: secure {s}, f64 {a}"
         );
     }

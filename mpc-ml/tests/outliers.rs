@@ -80,3 +80,41 @@ async fn one_feature_far_out_and_a_constant_column_match_plaintext() {
     }
     check(parties, PreprocessingKind::Dealer, "one cell x1000, a constant column").await;
 }
+
+/// A diverging linear descent (a learning rate far too large) stops every party with an error naming the
+/// setting, instead of ending with a wrong model: its residuals pass their public bound and are counted.
+#[tokio::test]
+async fn a_diverging_linear_descent_stops_with_an_error() {
+    for pre in [PreprocessingKind::Dealer, PreprocessingKind::Ot] {
+        let config = TrainConfig {
+            learning_rate: 1.0,
+            ..TrainConfig::default()
+        };
+        let mut parties = common::diabetes();
+        // Twelve records three times a real one make the descent unstable at this rate.
+        let p = &mut parties[0];
+        let row: Vec<f64> = p.rows[0].iter().map(|v| v * 3.0).collect();
+        let last = *p.lines.last().unwrap();
+        for c in 0..12 {
+            p.rows.push(row.clone());
+            p.labels.push(p.labels[0]);
+            p.lines.push(last + 1 + c);
+        }
+        let plain = train_plain(&parties, &config, Link::Exact);
+        assert!(
+            plain.model.weights.iter().any(|w| !w.is_finite() || w.abs() > 1e6),
+            "the plaintext descent was meant to diverge: {:?}",
+            plain.model.weights
+        );
+        let options = LocalOptions {
+            config,
+            preprocessing: pre,
+            progress: None,
+        };
+        let err = mpc_ml::run_local(parties, options, Transport::InMemory)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{pre:?}: a diverging descent ended without an error"));
+        assert!(err.to_string().contains("learning_rate"), "{err}");
+    }
+}

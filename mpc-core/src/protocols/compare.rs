@@ -253,6 +253,30 @@ pub async fn clamp_by<R: PowerOfTwoRing>(
     fine: &Shared<R>,
     (fine_lo, fine_hi): (R, R),
 ) -> Result<Shared<R>> {
+    let (out, _) = clamp_by_flagged(
+        ctx,
+        pre,
+        coarse,
+        (lo, hi),
+        bound_bits,
+        fine,
+        (fine_lo, fine_hi),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// [`clamp_by`], also returning for each element the additive shares of 1 where it was clamped and 0
+/// where not (a caller that must not clamp silently adds them up and checks the sum).
+pub async fn clamp_by_flagged<R: PowerOfTwoRing>(
+    ctx: &mut Context,
+    pre: &mut dyn Preprocessing<R>,
+    coarse: &Shared<R>,
+    (lo, hi): (R, R),
+    bound_bits: u32,
+    fine: &Shared<R>,
+    (fine_lo, fine_hi): (R, R),
+) -> Result<(Shared<R>, Shared<R>)> {
     let m = coarse.len();
     if fine.len() != m {
         return Err(Error::Shape(format!(
@@ -283,7 +307,8 @@ pub async fn clamp_by<R: PowerOfTwoRing>(
     let o = open_many(ctx, &[&d, &e]).await?;
     let prod = beaver_local(lead, &o[0], &o[1], triples)?;
     let (p_lo, p_hi) = (prod.slice(0..m)?, prod.slice(m..2 * m)?);
-    fine.try_add(&p_lo)?.try_add(&p_hi)
+    let flags = c.slice(0..m)?.try_add(&c.slice(m..2 * m)?)?;
+    Ok((fine.try_add(&p_lo)?.try_add(&p_hi)?, flags))
 }
 
 /// What [`clamp_by`] (or [`clamp`]) of `m` values takes from a source, in order: the words of bit triples of
