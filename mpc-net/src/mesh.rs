@@ -12,7 +12,8 @@
 //! - Failure: a monitor per connection turns its end (timeout, abort, close) into the peer's state, which
 //!   wakes every waiting `recv` with an error naming the peer. A malformed frame aborts the session.
 //! - Leaving: [`Mesh::close`] finishes every stream, sends `Bye` with the number of streams it opened, waits
-//!   for each peer's `Drained` (they have read everything), then closes. A peer that left makes `recv`
+//!   for each peer's `Drained` (they have read everything into their inboxes: a peer whose inbox stays full
+//!   confirms only once its application takes messages, or not before the close timeout), then closes. A peer that left makes `recv`
 //!   return `PeerLost` once its last message has been read, or `PeerAborted` if another peer aborted the
 //!   session before (the abort is the cause; the leaver may have died without passing it on).
 
@@ -282,7 +283,8 @@ impl Shared {
 ///
 /// Messages from a peer are read as they arrive into bounded per-channel queues; a full queue stops reading
 /// its stream (backpressure), so what a peer can make this party hold is bounded by
-/// `max_streams_per_peer * max(inbox_bytes, max_frame)` plus QUIC's receive window.
+/// `max_streams_per_peer * max(inbox_bytes, max_frame)` plus QUIC's connection receive window (128 MiB).
+/// What this party sends is queued without bound (its own protocol decides how much).
 ///
 /// Call [`Mesh::close`] when the session is over so that peers read everything before the connections go;
 /// dropping the last clone without closing closes the connections abruptly.

@@ -30,9 +30,10 @@ pub struct MeshOptions {
     /// Socket send and receive buffer sizes (best effort: the OS may cap them).
     pub socket_buffer: usize,
     /// Data streams a peer may open over the whole session (one per channel it sends on). The protocols of
-    /// this workspace use fewer than 16 channels (the main one, two per OT source, one per background
-    /// producer, the dealer's four); a peer that opens more aborts the session, and this party refuses to
-    /// send on more channels than this to one peer.
+    /// this workspace use a handful of channels (the main one, two per OT source, one per background
+    /// producer, the dealer's four); the workspace's multi-process and training tests open at most 4 per
+    /// peer. A peer that opens more aborts the session, and this party refuses to send on more channels
+    /// than this to one peer.
     pub max_streams_per_peer: usize,
     /// Messages one `(peer, channel)` inbox holds before its stream is no longer read (backpressure).
     pub inbox_messages: usize,
