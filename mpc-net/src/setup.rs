@@ -28,7 +28,7 @@ use crate::identity::Identity;
 use crate::run::{run_id, RunId};
 use crate::tls;
 use crate::transport::MeshOptions;
-use crate::wire::{hello_version, read_frame, Control, Hello, CONTROL_MAX, PROTOCOL_VERSION};
+use crate::wire::{hello_version, hex8, read_frame, Control, Hello, CONTROL_MAX, PROTOCOL_VERSION};
 
 /// Application close codes of a connection.
 pub(crate) mod code {
@@ -292,10 +292,6 @@ async fn confirm_run(
     }
     done.sort_by_key(|l| l.id);
     Ok(done)
-}
-
-fn hex8(d: &[u8; 32]) -> String {
-    d[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Sends our run id on `link`'s control stream and checks the peer's.

@@ -222,7 +222,8 @@ impl Hello {
     }
 }
 
-fn hex8(d: &[u8; 32]) -> String {
+/// The first 8 bytes of a digest in hex.
+pub(crate) fn hex8(d: &[u8; 32]) -> String {
     d[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
