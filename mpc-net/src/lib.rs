@@ -7,7 +7,9 @@
 //! - [`tls`]: TLS 1.3 with mutual authentication against the roster's pinned certificates.
 //! - [`transport`]: QUIC tuning ([`MeshOptions`]) and the UDP endpoint.
 //! - [`wire`]: frames, stream headers and control messages, with checked decoders.
-//! - [`Mesh`]: the connected mesh (set-up with retries and a hello check, then per-channel streams).
+//! - [`Mesh`]: the connected mesh (set-up with retries and a hello check, then per-channel streams into
+//!   bounded inboxes, at most [`MeshOptions::max_streams_per_peer`] streams from each peer).
+//! - [`run`]: the fresh per-run nonces and the run id the set-up binds them into ([`Mesh::run_id`]).
 //! - [`local`]: every party of a session in one process over loopback QUIC, for tests, demos and benchmarks.
 //!
 //! A deployment, per institution: `mpc keygen --name NAME --out keys` (wraps [`identity::generate`]) and
@@ -47,8 +49,10 @@ pub mod config;
 pub mod error;
 pub mod fingerprint;
 pub mod identity;
+mod inbox;
 pub mod local;
 mod mesh;
+pub mod run;
 mod setup;
 pub mod tls;
 pub mod transport;
@@ -58,5 +62,7 @@ pub use config::{PartyConfig, PartyEntry, Role, Roster};
 pub use error::{NetError, Result};
 pub use fingerprint::Fingerprint;
 pub use identity::{generate, Identity};
+pub use inbox::InboxUsage;
 pub use mesh::Mesh;
+pub use run::RunId;
 pub use transport::MeshOptions;

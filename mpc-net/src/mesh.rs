@@ -3,15 +3,21 @@
 //! - Sending never waits for the peer: each `(peer, channel)` has a writer task with an unbounded queue that
 //!   opens the channel's unidirectional stream on first use and writes frames in order.
 //! - Receiving: a reader task per incoming stream reads frames into the `(peer, channel)` inbox as they
-//!   arrive, so a peer's data is never stuck behind a slow consumer of another channel.
+//!   arrive, so a peer's data is never stuck behind a slow consumer of another channel. Each inbox is
+//!   bounded ([`MeshOptions::inbox_messages`], [`MeshOptions::inbox_bytes`]): when it is full its reader stops
+//!   reading the stream and QUIC flow control stops the sender ([`crate::inbox`]).
+//! - Limits per peer: at most [`MeshOptions::max_streams_per_peer`] data streams (quinn grants one more, so
+//!   the excess stream is seen) and one stream per channel; a peer beyond either aborts the session with a
+//!   reason naming it. A frame above [`MeshOptions::max_frame`] is malformed and does the same.
 //! - Failure: a monitor per connection turns its end (timeout, abort, close) into the peer's state, which
 //!   wakes every waiting `recv` with an error naming the peer. A malformed frame aborts the session.
 //! - Leaving: [`Mesh::close`] finishes every stream, sends `Bye` with the number of streams it opened, waits
-//!   for each peer's `Drained` (they have read everything), then closes. A peer that left makes `recv`
+//!   for each peer's `Drained` (they have read everything into their inboxes: a peer whose inbox stays full
+//!   confirms only once its application takes messages, or not before the close timeout), then closes. A peer that left makes `recv`
 //!   return `PeerLost` once its last message has been read, or `PeerAborted` if another peer aborted the
 //!   session before (the abort is the cause; the leaver may have died without passing it on).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,6 +32,8 @@ use tokio::task::JoinHandle;
 use crate::config::{PartyConfig, Roster};
 use crate::error::{NetError, Result};
 use crate::identity::Identity;
+use crate::inbox::{Inbox, InboxUsage};
+use crate::run::RunId;
 use crate::setup::{code, Link, Setup};
 use crate::transport::{self, MeshOptions};
 use crate::wire::{self, Control, FrameError, CONTROL_MAX};
@@ -53,14 +61,13 @@ struct Peer {
     control: tokio::sync::Mutex<quinn::SendStream>,
     state: watch::Sender<PeerState>,
     opened: AtomicU64,
+    /// Data streams the peer opened to us.
+    accepted: AtomicU64,
+    /// Channels the peer opened a data stream for.
+    channels: Mutex<HashSet<ChannelId>>,
     progress: Mutex<Progress>,
     drained: watch::Sender<bool>,
 }
-
-type Inbox = (
-    mpsc::UnboundedSender<Vec<u8>>,
-    Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Vec<u8>>>>,
-);
 
 type Outboxes = HashMap<(PartyId, ChannelId), mpsc::UnboundedSender<Bytes>>;
 
@@ -69,9 +76,12 @@ struct Shared {
     endpoints: usize,
     names: Vec<String>,
     max_frame: usize,
+    max_streams: usize,
+    inbox_messages: usize,
+    inbox_bytes: usize,
     idle_timeout: Duration,
     peers: Vec<Option<Peer>>,
-    inboxes: Mutex<HashMap<(PartyId, ChannelId), Inbox>>,
+    inboxes: Mutex<HashMap<(PartyId, ChannelId), Arc<Inbox>>>,
     outboxes: Mutex<Option<Outboxes>>,
     writers: Mutex<Vec<JoinHandle<()>>>,
     /// `Some(reason)` once this party closed or aborted.
@@ -178,13 +188,11 @@ impl Shared {
         }
     }
 
-    fn inbox(&self, key: (PartyId, ChannelId)) -> Inbox {
-        let mut map = lock(&self.inboxes);
-        let e = map.entry(key).or_insert_with(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            (tx, Arc::new(tokio::sync::Mutex::new(rx)))
-        });
-        (e.0.clone(), e.1.clone())
+    fn inbox(&self, key: (PartyId, ChannelId)) -> Arc<Inbox> {
+        lock(&self.inboxes)
+            .entry(key)
+            .or_insert_with(|| Arc::new(Inbox::new(self.inbox_messages, self.inbox_bytes)))
+            .clone()
     }
 
     async fn send_control(&self, peer: &Peer, msg: &Control) -> std::result::Result<(), String> {
@@ -202,6 +210,17 @@ impl Shared {
         self.abort(&format!(
             "party {} sent a malformed frame: {reason}",
             peer.id
+        ))
+        .await;
+    }
+
+    /// A peer went beyond a limit of this mesh: blame it, and abort the session.
+    async fn over_limit(self: &Arc<Self>, peer: &Peer, what: String) {
+        self.set_state(peer, PeerState::Malformed(what.clone()));
+        self.abort(&format!(
+            "party {} ({}) {what}",
+            peer.id,
+            self.name(peer.id)
         ))
         .await;
     }
@@ -262,8 +281,10 @@ impl Shared {
 
 /// A party's endpoint of a QUIC mesh; implements [`Network`]. Cheap to clone: clones share the connections.
 ///
-/// Messages from a peer are read as they arrive into unbounded per-channel queues (a peer is trusted not to
-/// flood us: the model is semi-honest), each bounded by the maximum frame size.
+/// Messages from a peer are read as they arrive into bounded per-channel queues; a full queue stops reading
+/// its stream (backpressure), so what a peer can make this party hold is bounded by
+/// `max_streams_per_peer * max(inbox_bytes, max_frame)` plus QUIC's connection receive window (128 MiB).
+/// What this party sends is queued without bound (its own protocol decides how much).
 ///
 /// Call [`Mesh::close`] when the session is over so that peers read everything before the connections go;
 /// dropping the last clone without closing closes the connections abruptly.
@@ -277,6 +298,7 @@ struct MeshInner {
     endpoint: quinn::Endpoint,
     close_timeout: Duration,
     roster: Roster,
+    run_id: RunId,
 }
 
 impl Drop for MeshInner {
@@ -372,22 +394,29 @@ impl Mesh {
             session_id,
             me,
             opts: &opts,
+            nonce: crate::run::fresh_nonce(),
         };
-        let links = match setup.run(&endpoint).await {
+        let (links, run_id) = match setup.run(&endpoint).await {
             Ok(l) => l,
             Err(e) => {
                 endpoint.close(VarInt::from_u32(code::ABORT), b"set-up failed");
                 return Err(e);
             }
         };
-        Ok(Self::start(endpoint, roster.clone(), me, links, &opts))
+        Ok(Self::start(
+            endpoint,
+            roster.clone(),
+            me,
+            (links, run_id),
+            &opts,
+        ))
     }
 
     fn start(
         endpoint: quinn::Endpoint,
         roster: Roster,
         me: PartyId,
-        links: Vec<Link>,
+        (links, run_id): (Vec<Link>, RunId),
         opts: &MeshOptions,
     ) -> Mesh {
         let endpoints = roster.endpoints();
@@ -401,6 +430,8 @@ impl Mesh {
                 control: tokio::sync::Mutex::new(link.control_send),
                 state: watch::channel(PeerState::Alive).0,
                 opened: AtomicU64::new(0),
+                accepted: AtomicU64::new(0),
+                channels: Mutex::new(HashSet::new()),
                 progress: Mutex::new(Progress {
                     bye: None,
                     finished: 0,
@@ -414,6 +445,9 @@ impl Mesh {
             endpoints,
             names: roster.parties().iter().map(|p| p.name.clone()).collect(),
             max_frame: opts.max_frame,
+            max_streams: opts.max_streams_per_peer,
+            inbox_messages: opts.inbox_messages,
+            inbox_bytes: opts.inbox_bytes,
             idle_timeout: opts.idle_timeout,
             peers,
             inboxes: Mutex::new(HashMap::new()),
@@ -439,6 +473,7 @@ impl Mesh {
                 endpoint,
                 close_timeout: opts.close_timeout,
                 roster,
+                run_id,
             }),
         }
     }
@@ -446,6 +481,19 @@ impl Mesh {
     /// The roster of the session.
     pub fn roster(&self) -> &Roster {
         &self.inner.roster
+    }
+
+    /// The id of this run, the same on every party of it and fresh for every run ([`crate::run`]).
+    pub fn run_id(&self) -> RunId {
+        self.inner.run_id
+    }
+
+    /// What the inbox of messages from `from` on `channel` holds now (zero if there is none).
+    pub fn inbox_usage(&self, from: PartyId, channel: ChannelId) -> InboxUsage {
+        lock(&self.inner.shared.inboxes)
+            .get(&(from, channel))
+            .map(|i| i.usage())
+            .unwrap_or_default()
     }
 
     /// The local UDP address.
@@ -516,6 +564,14 @@ impl Mesh {
         if let Some(tx) = map.get(&(to, channel)) {
             return Ok(tx.clone());
         }
+        let streams = map.keys().filter(|(p, _)| *p == to).count();
+        if streams >= shared.max_streams {
+            return Err(NetError::InvalidArgument(format!(
+                "sending on channel {channel} would open a data stream beyond the limit of {} per peer \
+                 to party {to} (MeshOptions::max_streams_per_peer)",
+                shared.max_streams
+            )));
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         map.insert((to, channel), tx.clone());
         let handle = tokio::spawn(writer(shared.clone(), to, channel, rx));
@@ -526,13 +582,13 @@ impl Mesh {
     async fn recv_inner(&self, channel: ChannelId, from: PartyId) -> Result<Vec<u8>> {
         let shared = &self.inner.shared;
         let peer = shared.peer(from)?;
-        let (_, rx) = shared.inbox((from, channel));
-        let mut rx = rx.lock().await;
+        let inbox = shared.inbox((from, channel));
+        let mut rx = inbox.rx.lock().await;
         let mut state = peer.state.subscribe();
         let mut local = shared.local.subscribe();
         loop {
             if let Ok(m) = rx.try_recv() {
-                return Ok(m);
+                return Ok(m.msg);
             }
             // What happened to the peer explains more than our own abort (which it may have caused).
             let s = state.borrow_and_update().clone();
@@ -542,7 +598,7 @@ impl Mesh {
             {
                 // The last messages may have been queued just before the state changed.
                 if let Ok(m) = rx.try_recv() {
-                    return Ok(m);
+                    return Ok(m.msg);
                 }
                 // A peer gone after another aborted the session (it may have died without passing the
                 // abort on): the abort is the cause to report.
@@ -554,7 +610,7 @@ impl Mesh {
                 return Err(e);
             }
             tokio::select! {
-                m = rx.recv() => if let Some(m) = m { return Ok(m) },
+                m = rx.recv() => if let Some(m) = m { return Ok(m.msg) },
                 _ = state.changed() => {}
                 _ = local.changed() => {}
             }
@@ -684,8 +740,8 @@ async fn control_reader(shared: Arc<Shared>, id: PartyId, mut recv: quinn::RecvS
             Ok(Control::Drained) => {
                 peer.drained.send_replace(true);
             }
-            Ok(Control::Hello(_)) => {
-                let e = FrameError::BadControl("a second hello".into());
+            Ok(Control::Hello(_) | Control::Run { .. }) => {
+                let e = FrameError::BadControl("a second hello or run check".into());
                 return shared.malformed(peer, &e).await;
             }
             Err(e) => return shared.malformed(peer, &e).await,
@@ -696,6 +752,14 @@ async fn control_reader(shared: Arc<Shared>, id: PartyId, mut recv: quinn::RecvS
 async fn stream_acceptor(shared: Arc<Shared>, id: PartyId) {
     let Ok(peer) = shared.peer(id) else { return };
     while let Ok(stream) = peer.conn.accept_uni().await {
+        let n = peer.accepted.fetch_add(1, Ordering::SeqCst) + 1;
+        if n > shared.max_streams as u64 {
+            let what = format!(
+                "opened more than {} data streams, the limit per peer",
+                shared.max_streams
+            );
+            return shared.over_limit(peer, what).await;
+        }
         tokio::spawn(stream_reader(shared.clone(), id, stream));
     }
 }
@@ -708,17 +772,31 @@ async fn stream_reader(shared: Arc<Shared>, id: PartyId, mut stream: quinn::Recv
         Err(FrameError::Io(_)) => return,
         Err(e) => return shared.malformed(peer, &e).await,
     };
-    let (tx, _) = shared.inbox((id, channel));
+    if !lock(&peer.channels).insert(channel) {
+        let what = format!("opened a second data stream for channel {channel}");
+        return shared.over_limit(peer, what).await;
+    }
+    let inbox = shared.inbox((id, channel));
     loop {
-        match wire::read_frame(&mut stream, shared.max_frame).await {
-            Ok(Some(msg)) => {
-                let _ = tx.send(msg);
-            }
+        let len = match wire::read_frame_len(&mut stream, shared.max_frame).await {
+            Ok(Some(len)) => len,
             Ok(None) => {
                 lock(&peer.progress).finished += 1;
                 shared.check_drained(peer);
                 return;
             }
+            Err(FrameError::Io(_)) => return,
+            Err(e) => return shared.malformed(peer, &e).await,
+        };
+        // Room first, then the bytes: a full inbox stops reading this stream (backpressure).
+        let room = tokio::select! {
+            room = inbox.reserve(len) => room,
+            _ = peer.conn.closed() => None,
+        };
+        let Some(room) = room else { return };
+        let mut msg = Vec::new();
+        match wire::read_frame_body(&mut stream, len, &mut msg).await {
+            Ok(()) => room.deliver(msg),
             Err(FrameError::Io(_)) => return,
             Err(e) => return shared.malformed(peer, &e).await,
         }

@@ -2,7 +2,10 @@
 //! retries with backoff until the peer answers or the deadline passes; every accepted connection is
 //! identified by its pinned certificate. Then each side sends a hello on the connection's control stream and
 //! checks the other's: protocol version, session id and roster digest must match, or the connection is
-//! refused with a reason that says which. A peer may finish its own set-up first and then abort (a bad input
+//! refused with a reason that says which. Each hello carries the sender's fresh nonce for this run; once every
+//! link is up, each side sends the run id derived from every party's nonce ([`crate::run`]) and checks the
+//! peer's: a peer that saw another process somewhere, or a hello from another run, is refused with
+//! [`NetError::HelloMismatch`] naming it. A peer may finish its own set-up first and then abort (a bad input
 //! file, say) while this side still waits for another peer or for its hello: its abort, on a connection in
 //! progress or on one already up, ends this side's set-up with [`NetError::PeerAborted`] and the peer's
 //! reason, not with a wait for the deadline.
@@ -22,9 +25,10 @@ use crate::config::{PartyEntry, Roster};
 use crate::error::{MissingParty, NetError, Result};
 use crate::fingerprint::Fingerprint;
 use crate::identity::Identity;
+use crate::run::{run_id, RunId};
 use crate::tls;
 use crate::transport::MeshOptions;
-use crate::wire::{read_frame, Control, Hello, CONTROL_MAX, PROTOCOL_VERSION};
+use crate::wire::{hello_version, hex8, read_frame, Control, Hello, CONTROL_MAX, PROTOCOL_VERSION};
 
 /// Application close codes of a connection.
 pub(crate) mod code {
@@ -46,6 +50,8 @@ pub(crate) struct Link {
     pub conn: quinn::Connection,
     pub control_send: quinn::SendStream,
     pub control_recv: quinn::RecvStream,
+    /// The nonce of the peer's hello.
+    pub nonce: [u8; 32],
 }
 
 /// What a side of the session needs to set up its links.
@@ -55,6 +61,8 @@ pub(crate) struct Setup<'a> {
     pub session_id: &'a str,
     pub me: PartyId,
     pub opts: &'a MeshOptions,
+    /// This party's fresh nonce for this run.
+    pub nonce: [u8; 32],
 }
 
 enum Failure {
@@ -65,6 +73,7 @@ enum Failure {
 type LastErrors = Arc<Mutex<HashMap<PartyId, String>>>;
 
 impl Setup<'_> {
+    /// Our hello to `to` (from `self.me`), or the hello we expect from `from` (whose nonce is not checked).
     fn hello(&self, from: PartyId, to: PartyId) -> Hello {
         Hello {
             version: PROTOCOL_VERSION,
@@ -72,12 +81,30 @@ impl Setup<'_> {
             roster_digest: self.roster.digest(self.session_id),
             from: from as u64,
             to: to as u64,
+            nonce: if from == self.me { self.nonce } else { [0; 32] },
         }
     }
 
-    /// Connects to every peer, or fails at the deadline naming the missing ones.
-    pub(crate) async fn run(&self, endpoint: &quinn::Endpoint) -> Result<Vec<Link>> {
+    /// Connects to every peer and confirms the run with each: the links in party order and the run id.
+    pub(crate) async fn run(&self, endpoint: &quinn::Endpoint) -> Result<(Vec<Link>, RunId)> {
         let deadline = Instant::now() + self.opts.connect_timeout;
+        let links = self.links(endpoint, deadline).await?;
+        let mut nonces = vec![[0u8; 32]; self.roster.endpoints()];
+        nonces[self.me] = self.nonce;
+        for l in &links {
+            nonces[l.id] = l.nonce;
+        }
+        let run = run_id(
+            self.session_id,
+            &self.roster.digest(self.session_id),
+            &nonces,
+        );
+        let links = confirm_run(links, run, self.roster, deadline).await?;
+        Ok((links, run))
+    }
+
+    /// Connects to every peer, or fails at the deadline naming the missing ones.
+    async fn links(&self, endpoint: &quinn::Endpoint, deadline: Instant) -> Result<Vec<Link>> {
         let transport = self.opts.transport()?;
         let last: LastErrors = Arc::default();
         let mut dials = JoinSet::new();
@@ -117,9 +144,9 @@ impl Setup<'_> {
                         watch(&mut closes, &link);
                         links.insert(link.id, link);
                     }
-                    Ok(Err(Failure::Fatal(e))) => return Err(give_up(&links, e)),
+                    Ok(Err(Failure::Fatal(e))) => return Err(give_up(links.values().map(|l| &l.conn), e)),
                     Ok(Err(Failure::Retry(_))) => {}
-                    Err(e) => return Err(give_up(&links, NetError::Tls(format!("a dial task failed: {e}")))),
+                    Err(e) => return Err(give_up(links.values().map(|l| &l.conn), NetError::Tls(format!("a dial task failed: {e}")))),
                 },
                 Some(incoming) = endpoint.accept() => {
                     let roster = self.roster.clone();
@@ -142,13 +169,13 @@ impl Setup<'_> {
                             old.conn.close(VarInt::from_u32(code::PROTOCOL), b"replaced by a newer connection");
                         }
                     }
-                    Ok(Err(Failure::Fatal(e))) => return Err(give_up(&links, e)),
+                    Ok(Err(Failure::Fatal(e))) => return Err(give_up(links.values().map(|l| &l.conn), e)),
                     Ok(Err(Failure::Retry(_))) => {}
-                    Err(e) => return Err(give_up(&links, NetError::Tls(format!("an accept task failed: {e}")))),
+                    Err(e) => return Err(give_up(links.values().map(|l| &l.conn), NetError::Tls(format!("an accept task failed: {e}")))),
                 },
                 Some(res) = closes.join_next() => {
                     if let Some(e) = res.ok().and_then(|(party, e)| abort_of(party, &e)) {
-                        return Err(give_up(&links, e));
+                        return Err(give_up(links.values().map(|l| &l.conn), e));
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => break,
@@ -176,7 +203,7 @@ impl Setup<'_> {
             })
             .collect();
         Err(give_up(
-            &links,
+            links.values().map(|l| &l.conn),
             NetError::Unreachable {
                 missing,
                 secs: self.opts.connect_timeout.as_secs_f64(),
@@ -200,13 +227,107 @@ fn abort_of(party: PartyId, e: &ConnectionError) -> Option<NetError> {
 
 /// Tells every peer already linked that this party gives up the set-up, and why (an abort they report as
 /// [`NetError::PeerAborted`]), instead of the silent close of dropped connections; returns `e`.
-fn give_up(links: &HashMap<PartyId, Link>, e: NetError) -> NetError {
+fn give_up<'a>(conns: impl IntoIterator<Item = &'a quinn::Connection>, e: NetError) -> NetError {
     let reason = crate::wire::truncate(&format!("set-up failed: {e}"), 900);
-    for link in links.values() {
-        link.conn
-            .close(VarInt::from_u32(code::ABORT), reason.as_bytes());
+    for conn in conns {
+        conn.close(VarInt::from_u32(code::ABORT), reason.as_bytes());
     }
     e
+}
+
+/// Sends our run id on every link and checks each peer's (the first control message after the hellos).
+/// Fails naming the peer whose run id differs, or the peers that did not confirm in time.
+async fn confirm_run(
+    links: Vec<Link>,
+    run: RunId,
+    roster: &Roster,
+    deadline: Instant,
+) -> Result<Vec<Link>> {
+    let conns: Vec<quinn::Connection> = links.iter().map(|l| l.conn.clone()).collect();
+    let ids: Vec<PartyId> = links.iter().map(|l| l.id).collect();
+    let fail = |e| give_up(&conns, e);
+    // A peer sends its run id once all of its own links are up, which may take until its deadline.
+    let started = Instant::now();
+    let until = deadline.max(started + Duration::from_secs(10));
+    let mut checks = JoinSet::new();
+    for mut link in links {
+        checks.spawn(async move {
+            let r = exchange_run(&mut link, run).await;
+            (link, r)
+        });
+    }
+    let mut done: Vec<Link> = Vec::new();
+    loop {
+        tokio::select! {
+            next = checks.join_next() => match next {
+                None => break,
+                Some(Ok((link, Ok(())))) => done.push(link),
+                Some(Ok((_, Err(Failure::Fatal(e))))) => return Err(fail(e)),
+                Some(Ok((link, Err(Failure::Retry(m))))) => {
+                    return Err(fail(NetError::PeerLost {
+                        party: link.id,
+                        reason: format!("the run check failed: {m}"),
+                    }))
+                }
+                Some(Err(e)) => return Err(fail(NetError::Tls(format!("a run check task failed: {e}")))),
+            },
+            _ = tokio::time::sleep_until(until) => {
+                let missing = roster
+                    .parties()
+                    .iter()
+                    .filter(|p| ids.contains(&p.id) && !done.iter().any(|l| l.id == p.id))
+                    .map(|p| MissingParty {
+                        id: p.id,
+                        name: p.name.clone(),
+                        address: p.address.clone(),
+                        last_error: Some("connected, but it did not confirm the run (its set-up may still wait for another party)".into()),
+                    })
+                    .collect();
+                return Err(fail(NetError::Unreachable {
+                    missing,
+                    secs: (until - started).as_secs_f64(),
+                }));
+            }
+        }
+    }
+    done.sort_by_key(|l| l.id);
+    Ok(done)
+}
+
+/// Sends our run id on `link`'s control stream and checks the peer's.
+async fn exchange_run(link: &mut Link, run: RunId) -> std::result::Result<(), Failure> {
+    let party = link.id;
+    write_frame(
+        &mut link.control_send,
+        &Control::Run { run_id: run.0 }.encode(),
+    )
+    .await
+    .map_err(|e| connection_failure(party, &link.conn, e))?;
+    let frame = match read_frame(&mut link.control_recv, CONTROL_MAX).await {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            let m = "the control stream closed before the run check".to_string();
+            return Err(connection_failure(party, &link.conn, m));
+        }
+        Err(e) => return Err(connection_failure(party, &link.conn, e.to_string())),
+    };
+    let reason = match Control::decode(&frame) {
+        Ok(Control::Run { run_id }) if run_id == run.0 => return Ok(()),
+        Ok(Control::Run { run_id }) => format!(
+            "run id {}.. (ours is {}..): it saw other parties' hellos, from other processes or another run",
+            hex8(&run_id),
+            hex8(&run.0)
+        ),
+        Ok(Control::Abort { reason }) => {
+            return Err(Failure::Fatal(NetError::PeerAborted {
+                party,
+                reason: crate::wire::sanitize(&reason),
+            }))
+        }
+        Ok(_) => "expected the run check, got another control message".to_string(),
+        Err(e) => format!("a malformed run check: {e}"),
+    };
+    Err(refuse_hello(party, &link.conn, reason))
 }
 
 async fn resolve(address: &str) -> std::result::Result<SocketAddr, String> {
@@ -250,15 +371,26 @@ async fn write_frame(send: &mut quinn::SendStream, msg: &[u8]) -> std::result::R
     send.write_all(msg).await.map_err(|e| e.to_string())
 }
 
-async fn read_hello(recv: &mut quinn::RecvStream) -> std::result::Result<Hello, String> {
-    match read_frame(recv, CONTROL_MAX).await {
-        Ok(Some(bytes)) => match Control::decode(&bytes) {
-            Ok(Control::Hello(h)) => Ok(h),
-            Ok(other) => Err(format!("expected a hello, got {other:?}")),
-            Err(e) => Err(e.to_string()),
+/// Reads the peer's hello and checks it against `expected`: `Err` if it did not arrive (retried),
+/// `Ok(Err(reason))` if it must be refused (a hello of another protocol version included).
+async fn read_hello(
+    recv: &mut quinn::RecvStream,
+    expected: &Hello,
+) -> std::result::Result<std::result::Result<Hello, String>, String> {
+    let bytes = match read_frame(recv, CONTROL_MAX).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Err("the control stream closed before the hello".into()),
+        Err(e) => return Err(e.to_string()),
+    };
+    match Control::decode(&bytes) {
+        Ok(Control::Hello(h)) => Ok(h.check(expected).map(|()| h)),
+        Ok(_) => Err("expected a hello, got another control message".into()),
+        Err(e) => match hello_version(&bytes) {
+            Some(v) if v != PROTOCOL_VERSION => Ok(Err(format!(
+                "protocol version {v} (ours is {PROTOCOL_VERSION})"
+            ))),
+            _ => Err(e.to_string()),
         },
-        Ok(None) => Err("the control stream closed before the hello".into()),
-        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -298,17 +430,16 @@ async fn dial(
             write_frame(&mut send, &Control::Hello(ours.clone()).encode())
                 .await
                 .map_err(|e| connection_failure(peer.id, &conn, e))?;
-            let hello = read_hello(&mut recv)
+            let hello = read_hello(&mut recv, &expected)
                 .await
-                .map_err(|e| connection_failure(peer.id, &conn, e))?;
-            if let Err(reason) = hello.check(&expected) {
-                return Err(refuse_hello(peer.id, &conn, reason));
-            }
+                .map_err(|e| connection_failure(peer.id, &conn, e))?
+                .map_err(|reason| refuse_hello(peer.id, &conn, reason))?;
             Ok(Link {
                 id: peer.id,
                 conn,
                 control_send: send,
                 control_recv: recv,
+                nonce: hello.nonce,
             })
         };
         let budget = (deadline - now).min(Duration::from_secs(3));
@@ -372,24 +503,23 @@ async fn accept(
             .accept_bi()
             .await
             .map_err(|e| connection_failure(party, &conn, e.to_string()))?;
-        let hello = read_hello(&mut recv)
+        let hello = read_hello(&mut recv, &theirs[party])
             .await
-            .map_err(|e| connection_failure(party, &conn, e))?;
-        if let Err(reason) = hello.check(&theirs[party]) {
-            return Err(refuse_hello(party, &conn, reason));
-        }
+            .map_err(|e| connection_failure(party, &conn, e))?
+            .map_err(|reason| refuse_hello(party, &conn, reason))?;
         write_frame(&mut send, &Control::Hello(ours[party].clone()).encode())
             .await
             .map_err(|e| connection_failure(party, &conn, e))?;
-        Ok((send, recv))
+        Ok((send, recv, hello.nonce))
     }
     .await;
     match result {
-        Ok((control_send, control_recv)) => Ok(Link {
+        Ok((control_send, control_recv, nonce)) => Ok(Link {
             id: party,
             conn,
             control_send,
             control_recv,
+            nonce,
         }),
         Err(f) => {
             if let Failure::Retry(m) = &f {

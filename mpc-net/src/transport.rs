@@ -1,6 +1,7 @@
 //! QUIC tuning and the UDP endpoint: [`MeshOptions`], quinn's transport configuration (receive windows large
 //! enough for 16 MB messages to flow at speed, keep-alive and idle timeout for detecting a dead peer, 4 KiB
-//! datagrams at most) and a socket with 4 MiB buffers.
+//! datagrams at most, and stream limits: one control stream and [`MeshOptions::max_streams_per_peer`] data
+//! streams per peer) and a socket with 4 MiB buffers.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +29,17 @@ pub struct MeshOptions {
     pub close_timeout: Duration,
     /// Socket send and receive buffer sizes (best effort: the OS may cap them).
     pub socket_buffer: usize,
+    /// Data streams a peer may open over the whole session (one per channel it sends on). The protocols of
+    /// this workspace use a handful of channels (the main one, two per OT source, one per background
+    /// producer, the dealer's four); the workspace's multi-process and training tests open at most 4 per
+    /// peer. A peer that opens more aborts the session, and this party refuses to send on more channels
+    /// than this to one peer.
+    pub max_streams_per_peer: usize,
+    /// Messages one `(peer, channel)` inbox holds before its stream is no longer read (backpressure).
+    pub inbox_messages: usize,
+    /// Bytes one `(peer, channel)` inbox holds before its stream is no longer read (a single larger frame,
+    /// up to `max_frame`, is taken when the inbox is empty). At most `u32::MAX`.
+    pub inbox_bytes: usize,
 }
 
 impl Default for MeshOptions {
@@ -40,6 +52,9 @@ impl Default for MeshOptions {
             max_mtu: 4096,
             close_timeout: Duration::from_secs(5),
             socket_buffer: 4 << 20,
+            max_streams_per_peer: 32,
+            inbox_messages: 4096,
+            inbox_bytes: 64 << 20,
         }
     }
 }
@@ -72,6 +87,13 @@ impl MeshOptions {
         if self.max_frame > u32::MAX as usize {
             return bad("max_frame must fit in 32 bits");
         }
+        if self.max_streams_per_peer == 0 || self.max_streams_per_peer > 1 << 16 {
+            return bad("max_streams_per_peer must be between 1 and 65536");
+        }
+        if self.inbox_messages == 0 || self.inbox_bytes == 0 || self.inbox_bytes > u32::MAX as usize
+        {
+            return bad("inbox_messages must be at least 1, inbox_bytes between 1 and 2^32 - 1");
+        }
         Ok(())
     }
 
@@ -84,9 +106,12 @@ impl MeshOptions {
         t.stream_receive_window(VarInt::from_u32(32 << 20));
         t.receive_window(VarInt::from_u32(128 << 20));
         t.send_window(128 << 20);
-        // One stream per channel and direction; forks open new channels, so allow many.
-        t.max_concurrent_uni_streams(VarInt::from_u32(1 << 16));
-        t.max_concurrent_bidi_streams(VarInt::from_u32(4));
+        // One data stream per channel and direction, and one control stream. One stream more than the limit
+        // is let through so that the mesh sees it and aborts naming the peer (instead of the peer's open
+        // waiting for credit forever).
+        let uni = u32::try_from(self.max_streams_per_peer + 1).unwrap_or(u32::MAX);
+        t.max_concurrent_uni_streams(VarInt::from_u32(uni));
+        t.max_concurrent_bidi_streams(VarInt::from_u32(1));
         t.initial_mtu(self.initial_mtu);
         let mut mtu = MtuDiscoveryConfig::default();
         mtu.upper_bound(self.max_mtu);

@@ -3,10 +3,13 @@
 //! - Every data stream (one QUIC unidirectional stream per peer, channel and direction) starts with an
 //!   8-byte header: the magic `MPCn` and the channel number (u32, little endian).
 //! - On every stream, messages are frames: a u32 little-endian length, then that many bytes. A length above
-//!   the configured maximum is refused before anything is allocated. Ring vectors travel as the raw bytes
-//!   mpc-core encodes.
+//!   the configured maximum is refused before anything is allocated, and a frame's buffer grows as its bytes
+//!   arrive ([`read_frame_body`]), so an announced length costs nothing until the bytes come. Ring vectors
+//!   travel as the raw bytes mpc-core encodes.
 //! - The control stream (one bidirectional stream per connection) carries [`Control`] messages, bincode
-//!   encoded, in frames of at most [`CONTROL_MAX`] bytes; every decoded message is checked.
+//!   encoded, in frames of at most [`CONTROL_MAX`] bytes; every decoded message is checked. The set-up
+//!   sends a [`Hello`] each way (with the sender's fresh per-run nonce), then, once every link is up, a
+//!   [`Control::Run`] with the run id that binds every party's nonce ([`crate::run`]).
 //!
 //! The decoders are plain functions over bytes or any `AsyncRead`, so the proptests and the fuzz target
 //! drive them without a socket.
@@ -15,8 +18,8 @@ use mpc_core::net::ChannelId;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// Version of this wire format, checked in the hello.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version of this wire format, checked in the hello. Version 2 added the hello's nonce and the run check.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// First bytes of every data stream.
 pub const MAGIC: [u8; 4] = *b"MPCn";
@@ -102,19 +105,52 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     r: &mut R,
     max: usize,
 ) -> Result<Option<Vec<u8>>, FrameError> {
+    let Some(len) = read_frame_len(r, max).await? else {
+        return Ok(None);
+    };
+    let mut buf = Vec::new();
+    read_frame_body(r, len, &mut buf).await?;
+    Ok(Some(buf))
+}
+
+/// Reads a frame's length prefix and checks it against `max`; `None` at a clean end of stream.
+pub async fn read_frame_len<R: AsyncRead + Unpin>(
+    r: &mut R,
+    max: usize,
+) -> Result<Option<usize>, FrameError> {
     let mut prefix = [0u8; 4];
     if !read_full(r, &mut prefix).await? {
         return Ok(None);
     }
-    let len = decode_frame_len(prefix, max)?;
-    // Read into spare capacity (no zero-filling pass); the slack lets read_to_end see the end of the
-    // `take` without growing, and so copying, the buffer.
-    let mut buf = Vec::with_capacity(len + 32);
-    (&mut *r).take(len as u64).read_to_end(&mut buf).await?;
-    if buf.len() != len {
-        return Err(FrameError::Truncated);
+    decode_frame_len(prefix, max).map(Some)
+}
+
+/// First allocation for a frame's body.
+pub const FIRST_CHUNK: usize = 1024;
+
+/// Appends exactly `len` bytes of `r` to `buf`. The buffer grows as bytes arrive, never ahead of them:
+/// it starts at [`FIRST_CHUNK`] bytes and at most doubles whenever it is full, never past `len`. So a peer
+/// that announces a large frame and sends a few bytes costs a few bytes (at most twice what arrived, or
+/// [`FIRST_CHUNK`]), not the announced length. `Truncated` if the stream ends first (`buf` keeps what
+/// arrived).
+pub async fn read_frame_body<R: AsyncRead + Unpin>(
+    r: &mut R,
+    len: usize,
+    buf: &mut Vec<u8>,
+) -> Result<(), FrameError> {
+    let end = buf.len().saturating_add(len);
+    let mut rest = (&mut *r).take(len as u64);
+    while buf.len() < end {
+        if buf.len() == buf.capacity() {
+            let grow = buf.capacity().max(FIRST_CHUNK).min(end - buf.len());
+            buf.reserve_exact(grow);
+        }
+        // Reads into the spare capacity (no zero-filling pass), at most what `take` still allows.
+        if rest.read_buf(buf).await? == 0 {
+            return Err(FrameError::Truncated);
+        }
     }
-    Ok(Some(buf))
+    Ok(())
 }
 
 /// Fills `buf`. Returns false if the stream ended before the first byte, an error if it ended later.
@@ -147,10 +183,14 @@ pub struct Hello {
     pub from: u64,
     /// The party id the sender believes it talks to.
     pub to: u64,
+    /// The sender's fresh random nonce for this run (the same on all its connections); every party's
+    /// nonce goes into the run id ([`crate::run::run_id`]) that [`Control::Run`] confirms.
+    pub nonce: [u8; 32],
 }
 
 impl Hello {
     /// Compares a received hello with what we expect from `peer`; the error says which field differs.
+    /// The nonce is not compared (it is fresh): the run check binds it.
     pub fn check(&self, expected: &Hello) -> Result<(), String> {
         if self.version != expected.version {
             return Err(format!(
@@ -182,7 +222,8 @@ impl Hello {
     }
 }
 
-fn hex8(d: &[u8; 32]) -> String {
+/// The first 8 bytes of a digest in hex.
+pub(crate) fn hex8(d: &[u8; 32]) -> String {
     d[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -203,6 +244,12 @@ pub enum Control {
     },
     /// The sender has read everything the receiver sent before its `Bye`.
     Drained,
+    /// The run id the sender derived from every party's hello nonce; sent once every link is up, before
+    /// anything else, and compared with ours.
+    Run {
+        /// [`crate::run::run_id`] of the sender's view.
+        run_id: [u8; 32],
+    },
 }
 
 fn bincode_config() -> impl bincode::config::Config {
@@ -251,6 +298,19 @@ impl Control {
             _ => Ok(msg),
         }
     }
+}
+
+/// The protocol version of a hello that does not decode as ours: every version starts a hello with the
+/// `Hello` tag and the version, so a peer of another version gets a refusal that names both versions.
+pub fn hello_version(bytes: &[u8]) -> Option<u32> {
+    let (tag, used): (u32, usize) =
+        bincode::serde::decode_from_slice(bytes, bincode_config()).ok()?;
+    if tag != 0 {
+        return None;
+    }
+    let (version, _): (u32, usize) =
+        bincode::serde::decode_from_slice(&bytes[used..], bincode_config()).ok()?;
+    Some(version)
 }
 
 /// Cuts a string to at most `max` bytes on a character boundary.
@@ -324,6 +384,103 @@ mod tests {
         ));
     }
 
+    /// A reader that yields `data` in pieces of at most `piece` bytes, then ends.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        piece: usize,
+    }
+
+    impl AsyncRead for Trickle<'_> {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let n = self.piece.min(self.data.len()).min(buf.remaining());
+            buf.put_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn a_frame_buffer_grows_with_the_bytes_that_arrive_not_the_announced_length() {
+        let huge = 1usize << 30;
+        // 1 GiB announced, 10 bytes sent: the buffer holds the 10 bytes in the first chunk.
+        let mut wire = frame_prefix(huge).unwrap().to_vec();
+        wire.extend_from_slice(&[9; 10]);
+        let mut buf = Vec::new();
+        let got = block_on(async {
+            let mut r = Trickle {
+                data: &wire,
+                piece: 3,
+            };
+            let len = read_frame_len(&mut r, u32::MAX as usize).await?.unwrap();
+            assert_eq!(len, huge);
+            read_frame_body(&mut r, len, &mut buf).await
+        });
+        assert!(matches!(got, Err(FrameError::Truncated)), "{got:?}");
+        assert_eq!(buf, vec![9; 10]);
+        assert!(buf.capacity() <= FIRST_CHUNK, "{}", buf.capacity());
+
+        // 3 MiB of a 1 GiB frame: at most twice what arrived.
+        let sent = 3 << 20;
+        let body = vec![1u8; sent];
+        let mut buf = Vec::new();
+        let got = block_on(async {
+            let mut r = Trickle {
+                data: &body,
+                piece: 64 << 10,
+            };
+            read_frame_body(&mut r, huge, &mut buf).await
+        });
+        assert!(matches!(got, Err(FrameError::Truncated)));
+        assert_eq!(buf.len(), sent);
+        assert!(buf.capacity() <= 2 * sent, "{}", buf.capacity());
+
+        // A complete frame is read exactly, the buffer never past its length.
+        let len = 100_000;
+        let body: Vec<u8> = (0..len).map(|i| i as u8).collect();
+        let mut buf = Vec::new();
+        block_on(async {
+            let mut r = Trickle {
+                data: &body,
+                piece: 777,
+            };
+            read_frame_body(&mut r, len, &mut buf).await
+        })
+        .unwrap();
+        assert_eq!(buf, body);
+        assert_eq!(buf.capacity(), len);
+    }
+
+    #[test]
+    fn a_hello_of_another_version_is_recognised() {
+        #[derive(Serialize)]
+        struct HelloV1 {
+            version: u32,
+            session_id: String,
+            roster_digest: [u8; 32],
+            from: u64,
+            to: u64,
+        }
+        #[derive(Serialize)]
+        enum ControlV1 {
+            Hello(HelloV1),
+        }
+        let v1 = ControlV1::Hello(HelloV1 {
+            version: 1,
+            session_id: "s".into(),
+            roster_digest: [0; 32],
+            from: 0,
+            to: 1,
+        });
+        let bytes = bincode::serde::encode_to_vec(&v1, bincode_config()).unwrap();
+        assert!(Control::decode(&bytes).is_err());
+        assert_eq!(hello_version(&bytes), Some(1));
+        assert_eq!(hello_version(&Control::Drained.encode()), None);
+    }
+
     #[test]
     fn stream_headers_round_trip_and_check_the_magic() {
         for c in [0, 1, u32::MAX - 1, u32::MAX] {
@@ -343,8 +500,10 @@ mod tests {
             roster_digest: [3; 32],
             from: 0,
             to: 1,
+            nonce: [5; 32],
         });
-        for m in [hello, Control::Bye { streams: 7 }, Control::Drained] {
+        let run = Control::Run { run_id: [6; 32] };
+        for m in [hello, run, Control::Bye { streams: 7 }, Control::Drained] {
             assert_eq!(Control::decode(&m.encode()).unwrap(), m);
         }
         let long = Control::Abort {
@@ -369,9 +528,14 @@ mod tests {
             roster_digest: [0; 32],
             from: 1,
             to: 0,
+            nonce: [0; 32],
         };
         let mut theirs = ours.clone();
-        assert!(theirs.check(&ours).is_ok());
+        theirs.nonce = [7; 32];
+        assert!(
+            theirs.check(&ours).is_ok(),
+            "the nonce is fresh, not compared"
+        );
         theirs.session_id = "b\x1b[31m".into();
         let e = theirs.check(&ours).unwrap_err();
         assert!(e.contains("session id 'b?[31m'"), "{e}");
