@@ -7,7 +7,7 @@
 
 mod memory;
 
-pub use memory::{LinkEmulation, MemoryNetwork};
+pub use memory::{Crossed, LinkEmulation, MemoryNetwork, Recorder};
 
 use async_trait::async_trait;
 
