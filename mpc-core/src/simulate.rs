@@ -96,9 +96,9 @@ where
     let endpoints = n + usize::from(opts.dealer);
     let nets: Vec<Arc<dyn Network>> =
         MemoryNetwork::with_recorder(endpoints, opts.emulation, opts.recorder)
-        .into_iter()
-        .map(|net| Arc::new(net) as Arc<dyn Network>)
-        .collect();
+            .into_iter()
+            .map(|net| Arc::new(net) as Arc<dyn Network>)
+            .collect();
     run_endpoints(nets, n, f, |_| async {}).await
 }
 

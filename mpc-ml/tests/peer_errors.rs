@@ -18,10 +18,8 @@ use mpc_ml::Error;
 const MARKER: &str = "ZQX_MARKER_7731";
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "mpc-ml-peer-errors-{}-{name}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("mpc-ml-peer-errors-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -50,16 +48,14 @@ fn edited(dir: &Path, name: &str, out: &str, edit: impl Fn(usize, &str) -> Strin
 
 /// Runs every party's `run` over the in-memory network with a dealer and a recorder; returns each party's
 /// error (None if it succeeded) and everything that crossed.
-async fn run_recorded<F, Fut>(
-    n: usize,
-    run: F,
-) -> (Vec<Option<Error>>, Vec<mpc_core::net::Crossed>)
+async fn run_recorded<F, Fut>(n: usize, run: F) -> (Vec<Option<Error>>, Vec<mpc_core::net::Crossed>)
 where
     F: Fn(mpc_core::Context) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = mpc_ml::Result<()>> + Send + 'static,
 {
     let recorder = Recorder::new();
-    let errors: Arc<Mutex<Vec<Option<Error>>>> = Arc::new(Mutex::new((0..n).map(|_| None).collect()));
+    let errors: Arc<Mutex<Vec<Option<Error>>>> =
+        Arc::new(Mutex::new((0..n).map(|_| None).collect()));
     let slots = errors.clone();
     let run = Arc::new(run);
     let opts = SimOptions {
@@ -154,11 +150,8 @@ async fn a_bad_cell_reaches_no_peer_horizontal() {
         bad.clone(),
         common::data_dir().join("hospital_c.csv"),
     ];
-    let sections: Arc<Vec<TrainSection>> = Arc::new(
-        (0..3)
-            .map(|p| section(&dir, p, &files[p], ""))
-            .collect(),
-    );
+    let sections: Arc<Vec<TrainSection>> =
+        Arc::new((0..3).map(|p| section(&dir, p, &files[p], "")).collect());
     let (errors, crossed) = run_recorded(3, move |mut ctx| {
         let sections = sections.clone();
         async move {
@@ -202,7 +195,9 @@ async fn a_repeated_psi_id_reaches_no_peer_vertical() {
         let sections = sections.clone();
         async move {
             let me = ctx.id();
-            run_vertical_party(&mut ctx, &sections[me]).await.map(|_| ())
+            run_vertical_party(&mut ctx, &sections[me])
+                .await
+                .map(|_| ())
         }
     })
     .await;

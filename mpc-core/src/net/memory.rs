@@ -351,7 +351,8 @@ mod tests {
     #[tokio::test]
     async fn recorder_sees_every_message_and_abort() {
         let recorder = Recorder::new();
-        let mut nets = MemoryNetwork::with_recorder(3, LinkEmulation::default(), Some(recorder.clone()));
+        let mut nets =
+            MemoryNetwork::with_recorder(3, LinkEmulation::default(), Some(recorder.clone()));
         let c = nets.pop().unwrap();
         let b = nets.pop().unwrap();
         let a = nets.pop().unwrap();
