@@ -29,7 +29,7 @@ async fn party_service(
     let rows = match data::load_csv_file(ctx.id(), file, &spec) {
         Ok(rows) => rows,
         Err(e) => {
-            ctx.abort(&e.to_string()).await; // tell the other parties why we stop
+            ctx.abort(e.abort_category()).await; // tell the other parties we stop, and the category only
             return Err(e.into());
         }
     };

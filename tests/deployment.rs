@@ -97,13 +97,16 @@ fn two_hospitals_and_a_dealer_as_separate_processes() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A bad cell at party 1 stops every process; only party 1's output holds the cell, the file and the line,
+/// the other party and the dealer learn that party 1 rejected its input, and where to look.
 #[test]
-fn a_bad_cell_at_one_party_stops_every_process_with_the_reason() {
+fn a_bad_cell_at_one_party_stops_every_process_and_only_it_shows_the_cell() {
+    const MARKER: &str = "ZQX_MARKER_7731";
     let dir = scratch("bad");
     let configs = mpc_net::local::write_local_configs(&dir, 2, true, "").unwrap();
-    let bad = dir.join("bad.csv");
+    let bad = dir.join("bad_cell_file.csv");
     let text = std::fs::read_to_string(data("diabetes_b.csv")).unwrap();
-    std::fs::write(&bad, text.replacen("\n50,", "\nfifty,", 1)).unwrap();
+    std::fs::write(&bad, text.replacen("\n50,", &format!("\n{MARKER},"), 1)).unwrap();
     for (i, file) in [data("diabetes_a.csv"), bad].iter().enumerate() {
         let train = format!(
             "\n[train]\ndata = {:?}\nlabel = \"progression\"\nmodel = \"linear\"\nepochs = 1\nout = \"out-{i}\"\n",
@@ -116,14 +119,24 @@ fn a_bad_cell_at_one_party_stops_every_process_with_the_reason() {
     let children = configs.iter().map(|c| spawn(c)).collect();
     let results = wait_all(children, Duration::from_secs(60));
     assert!(
-        !results[1].0 && results[1].1.contains("bad.csv, line 2"),
+        !results[1].0
+            && results[1].1.contains("bad_cell_file.csv, line 2")
+            && results[1].1.contains(MARKER),
         "{}",
         results[1].1
     );
-    assert!(
-        !results[0].0 && results[0].1.contains("party 1"),
-        "party 0 names the party at fault: {}",
-        results[0].1
-    );
+    for (i, who) in [(0, "party 0"), (2, "the dealer")] {
+        let (ok, text) = &results[i];
+        // Party 1's own abort, or another's that names party 1 (whichever reaches this process first).
+        assert!(
+            !ok && (text
+                .contains("party 1 aborted the session: input rejected; see party 1's log")
+                || text.contains("stopped because party 1 stopped")),
+            "{who} names the party at fault and the category: {text}"
+        );
+        for secret in [MARKER, "bad_cell_file", "line 2"] {
+            assert!(!text.contains(secret), "`{secret}` reached {who}: {text}");
+        }
+    }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -216,15 +216,19 @@ fn a_clinic_a_lab_and_a_dealer_train_on_joined_columns() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A repeated id at party 1 stops every process; only party 1's output holds the id (which would tell the
+/// others that this person is in party 1's set), the file and the line.
 #[test]
-fn a_repeated_id_at_one_party_stops_every_process_naming_party_and_file() {
+fn a_repeated_id_at_one_party_stops_every_process_and_only_it_shows_the_id() {
+    const MARKER: &str = "ZQX_MARKER_7731";
     let dir = scratch("dup");
     let lab = dir.join("lab_dup.csv");
     let text = std::fs::read_to_string(data("vertical_lab.csv")).unwrap();
-    let mut lines: Vec<&str> = text.lines().collect();
-    let first_id = lines[1].split(',').next().unwrap().to_string();
-    let third = lines[3].replacen(lines[3].split(',').next().unwrap(), &first_id, 1);
-    lines[3] = &third;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for i in [1, 3] {
+        let rest = lines[i].split_once(',').unwrap().1.to_string();
+        lines[i] = format!("{MARKER},{rest}");
+    }
     std::fs::write(&lab, lines.join("\n") + "\n").unwrap();
     let results = run_deployment(&dir, [&data("vertical_clinic.csv"), &lab], 1, "dealer");
     for (i, (ok, text)) in results.iter().enumerate() {
@@ -235,14 +239,24 @@ fn a_repeated_id_at_one_party_stops_every_process_naming_party_and_file() {
         own.contains("party 1")
             && own.contains("lab_dup.csv")
             && own.contains("line 4")
-            && own.contains("appears twice"),
+            && own.contains("appears twice")
+            && own.contains(MARKER),
         "{own}"
     );
-    for (i, (_, text)) in results.iter().enumerate() {
+    for i in [0, 2] {
+        let text = &results[i].1;
+        // Party 1's own abort, or another's that names party 1 (whichever reaches this process first).
         assert!(
-            text.contains("party 1") && text.contains("lab_dup.csv"),
-            "process {i} does not name the party and the file: {text}"
+            text.contains("party 1 aborted the session: input rejected; see party 1's log")
+                || text.contains("stopped because party 1 stopped"),
+            "process {i} does not name the party and the category: {text}"
         );
+        for secret in [MARKER, "lab_dup", "line 4", "appears twice"] {
+            assert!(
+                !text.contains(secret),
+                "`{secret}` reached process {i}: {text}"
+            );
+        }
     }
     assert!(!dir.join("out-0/model.json").exists());
     let _ = std::fs::remove_dir_all(dir);

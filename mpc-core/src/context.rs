@@ -3,10 +3,12 @@
 //!
 //! A context can [`fork`](Context::fork) children on fresh channels, so that sub-protocols (for example a
 //! background preprocessing producer) run concurrently without their messages interleaving. After any error
-//! the context tells its peers it aborts and refuses to continue.
+//! the context tells its peers it aborts (with the error's [`crate::AbortCategory`] only, never its text) and
+//! refuses to continue.
 
 use std::sync::{Arc, Mutex};
 
+use crate::abort::AbortCategory;
 use crate::error::{Error, Result};
 use crate::net::{ChannelId, Network, PartyId};
 use crate::prg::Prg;
@@ -215,16 +217,18 @@ impl Context {
         }
     }
 
-    /// Records a failure, tells every peer, and returns the error. Later operations refuse to run.
+    /// Records a failure, tells every peer its [`Error::abort_category`] (never its text), and returns the
+    /// error. Later operations refuse to run.
     pub async fn fail(&self, err: Error) -> Error {
-        self.abort(&err.to_string()).await;
+        self.abort(err.abort_category()).await;
         err
     }
 
-    /// Tells every peer that this party aborts the session with `reason`; later operations refuse to run.
-    /// Only the first call of a session sends anything.
-    pub async fn abort(&self, reason: &str) {
-        let reason = reason.to_string();
+    /// Tells every peer that this party aborts the session, with only `category`'s fixed text and this
+    /// party's id ([`AbortCategory::peer_reason`]); later operations refuse to run. Only the first call of a
+    /// session sends anything.
+    pub async fn abort(&self, category: AbortCategory) {
+        let reason = category.peer_reason(self.id());
         let first = {
             let mut s = self.lock();
             let first = s.failure.is_none();

@@ -1,5 +1,11 @@
 //! The one error type of mpc-core. Every variant that a peer can cause names that peer.
+//!
+//! An error's text is local: it may hold values (an [`Error::OutOfRange`] value) and it stays with the party
+//! that saw it. What a failing party tells its peers is only the [`AbortCategory`] of
+//! [`Error::abort_category`] (see [`crate::abort`]); a peer's [`Error::PeerAborted`] reason is that category's
+//! fixed text, or whatever another implementation chose to send.
 
+use crate::abort::AbortCategory;
 use crate::net::PartyId;
 
 /// Result alias used throughout mpc-core.
@@ -32,7 +38,7 @@ pub enum Error {
     PeerAborted {
         /// The party that aborted.
         party: PartyId,
-        /// Its reason.
+        /// Its reason as it sent it (from this crate's parties: an [`AbortCategory::peer_reason`]).
         reason: String,
     },
     /// The link to a peer is gone (closed, reset, timed out).
@@ -105,6 +111,23 @@ impl Error {
             | Error::PeerAborted { party, .. }
             | Error::PeerLost { party, .. } => Some(*party),
             _ => None,
+        }
+    }
+
+    /// The category a party that stops on this error tells its peers (a fixed text with no data).
+    pub fn abort_category(&self) -> AbortCategory {
+        match self {
+            Error::Malformed { .. } | Error::WrongLength { .. } | Error::Encoding { .. } => {
+                AbortCategory::ProtocolViolation
+            }
+            Error::PeerAborted { party, .. } => AbortCategory::PeerStopped(*party),
+            Error::PeerLost { .. } | Error::Network(_) => AbortCategory::Network,
+            Error::OutOfRange { .. } | Error::NonFinite { .. } => AbortCategory::RangeExceeded,
+            Error::Preprocessing(_) => AbortCategory::Preprocessing,
+            Error::UnknownParty { .. }
+            | Error::Shape(_)
+            | Error::InvalidArgument(_)
+            | Error::SessionAborted(_) => AbortCategory::Internal,
         }
     }
 }

@@ -27,6 +27,7 @@
 //! # });
 //! ```
 
+pub mod abort;
 pub mod context;
 pub mod error;
 pub mod fixed;
@@ -40,6 +41,7 @@ pub mod share;
 pub mod simulate;
 pub mod testing;
 
+pub use abort::AbortCategory;
 pub use context::{Context, Stats};
 pub use error::{Error, Result};
 pub use fixed::FixedPoint;

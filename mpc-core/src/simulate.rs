@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::context::{Context, Stats};
 use crate::error::{Error, Result};
-use crate::net::{LinkEmulation, MemoryNetwork, Network, PartyId};
+use crate::net::{LinkEmulation, MemoryNetwork, Network, PartyId, Recorder};
 use crate::preprocessing::dealer;
 
 /// Options for [`simulate_with`].
@@ -30,6 +30,9 @@ pub struct SimOptions {
     pub emulation: LinkEmulation,
     /// Run a dealer as an extra endpoint (id `n`), serving [`crate::preprocessing::DealerSource`] requests.
     pub dealer: bool,
+    /// Record every message and abort reason that crosses between endpoints (for tests of what a party
+    /// reveals to its peers); `None` records nothing.
+    pub recorder: Option<Recorder>,
 }
 
 /// What one party returned, with its traffic counters.
@@ -91,17 +94,18 @@ where
         ));
     }
     let endpoints = n + usize::from(opts.dealer);
-    let nets: Vec<Arc<dyn Network>> = MemoryNetwork::with_emulation(endpoints, opts.emulation)
-        .into_iter()
-        .map(|net| Arc::new(net) as Arc<dyn Network>)
-        .collect();
+    let nets: Vec<Arc<dyn Network>> =
+        MemoryNetwork::with_recorder(endpoints, opts.emulation, opts.recorder)
+            .into_iter()
+            .map(|net| Arc::new(net) as Arc<dyn Network>)
+            .collect();
     run_endpoints(nets, n, f, |_| async {}).await
 }
 
 /// Runs a session over already-connected endpoints of any [`Network`]: `f` for each of the `n` computing
 /// parties and [`dealer::serve`] on an endpoint beyond them, each as a task. `finish(id)` is awaited when an
 /// endpoint's work is done (a transport closes its connections there). A party whose `f` fails aborts the
-/// session, so the others stop with the reason. Returns every party's result and counters, or the dealer's
+/// session with its error's [`Error::abort_category`], so the others stop too. Returns every party's result and counters, or the dealer's
 /// failure if it failed while every party succeeded.
 pub async fn run_endpoints<T, F, Fut, D, DFut>(
     nets: Vec<Arc<dyn Network>>,
@@ -137,7 +141,7 @@ where
             let stats_ctx = ctx.on_channel(u32::MAX);
             let result = f(ctx).await;
             if let Err(e) = &result {
-                stats_ctx.abort(&e.to_string()).await;
+                stats_ctx.abort(e.abort_category()).await;
             }
             finish(id).await;
             PartyOutput {

@@ -1,7 +1,13 @@
 //! The one error type of mpc-ml. Every variant that a file, a config or a peer can cause names the party, the
-//! file, the line and the column or field at fault, so that every party of a run can stop with the same reason.
+//! file, the line and the column or field at fault.
+//!
+//! That text is local: it stays in the failing party's error (its `Display`), which the caller logs or
+//! prints. A party that stops on its own error tells every peer only [`Error::abort_category`], a
+//! [`mpc_core::AbortCategory`] with a fixed text: a peer's error reads `party P aborted the session: input
+//! rejected; see party P's log` (or `configuration mismatch`, `range exceeded`, ...). No cell, value, PSI id,
+//! file path or line crosses to a peer in that abort.
 
-use mpc_core::PartyId;
+use mpc_core::{AbortCategory, PartyId};
 
 /// Result alias used throughout mpc-ml.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -136,6 +142,25 @@ impl Error {
         )
     }
 
+    /// The category a party that stops on this error tells its peers: input rejected (a data file, a cell,
+    /// a row), configuration mismatch (a config file, an option, a disagreement on public settings), or the
+    /// category of mpc-core's error. Never the error's text.
+    pub fn abort_category(&self) -> AbortCategory {
+        match self {
+            Error::Io { .. }
+            | Error::Header { .. }
+            | Error::Cell { .. }
+            | Error::Row { .. }
+            | Error::Data { .. } => AbortCategory::InputRejected,
+            Error::Config { .. } | Error::Option { .. } | Error::Mismatch { .. } => {
+                AbortCategory::ConfigMismatch(None)
+            }
+            Error::Unsupported(_) => AbortCategory::Unsupported,
+            Error::Mpc { source, .. } => source.abort_category(),
+            Error::Output { .. } => AbortCategory::Internal,
+        }
+    }
+
     pub(crate) fn mpc(party: PartyId) -> impl FnOnce(mpc_core::Error) -> Error {
         move |source| Error::Mpc { party, source }
     }
@@ -149,11 +174,12 @@ impl Error {
 }
 
 /// If `result` is this party's own error (not a report of another party's failure), tells every peer that
-/// the session aborts with that reason, so they stop with it too; returns `result` unchanged.
+/// the session aborts, with the error's [`Error::abort_category`] only, so they stop too; returns `result`
+/// unchanged.
 pub(crate) async fn abort_on_own_error<T>(ctx: &mpc_core::Context, result: Result<T>) -> Result<T> {
     if let Err(e) = &result {
         if !e.is_consequence() {
-            ctx.abort(&e.to_string()).await;
+            ctx.abort(e.abort_category()).await;
         }
     }
     result

@@ -55,13 +55,21 @@ where
         let (task, slots) = (task.clone(), slots.clone());
         async move {
             let me = ctx.id();
-            task(ctx).await.map_err(|e| {
-                let msg = e.to_string();
-                if let Ok(mut slot) = slots.lock() {
-                    slot[me] = Some(e);
+            // Shares the session's failure state: an abort here is the session's first, or nothing.
+            let abort = ctx.on_channel(u32::MAX - 1);
+            match task(ctx).await {
+                Ok(v) => Ok(v),
+                Err(e) => {
+                    if !e.is_consequence() {
+                        abort.abort(e.abort_category()).await;
+                    }
+                    let msg = e.to_string();
+                    if let Ok(mut slot) = slots.lock() {
+                        slot[me] = Some(e);
+                    }
+                    Err(mpc_core::Error::InvalidArgument(msg))
                 }
-                mpc_core::Error::InvalidArgument(msg)
-            })
+            }
         }
     })
     .await;
@@ -104,7 +112,11 @@ where
             simulate_with(sim, n, f).await
         }
         Transport::Emulated(emulation) => {
-            let sim = SimOptions { dealer, emulation };
+            let sim = SimOptions {
+                dealer,
+                emulation,
+                ..SimOptions::default()
+            };
             simulate_with(sim, n, f).await
         }
         Transport::LoopbackQuic => {

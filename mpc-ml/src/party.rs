@@ -28,14 +28,14 @@ pub struct PartyResult {
 }
 
 /// Runs this party (`ctx.id()`) of a deployment. A local failure (a bad file, `ot` preprocessing in this
-/// build) aborts the session with the reason, so the other parties stop too.
+/// build) aborts the session (telling the others only its [`crate::Error::abort_category`]), so they stop too.
 pub async fn run_party(ctx: &mut Context, section: &TrainSection) -> Result<PartyResult> {
     let me = ctx.id();
     let prepared = load_csv_file(me, &section.data, &section.spec);
     let data = match prepared {
         Ok(d) => d,
         Err(e) => {
-            ctx.abort(&e.to_string()).await;
+            ctx.abort(e.abort_category()).await;
             return Err(e);
         }
     };

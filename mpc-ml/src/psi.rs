@@ -286,19 +286,15 @@ struct Announce {
 }
 
 /// Runs the private set intersection of `ids` with the other parties of `ctx`. On a local error the party
-/// aborts the session with the reason, so every party stops.
+/// aborts the session with the error's category only (never the text, which may hold an id), so every party
+/// stops.
 pub async fn intersect(
     ctx: &mut Context,
     ids: &IdList,
     options: &PsiOptions,
 ) -> Result<Intersection> {
     let result = run(ctx, ids, options).await;
-    if let Err(e) = &result {
-        if !e.is_consequence() {
-            ctx.abort(&e.to_string()).await;
-        }
-    }
-    result
+    crate::error::abort_on_own_error(ctx, result).await
 }
 
 async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<Intersection> {

@@ -161,7 +161,8 @@ struct Announce {
 
 /// Trains with the other parties of `ctx` on this party's training rows `data`, drawing correlated randomness
 /// from `source`. Every party must call it with the same `config` and the same columns. On a local error
-/// (bad data, bad options) the party aborts the session with the reason, so the others stop too.
+/// (bad data, bad options) the party aborts the session with the error's category only
+/// ([`Error::abort_category`]), so the others stop too.
 pub async fn train_party(
     ctx: &mut Context,
     source: &mut dyn Preprocessing<Z128>,

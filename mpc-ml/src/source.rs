@@ -2,7 +2,7 @@
 //! dealer endpoint, or OT-based generation with no third party (mpc-core's `OtSource`).
 
 use mpc_core::preprocessing::{DealerSource, OtSource, Preprocessing};
-use mpc_core::{Context, Z128};
+use mpc_core::{AbortCategory, Context, Z128};
 
 use crate::config::PreprocessingKind;
 use crate::error::{Error, Result};
@@ -60,7 +60,8 @@ async fn agree(ctx: &mut Context, kind: PreprocessingKind) -> Result<()> {
                 "the parties disagree on preprocessing: party {} chose {}, party {} chose {}",
                 choices[0].0, choices[0].1, choices[1].0, choices[1].1
             );
-            ctx.abort(&reason).await;
+            ctx.abort(AbortCategory::ConfigMismatch(Some("preprocessing")))
+                .await;
             return Err(Error::mpc(me)(mpc_core::Error::InvalidArgument(reason)));
         }
     }

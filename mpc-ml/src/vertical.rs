@@ -298,7 +298,8 @@ struct Moments {
 }
 
 /// One party's side of vertical training over `ctx`, with correlated randomness from `source`. On a local
-/// error the party aborts the session with the reason, so every party stops with it.
+/// error the party aborts the session with the error's category only ([`Error::abort_category`]), so every
+/// party stops.
 pub async fn train_vertical_party(
     ctx: &mut Context,
     source: &mut dyn Preprocessing<Z128>,

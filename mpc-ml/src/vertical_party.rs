@@ -32,7 +32,8 @@ pub struct VerticalPartyResult {
 }
 
 /// Runs this party (`ctx.id()`) of a vertical deployment. A local failure (a bad file, a repeated or empty id)
-/// aborts the session with the reason, so the other parties and the dealer stop too.
+/// aborts the session (telling the others only its [`Error::abort_category`]), so they and the dealer stop
+/// too.
 pub async fn run_vertical_party(
     ctx: &mut Context,
     section: &TrainSection,
@@ -42,7 +43,7 @@ pub async fn run_vertical_party(
     let data = match loaded {
         Ok(d) => d,
         Err(e) => {
-            ctx.abort(&e.to_string()).await;
+            ctx.abort(e.abort_category()).await;
             return Err(e);
         }
     };

@@ -1,10 +1,11 @@
-//! Bad input stops every party with one clear reason naming the party, the file, the line and the column or
-//! field, and nothing hangs.
+//! Bad input stops every party, and nothing hangs: the failing party's error names the party, the file, the
+//! line and the column or field; the others learn the party and the category only.
 
 mod common;
 
 use std::time::Duration;
 
+use mpc_core::net::Recorder;
 use mpc_core::preprocessing::DealerSource;
 use mpc_core::{simulate_with, SimOptions};
 use mpc_ml::{data, DataSpec, Error, ModelKind, PartyData, Standardize, TrainConfig};
@@ -33,11 +34,21 @@ fn party(p: usize, header: &str, scale: f64) -> PartyData {
 
 /// Runs `train_party` for every party directly (as an embedding service would) and returns each result.
 async fn each_party(parties: Vec<PartyData>, config: TrainConfig) -> Vec<Result<(), String>> {
+    each_party_recorded(parties, config, Recorder::new()).await
+}
+
+/// [`each_party`], with `recorder` recording every message and abort reason that crosses.
+async fn each_party_recorded(
+    parties: Vec<PartyData>,
+    config: TrainConfig,
+    recorder: Recorder,
+) -> Vec<Result<(), String>> {
     let n = parties.len();
     let parties = std::sync::Arc::new(parties);
     let run = simulate_with(
         SimOptions {
             dealer: true,
+            recorder: Some(recorder),
             ..Default::default()
         },
         n,
@@ -133,7 +144,8 @@ async fn out_of_range_value_at_one_party_stops_every_party() {
         ..TrainConfig::default()
     };
     let parties = vec![party(0, "a,b,y", 1.0), party(1, "a,b,y", 10.0)];
-    let results = each_party(parties.clone(), config.clone()).await;
+    let recorder = Recorder::new();
+    let results = each_party_recorded(parties.clone(), config.clone(), recorder.clone()).await;
     let own = results[1].as_ref().unwrap_err();
     assert!(
         own.contains("party 1: p1.csv, line")
@@ -141,11 +153,30 @@ async fn out_of_range_value_at_one_party_stops_every_party() {
             && own.contains("exceeds 64"),
         "{own}"
     );
+    // The other party learns who stopped and the category, not the file, the line, the column or the value.
     let other = results[0].as_ref().unwrap_err();
     assert!(
-        other.contains("aborted") && other.contains("column `a`"),
+        other.contains("party 1 aborted the session: input rejected; see party 1's log"),
         "{other}"
     );
+    for detail in ["p1.csv", "line", "column", "exceeds", "90"] {
+        assert!(
+            !other.contains(detail),
+            "`{detail}` reached party 0: {other}"
+        );
+    }
+    // The error comes after the scaling's secure sums: messages did cross, none with the error's text.
+    let crossed = recorder.crossed();
+    assert!(crossed.iter().any(|c| c.from == 1 && c.bytes.len() > 100));
+    for c in &crossed {
+        for detail in ["p1.csv", "exceeds", "column `a`"] {
+            let found = c
+                .bytes
+                .windows(detail.len())
+                .any(|w| w == detail.as_bytes());
+            assert!(!found, "`{detail}` crossed from {} to {}", c.from, c.to);
+        }
+    }
     let e = common::run(parties, config).await.unwrap_err();
     assert!(matches!(e, Error::Cell { party: 1, .. }), "{e}");
 }

@@ -86,11 +86,17 @@ async fn mismatched_preprocessing_or_a_missing_file_at_one_party_stops_both() {
     for (bad, expect) in [
         (
             section(&dir, 1, "diabetes_b.csv", "preprocessing = \"ot\"\n"),
-            "the parties disagree on preprocessing: party 0 chose dealer, party 1 chose ot",
+            [
+                "the parties disagree on preprocessing: party 0 chose dealer, party 1 chose ot",
+                "the parties disagree on preprocessing: party 0 chose dealer, party 1 chose ot",
+            ],
         ),
         (
             section(&dir, 1, "no_such_file.csv", ""),
-            "party 1: cannot read",
+            [
+                "party 1 aborted the session: input rejected; see party 1's log",
+                "party 1: cannot read",
+            ],
         ),
     ] {
         let sections = Arc::new(vec![section(&dir, 0, "diabetes_a.csv", ""), bad]);
@@ -112,7 +118,7 @@ async fn mismatched_preprocessing_or_a_missing_file_at_one_party_stops_both() {
         )
         .await
         .unwrap();
-        for o in out {
+        for (o, expect) in out.into_iter().zip(expect) {
             let e = o.result.unwrap_err().to_string();
             assert!(e.contains(expect), "{e}");
         }

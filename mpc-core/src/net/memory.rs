@@ -1,5 +1,6 @@
 //! An in-memory [`Network`] for running every party of a session as tasks of one process, with optional
-//! emulated one-way latency and bandwidth per link.
+//! emulated one-way latency and bandwidth per link, and an optional [`Recorder`] of everything that crosses
+//! between the endpoints (for tests of what a party reveals to its peers).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,46 @@ enum Envelope {
 
 type Key = (PartyId, PartyId, ChannelId); // (from, to, channel)
 
+/// One thing that crossed from one endpoint to another: a message's bytes, or an abort's reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Crossed {
+    /// The sending endpoint.
+    pub from: PartyId,
+    /// The receiving endpoint.
+    pub to: PartyId,
+    /// The message, or the abort reason's UTF-8 bytes (recorded once per peer the abort reaches).
+    pub bytes: Vec<u8>,
+}
+
+/// A tap on an in-memory network, for tests: when given to [`MemoryNetwork::with_recorder`] (or
+/// [`crate::SimOptions::recorder`]) it keeps a copy of every message sent and of every abort reason, per
+/// receiving endpoint. Clones share the record.
+#[derive(Clone, Debug, Default)]
+pub struct Recorder(Arc<Mutex<Vec<Crossed>>>);
+
+impl Recorder {
+    /// An empty recorder.
+    pub fn new() -> Recorder {
+        Recorder::default()
+    }
+
+    /// Everything recorded so far, in the order it was sent.
+    pub fn crossed(&self) -> Vec<Crossed> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn record(&self, from: PartyId, to: PartyId, bytes: &[u8]) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Crossed {
+                from,
+                to,
+                bytes: bytes.to_vec(),
+            });
+    }
+}
+
 struct Mailbox {
     tx: mpsc::UnboundedSender<Envelope>,
     rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Envelope>>>,
@@ -47,6 +88,7 @@ struct Shared {
     link_free_at: Mutex<HashMap<(PartyId, PartyId), Instant>>,
     states: Vec<watch::Sender<PartyState>>,
     emulation: LinkEmulation,
+    recorder: Option<Recorder>,
 }
 
 impl Shared {
@@ -86,6 +128,15 @@ impl MemoryNetwork {
 
     /// `n` connected endpoints whose links add the given latency and bandwidth limit.
     pub fn with_emulation(n: usize, emulation: LinkEmulation) -> Vec<MemoryNetwork> {
+        Self::with_recorder(n, emulation, None)
+    }
+
+    /// `n` connected endpoints with the given emulation whose traffic and aborts `recorder`, if any, records.
+    pub fn with_recorder(
+        n: usize,
+        emulation: LinkEmulation,
+        recorder: Option<Recorder>,
+    ) -> Vec<MemoryNetwork> {
         let shared = Arc::new(Shared {
             mailboxes: Mutex::new(HashMap::new()),
             link_free_at: Mutex::new(HashMap::new()),
@@ -93,6 +144,7 @@ impl MemoryNetwork {
                 .map(|_| watch::channel(PartyState::Alive).0)
                 .collect(),
             emulation,
+            recorder,
         });
         (0..n)
             .map(|id| MemoryNetwork {
@@ -159,6 +211,9 @@ impl Network for MemoryNetwork {
                 })
             }
         }
+        if let Some(r) = &self.shared.recorder {
+            r.record(self.id, to, &msg);
+        }
         let deliver_at = self.deliver_at(to, msg.len());
         let (tx, _) = self.shared.mailbox((self.id, to, channel));
         tx.send(Envelope::Data {
@@ -219,7 +274,7 @@ impl Network for MemoryNetwork {
     }
 
     async fn abort(&self, reason: &str) {
-        self.shared.states[self.id].send_if_modified(|s| {
+        let first = self.shared.states[self.id].send_if_modified(|s| {
             if *s == PartyState::Alive {
                 *s = PartyState::Aborted(reason.to_string());
                 true
@@ -227,6 +282,11 @@ impl Network for MemoryNetwork {
                 false
             }
         });
+        if let Some(r) = self.shared.recorder.as_ref().filter(|_| first) {
+            for to in (0..self.shared.states.len()).filter(|&p| p != self.id) {
+                r.record(self.id, to, reason.as_bytes());
+            }
+        }
     }
 }
 
@@ -286,6 +346,33 @@ mod tests {
             Err(Error::PeerAborted { party: 0, reason }) => assert_eq!(reason, "bad input"),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn recorder_sees_every_message_and_abort() {
+        let recorder = Recorder::new();
+        let mut nets =
+            MemoryNetwork::with_recorder(3, LinkEmulation::default(), Some(recorder.clone()));
+        let c = nets.pop().unwrap();
+        let b = nets.pop().unwrap();
+        let a = nets.pop().unwrap();
+        a.send(4, 2, vec![7, 8]).await.unwrap();
+        b.abort("stop").await;
+        b.abort("again").await;
+        assert_eq!(c.recv(4, 0).await.unwrap(), vec![7, 8]);
+        let crossed = |from, to, bytes: &[u8]| Crossed {
+            from,
+            to,
+            bytes: bytes.to_vec(),
+        };
+        assert_eq!(
+            recorder.crossed(),
+            vec![
+                crossed(0, 2, &[7, 8]),
+                crossed(1, 0, b"stop"),
+                crossed(1, 2, b"stop")
+            ]
+        );
     }
 
     #[tokio::test(start_paused = true)]

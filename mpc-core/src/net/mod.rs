@@ -7,7 +7,7 @@
 
 mod memory;
 
-pub use memory::{LinkEmulation, MemoryNetwork};
+pub use memory::{Crossed, LinkEmulation, MemoryNetwork, Recorder};
 
 use async_trait::async_trait;
 
@@ -34,6 +34,7 @@ pub trait Network: Send + Sync {
     async fn send(&self, channel: ChannelId, to: PartyId, msg: Vec<u8>) -> Result<()>;
     /// Receives the next message from `from` on `channel`.
     async fn recv(&self, channel: ChannelId, from: PartyId) -> Result<Vec<u8>>;
-    /// Tells every peer that this party aborts the session, and why. Best effort; never fails.
+    /// Tells every peer that this party aborts the session, and why. Best effort; never fails. The
+    /// [`crate::Context`] passes only an [`crate::AbortCategory::peer_reason`] here, never an error's text.
     async fn abort(&self, reason: &str);
 }
