@@ -29,7 +29,19 @@ pub mod iknp;
 pub mod softspoken;
 pub mod transpose;
 
+use zeroize::{Zeroize, Zeroizing};
+
 use crate::ring::{PowerOfTwoRing, Z128, Z64};
+
+/// Resizes a zeroizing scratch vector to `len` elements without leaving its contents in a freed allocation:
+/// to grow beyond its capacity it is wiped and replaced instead of reallocated. New elements are zero.
+pub(crate) fn resize_wiped<T: Zeroize + Clone + Default>(v: &mut Zeroizing<Vec<T>>, len: usize) {
+    if len > v.capacity() {
+        v.zeroize();
+        **v = Vec::with_capacity(len);
+    }
+    v.resize(len, T::default());
+}
 
 mod sealed {
     pub trait Sealed {}
