@@ -30,6 +30,7 @@ use mpc_core::{Context, PartyId, Ring, Shared, SharedMatrix, Z128};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::config::{ModelKind, PreprocessingKind, Standardize, TrainConfig};
 use crate::data::{parse_cell, PartyData, MIN_ROWS, UNSCALED_LIMIT};
@@ -374,11 +375,14 @@ async fn run(
         .collect();
     let total = mine.len();
     let linear = config.model == ModelKind::Linear;
-    let own_rows: Vec<Vec<f64>> = mine.iter().map(|&i| data.rows[i].clone()).collect();
-    let own_labels: Option<Vec<f64>> = data
-        .labels
-        .as_ref()
-        .map(|l| mine.iter().map(|&i| l[i]).collect());
+    // Copies of this party's rows and labels: wiped when dropped.
+    let own_rows: Zeroizing<Vec<Vec<f64>>> =
+        Zeroizing::new(mine.iter().map(|&i| data.rows[i].clone()).collect());
+    let own_labels: Zeroizing<Option<Vec<f64>>> = Zeroizing::new(
+        data.labels
+            .as_ref()
+            .map(|l| mine.iter().map(|&i| l[i]).collect()),
+    );
 
     // 4. Standardization of own columns, announced.
     let own_scaling = match config.standardize {
@@ -424,28 +428,29 @@ async fn run(
             reason: e.to_string(),
         })
     };
-    let mut block = Vec::with_capacity(total * (data.features.len() + 1));
+    let mut block = Zeroizing::new(Vec::with_capacity(total * (data.features.len() + 1)));
     for (r, row) in own_rows.iter().enumerate() {
-        for (j, v) in own_scaling.standardize(row).into_iter().enumerate() {
+        let standardized = Zeroizing::new(own_scaling.standardize(row));
+        for (j, &v) in standardized.iter().enumerate() {
             block.push(encode(v, r, &data.features[j])?);
         }
     }
-    if let Some(labels) = &own_labels {
+    if let Some(labels) = &*own_labels {
         for (r, &y) in labels.iter().enumerate() {
             block.push(encode(own_scaling.standardize_label(y), r, &data.label)?);
         }
     }
-    let mut blocks = Vec::with_capacity(n);
-    let mut ys = Vec::new();
+    let mut blocks: Vec<Zeroizing<Vec<Z128>>> = Vec::with_capacity(n);
+    let mut ys = Zeroizing::new(Vec::new());
     for (owner, &d_o) in features.counts.iter().enumerate() {
         let with_label = owner == label_party;
         let len = total * d_o + if with_label { total } else { 0 };
         let part = input::share_from::<Z128>(ctx, owner, (owner == me).then_some(&block[..]), len)
             .await
             .map_err(mpc(me))?;
-        let mut v = part.into_share_values();
+        let mut v = Zeroizing::new(part.into_share_values());
         if with_label {
-            ys = v.split_off(total * d_o);
+            *ys = v.split_off(total * d_o);
         }
         blocks.push(v);
     }
@@ -454,15 +459,16 @@ async fn run(
     } else {
         Z128::ZERO
     };
-    let mut xs = Vec::with_capacity(total * (d_all + 1));
+    let mut xs = Zeroizing::new(Vec::with_capacity(total * (d_all + 1)));
     for r in 0..total {
         for (b, &d_o) in blocks.iter().zip(&features.counts) {
             xs.extend_from_slice(&b[r * d_o..(r + 1) * d_o]);
         }
         xs.push(one);
     }
-    let x = SharedMatrix::new(total, d_all + 1, Shared::from_share(xs)).map_err(mpc(me))?;
-    let y = Shared::from_share(ys);
+    let x = SharedMatrix::new(total, d_all + 1, Shared::from_share(std::mem::take(&mut *xs)))
+        .map_err(mpc(me))?;
+    let y = Shared::from_share(std::mem::take(&mut *ys));
 
     // 6. Training.
     let descent = fit(ctx, source, &x, &y, None, config, progress).await?;
