@@ -742,12 +742,7 @@ mod tests {
             err.contains("lab.csv") && err.contains("line 3") && err.contains("glucose"),
             "{err}"
         );
-        let first = PartyData {
-            rows: data.rows[..1].to_vec(),
-            labels: data.labels[..1].to_vec(),
-            lines: data.lines[..1].to_vec(),
-            ..data
-        };
+        let first = data.select(&[0]);
         let encoded =
             encode_rows(&first, &scaling, Standardize::Global, STANDARDIZED_LIMIT).unwrap();
         // Features, the intercept, then the label; 4095 standard deviations encode below 2^32.

@@ -30,7 +30,7 @@ use mpc_core::{Context, PartyId, Ring, Shared, SharedMatrix, Z128};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::config::{ModelKind, PreprocessingKind, Standardize, TrainConfig};
 use crate::data::{parse_cell, PartyData, MIN_ROWS, UNSCALED_LIMIT};
@@ -55,8 +55,9 @@ pub struct VerticalSpec {
     pub model: ModelKind,
 }
 
-/// One party's columns in a vertical run, checked.
-#[derive(Clone, Debug, PartialEq)]
+/// One party's columns in a vertical run, checked. Its values and labels are wiped on drop and never shown
+/// by `Debug`.
+#[derive(Clone, PartialEq)]
 pub struct VerticalData {
     /// The ids, one per row (checked: none empty, none repeated).
     pub ids: IdList,
@@ -72,6 +73,32 @@ pub struct VerticalData {
     /// [`train_vertical_party`] checks that every listed column is some party's feature, so a misspelt
     /// name stops the run instead of being dropped.
     pub feature_list: Option<Vec<String>>,
+}
+
+/// Wipes the values and labels (and so empties them); ids, names and lists stay.
+impl Zeroize for VerticalData {
+    fn zeroize(&mut self) {
+        self.rows.zeroize();
+        self.labels.zeroize();
+    }
+}
+
+impl Drop for VerticalData {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl std::fmt::Debug for VerticalData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerticalData")
+            .field("ids", &self.ids)
+            .field("features", &self.features)
+            .field("rows", &format_args!("[{}; <redacted>]", self.rows.len()))
+            .field("label", &self.label)
+            .field("has_labels", &self.labels.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl VerticalData {
@@ -876,5 +903,27 @@ mod tests {
         let mut all: Vec<usize> = tr.iter().chain(&te).copied().collect();
         all.sort_unstable();
         assert_eq!(all, (0..50).collect::<Vec<_>>());
+    }
+
+    /// `Debug` shows the shape, never a value, label or id; `zeroize` (what drop runs) clears values and
+    /// labels.
+    #[test]
+    fn vertical_data_is_redacted_and_wiped() {
+        let ids = IdList::new(1, "v.csv", "id", vec!["ID-55501".into()], vec![2]).unwrap();
+        let mut data = VerticalData {
+            ids,
+            features: vec!["bmi".into()],
+            rows: vec![vec![4321.75]],
+            label: "y".into(),
+            labels: Some(vec![8765.5]),
+            feature_list: None,
+        };
+        let shown = format!("{data:?}");
+        assert!(shown.contains("<redacted>") && shown.contains("bmi"), "{shown}");
+        for digits in ["55501", "4321", "8765"] {
+            assert!(!shown.contains(digits), "{shown}");
+        }
+        data.zeroize();
+        assert!(data.rows.is_empty() && data.labels.is_none());
     }
 }
