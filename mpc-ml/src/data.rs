@@ -354,7 +354,7 @@ mod tests {
     /// `Debug` names the columns but shows no value or label, and `zeroize` (what drop runs) clears both.
     #[test]
     fn values_are_redacted_and_wiped() {
-        let text = "id,a,b,y\np1,4321.75,8765.5,1\n";
+        let text = "id,a,b,y\np1,4321.75,8765.5,1\np2,1,2,0\np3,1,2,1\np4,1,2,0\np5,1,2,1\n";
         let mut data = load_csv_str(0, "x.csv", text, &spec()).unwrap();
         let shown = format!("{data:?}");
         assert!(shown.contains("<redacted>") && shown.contains("\"a\""), "{shown}");
