@@ -325,7 +325,12 @@ impl Context {
 
     /// Adds the elements encoded in `bytes` (from `from`) to `acc`; a wrong length or encoding aborts the
     /// session, blaming `from`.
-    async fn add_elems<R: Ring>(&mut self, from: PartyId, bytes: &[u8], acc: &mut [R]) -> Result<()> {
+    async fn add_elems<R: Ring>(
+        &mut self,
+        from: PartyId,
+        bytes: &[u8],
+        acc: &mut [R],
+    ) -> Result<()> {
         let expected = acc.len() * R::BYTES;
         if bytes.len() != expected {
             return Err(self

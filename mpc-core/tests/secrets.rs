@@ -67,13 +67,15 @@ fn triples_debug_is_redacted() {
 
 #[test]
 fn squares_debug_is_redacted() {
-    let s = Squares::from_shares(secret_vec(2), secret_vec(2), secret_vec(2), secret_vec(2)).unwrap();
+    let s =
+        Squares::from_shares(secret_vec(2), secret_vec(2), secret_vec(2), secret_vec(2)).unwrap();
     assert_redacted(&format!("{s:?}"));
 }
 
 #[test]
 fn matrix_triple_debug_is_redacted() {
-    let t = MatrixTriple::from_shares(1, 1, 1, secret_vec(1), secret_vec(1), secret_vec(1)).unwrap();
+    let t =
+        MatrixTriple::from_shares(1, 1, 1, secret_vec(1), secret_vec(1), secret_vec(1)).unwrap();
     assert_redacted(&format!("{t:?}"));
 }
 
@@ -161,7 +163,9 @@ fn secret_buffers_are_zeroizing() {
     let choice_blocks: Zeroizing<Vec<Block>> = gilboa::choice_blocks(&y);
     let (msg, t): (Vec<u8>, Zeroizing<Vec<Block>>) =
         r.extend(&choice_blocks, iknp::Check::None, &mut rng);
-    let q: Zeroizing<Vec<Block>> = s.extend(choice_blocks.len(), &msg, iknp::Check::None).unwrap();
+    let q: Zeroizing<Vec<Block>> = s
+        .extend(choice_blocks.len(), &msg, iknp::Check::None)
+        .unwrap();
     let ro_s: Zeroizing<Vec<[Block; 2]>> = iknp::random_ot_sender(&q, delta);
     let ro_r: Zeroizing<Vec<Block>> = iknp::random_ot_receiver(&t);
     assert!(ro_r.iter().zip(ro_s.iter()).all(|(k, m)| m.contains(k)));

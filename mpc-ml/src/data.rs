@@ -357,8 +357,14 @@ mod tests {
         let text = "id,a,b,y\np1,4321.75,8765.5,1\np2,1,2,0\np3,1,2,1\np4,1,2,0\np5,1,2,1\n";
         let mut data = load_csv_str(0, "x.csv", text, &spec()).unwrap();
         let shown = format!("{data:?}");
-        assert!(shown.contains("<redacted>") && shown.contains("\"a\""), "{shown}");
-        assert!(!shown.contains("4321") && !shown.contains("8765"), "{shown}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("\"a\""),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("4321") && !shown.contains("8765"),
+            "{shown}"
+        );
         data.zeroize();
         assert!(data.rows.is_empty() && data.labels.is_empty());
     }

@@ -712,7 +712,13 @@ mod tests {
         )
         .unwrap();
         let shown = format!("{ids:?}");
-        assert!(shown.contains("<redacted>") && shown.contains("ids.csv"), "{shown}");
-        assert!(!shown.contains("73519") && !shown.contains("86420"), "{shown}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("ids.csv"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("73519") && !shown.contains("86420"),
+            "{shown}"
+        );
     }
 }

@@ -493,8 +493,12 @@ async fn run(
         }
         xs.push(one);
     }
-    let x = SharedMatrix::new(total, d_all + 1, Shared::from_share(std::mem::take(&mut *xs)))
-        .map_err(mpc(me))?;
+    let x = SharedMatrix::new(
+        total,
+        d_all + 1,
+        Shared::from_share(std::mem::take(&mut *xs)),
+    )
+    .map_err(mpc(me))?;
     let y = Shared::from_share(std::mem::take(&mut *ys));
 
     // 6. Training.
@@ -919,7 +923,10 @@ mod tests {
             feature_list: None,
         };
         let shown = format!("{data:?}");
-        assert!(shown.contains("<redacted>") && shown.contains("bmi"), "{shown}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("bmi"),
+            "{shown}"
+        );
         for digits in ["55501", "4321", "8765"] {
             assert!(!shown.contains(digits), "{shown}");
         }

@@ -133,7 +133,8 @@ fn pem_encode(label: &str, der: &[u8]) -> String {
         format!("-----BEGIN {label}-----\n"),
         format!("-----END {label}-----\n"),
     );
-    let mut out = String::with_capacity(begin.len() + b64.len() + b64.len().div_ceil(64) + end.len());
+    let mut out =
+        String::with_capacity(begin.len() + b64.len() + b64.len().div_ceil(64) + end.len());
     out.push_str(&begin);
     for line in b64.as_bytes().chunks(64) {
         out.push_str(&String::from_utf8_lossy(line));

@@ -51,7 +51,7 @@ fn key(
     h.update(b);
     h.update((i as u64).to_le_bytes());
     let mut shared = p.compress().to_bytes();
-    h.update(&shared);
+    h.update(shared.as_slice()); // a borrow: passing the array would copy it
     shared.zeroize();
     let mut out: [u8; 32] = h.finalize_reset().into();
     let k = u128::from_le_bytes(out[..16].try_into().expect("16 bytes"));

@@ -1181,9 +1181,7 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
             let ots = OwnedOts::setup(&mut self.engine, owners, k, &values, bits).await?;
             self.tables.reused.insert(id, ots);
         }
-        self.tables
-            .masks
-            .insert(id, (m, k, values.clone()));
+        self.tables.masks.insert(id, (m, k, values.clone()));
         self.tables.owners.insert(id, (owners.to_vec(), value_bits));
         Ok(Some(MatrixMask::from_share(
             id,

@@ -52,7 +52,10 @@ pub async fn share_from<R: Ring>(
                     .ok_or_else(|| format!("an input seed is 32 bytes, got {}", b.len()))
             })
             .await?;
-        Ok(Shared::from_share(R::random_vec(&mut seed.expander(0), len)))
+        Ok(Shared::from_share(R::random_vec(
+            &mut seed.expander(0),
+            len,
+        )))
     }
 }
 

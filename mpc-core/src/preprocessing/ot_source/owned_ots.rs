@@ -195,9 +195,7 @@ impl OwnedOts {
                 // This party's B-share words, copied: wiped after use.
                 let beta: Zeroizing<Vec<R>> = Zeroizing::new(
                     (r0..r1)
-                        .flat_map(|r| {
-                            (0..k).flat_map(move |col| (0..n).map(move |j| (r, col, j)))
-                        })
+                        .flat_map(|r| (0..k).flat_map(move |col| (0..n).map(move |j| (r, col, j))))
                         .map(|(r, col, j)| b[words(r, col) * n + j])
                         .collect(),
                 );
