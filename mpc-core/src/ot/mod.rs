@@ -55,3 +55,25 @@ pub trait OtRing: PowerOfTwoRing + sealed::Sealed {}
 
 impl OtRing for Z64 {}
 impl OtRing for Z128 {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Growing past the capacity replaces the vector (new elements zero, old ones gone); shrinking and
+    /// regrowing within it keeps the allocation.
+    #[test]
+    fn resize_wiped_grows_by_replacement() {
+        let mut v = Zeroizing::new(vec![7u128; 4]);
+        resize_wiped(&mut v, 64);
+        assert_eq!(v.len(), 64);
+        assert!(v.iter().all(|&x| x == 0));
+        v.iter_mut().for_each(|x| *x = 9);
+        let before = v.as_ptr();
+        resize_wiped(&mut v, 10);
+        resize_wiped(&mut v, 64);
+        assert_eq!(v.as_ptr(), before);
+        assert_eq!(v[..10], [9u128; 10]);
+        assert!(v[10..].iter().all(|&x| x == 0));
+    }
+}
