@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::net::{ChannelId, Network, PartyId};
 use crate::prg::Prg;
 use crate::ring::Ring;
+use zeroize::Zeroizing;
 
 /// Traffic counters for one peer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -310,6 +311,30 @@ impl Context {
     /// intermediate vector; any other length or encoding is an error naming the party.
     pub async fn recv_add_elems<R: Ring>(&mut self, from: PartyId, acc: &mut [R]) -> Result<()> {
         let bytes = self.recv_bytes(from).await?;
+        self.add_elems(from, &bytes, acc).await
+    }
+
+    /// [`Context::recv_elems`] for elements that are secret (a share, a dealer's correction): decoded into
+    /// a vector allocated once and returned zeroizing, and the received bytes are wiped.
+    pub async fn recv_secret_elems<R: Ring>(
+        &mut self,
+        from: PartyId,
+        len: usize,
+    ) -> Result<Zeroizing<Vec<R>>> {
+        let bytes = Zeroizing::new(self.recv_bytes(from).await?);
+        let mut out = Zeroizing::new(vec![R::ZERO; len]);
+        self.add_elems(from, &bytes, &mut out).await?;
+        Ok(out)
+    }
+
+    /// Adds the elements encoded in `bytes` (from `from`) to `acc`; a wrong length or encoding aborts the
+    /// session, blaming `from`.
+    async fn add_elems<R: Ring>(
+        &mut self,
+        from: PartyId,
+        bytes: &[u8],
+        acc: &mut [R],
+    ) -> Result<()> {
         let expected = acc.len() * R::BYTES;
         if bytes.len() != expected {
             return Err(self
@@ -320,7 +345,7 @@ impl Context {
                 })
                 .await);
         }
-        match R::add_from_le(acc, &bytes) {
+        match R::add_from_le(acc, bytes) {
             Ok(()) => Ok(()),
             Err(e) => Err(self
                 .fail(Error::Malformed {
@@ -365,6 +390,25 @@ impl Context {
         check: impl FnOnce(&[u8]) -> std::result::Result<T, String>,
     ) -> Result<T> {
         let bytes = self.recv_bytes(from).await?;
+        match check(&bytes) {
+            Ok(v) => Ok(v),
+            Err(reason) => Err(self
+                .fail(Error::Malformed {
+                    party: from,
+                    reason,
+                })
+                .await),
+        }
+    }
+
+    /// [`Context::recv_checked`] for a message that carries a secret (a seed, a share): the received bytes
+    /// are wiped once `check` has read them.
+    pub async fn recv_secret_checked<T>(
+        &mut self,
+        from: PartyId,
+        check: impl FnOnce(&[u8]) -> std::result::Result<T, String>,
+    ) -> Result<T> {
+        let bytes = Zeroizing::new(self.recv_bytes(from).await?);
         match check(&bytes) {
             Ok(v) => Ok(v),
             Err(reason) => Err(self

@@ -94,7 +94,7 @@ impl FixedPoint {
 
     /// Encodes a slice; the first bad value is reported with its index via [`FixedPoint::encode_indexed`].
     pub fn encode_slice<R: Ring>(&self, xs: &[f64]) -> Result<Vec<R>> {
-        xs.iter().map(|&x| self.encode(x)).collect()
+        self.encode_indexed(xs).map_err(|(_, e)| e)
     }
 
     /// Encodes a slice, reporting the index of the first value that fails.
@@ -102,10 +102,13 @@ impl FixedPoint {
         &self,
         xs: &[f64],
     ) -> std::result::Result<Vec<R>, (usize, Error)> {
-        xs.iter()
-            .enumerate()
-            .map(|(i, &x)| self.encode(x).map_err(|e| (i, e)))
-            .collect()
+        // The values may be a party's data: allocated once (collecting a `Result` would grow the vector and
+        // leave copies in freed memory), and wiped if a bad value ends the encoding.
+        let mut out = zeroize::Zeroizing::new(Vec::with_capacity(xs.len()));
+        for (i, &x) in xs.iter().enumerate() {
+            out.push(self.encode(x).map_err(|e| (i, e))?);
+        }
+        Ok(std::mem::take(&mut *out))
     }
 
     /// Decodes one value (the ring element read as a signed integer, divided by 2^f). Elements that do not

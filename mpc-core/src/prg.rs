@@ -24,18 +24,28 @@ impl Seed {
         Seed(bytes)
     }
 
-    /// A fresh seed from the operating system's generator.
+    /// A fresh seed from the operating system's generator (drawn into the seed itself: no other copy).
     pub fn random() -> Self {
-        let mut s = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut s);
-        Seed(s)
+        let mut s = Seed([0u8; 32]);
+        rand::rngs::OsRng.fill_bytes(&mut s.0);
+        s
     }
 
     /// A fresh seed drawn from another generator.
     pub fn from_rng(rng: &mut impl RngCore) -> Self {
-        let mut s = [0u8; 32];
-        rng.fill_bytes(&mut s);
-        Seed(s)
+        let mut s = Seed([0u8; 32]);
+        rng.fill_bytes(&mut s.0);
+        s
+    }
+
+    /// A seed copied from exactly 32 bytes (a received message); `None` for any other length.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        let mut s = Seed([0u8; 32]);
+        if bytes.len() != s.0.len() {
+            return None;
+        }
+        s.0.copy_from_slice(bytes);
+        Some(s)
     }
 
     /// The raw bytes, for sending a seed to the party that must hold it.
@@ -69,8 +79,23 @@ impl std::fmt::Debug for Seed {
     }
 }
 
-/// ChaCha12 keyed by a [`Seed`]; the cipher state is zeroized by rand_chacha's own drop.
+/// ChaCha12 keyed by a [`Seed`]. rand_chacha does not wipe its state, so [`Prg`]'s `zeroize` (run on drop)
+/// overwrites the whole generator (key, counter and buffered output) with the all-zero seed's.
 pub struct Prg(ChaCha12Rng);
+
+impl Zeroize for Prg {
+    fn zeroize(&mut self) {
+        self.0 = ChaCha12Rng::from_seed([0u8; 32]);
+        // The overwrite must not be elided as a dead store before the memory is freed.
+        std::hint::black_box(&mut self.0);
+    }
+}
+
+impl Drop for Prg {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
 
 impl Prg {
     /// A generator seeded from the operating system.
@@ -113,14 +138,16 @@ pub struct Expander {
 }
 
 impl Expander {
-    /// An expander with an explicit 16-byte key, counter starting at 0.
-    pub fn from_key(key: [u8; 16]) -> Self {
-        Expander {
+    /// An expander with an explicit 16-byte key, counter starting at 0. This copy of the key is wiped.
+    pub fn from_key(mut key: [u8; 16]) -> Self {
+        let exp = Expander {
             cipher: Aes128::new(&key.into()),
             counter: 0,
             buf: [0; 16],
             used: 16,
-        }
+        };
+        key.zeroize();
+        exp
     }
 
     fn next_blocks(&mut self, out: &mut [u8]) {
@@ -187,9 +214,17 @@ impl RngCore for Expander {
 
 impl CryptoRng for Expander {}
 
+/// Wipes the buffered output (the `aes` crate wipes the key schedule when the cipher drops).
+impl Zeroize for Expander {
+    fn zeroize(&mut self) {
+        self.buf.zeroize();
+        self.used = 16;
+    }
+}
+
 impl Drop for Expander {
     fn drop(&mut self) {
-        self.buf.zeroize();
+        self.zeroize();
     }
 }
 
@@ -268,5 +303,40 @@ mod tests {
     fn debug_is_redacted() {
         let seed = Seed::from_bytes([0xab; 32]);
         assert_eq!(format!("{seed:?}"), "Seed(<redacted>)");
+        assert_eq!(format!("{:?}", seed.prg(3)), "Prg(<redacted>)");
+        assert_eq!(format!("{:?}", seed.expander(3)), "Expander(<redacted>)");
+    }
+
+    /// `Prg::zeroize` (what its drop runs) replaces the key and the buffered output: afterwards it is the
+    /// all-zero seed's generator, not the one it was.
+    #[test]
+    fn prg_zeroize_replaces_the_state() {
+        let seed = Seed::from_bytes([0x5a; 32]);
+        let mut prg = seed.prg(7);
+        let _ = prg.next_u32(); // leaves buffered output behind
+        let mut wiped = seed.prg(7);
+        let _ = wiped.next_u32();
+        wiped.zeroize();
+        let zero = Seed::from_bytes([0; 32]).prg(0).next_u64();
+        assert_eq!(wiped.next_u64(), zero);
+        assert_ne!(prg.next_u64(), zero);
+    }
+
+    /// `Expander::zeroize` clears the buffered block of keystream.
+    #[test]
+    fn expander_zeroize_clears_the_buffer() {
+        let mut e = Seed::from_bytes([0x33; 32]).expander(1);
+        let mut out = [0u8; 5];
+        e.fill_bytes(&mut out);
+        assert_ne!(e.buf, [0u8; 16]);
+        e.zeroize();
+        assert_eq!((e.buf, e.used), ([0u8; 16], 16));
+    }
+
+    #[test]
+    fn seed_from_slice_checks_the_length() {
+        let s = Seed::from_slice(&[9u8; 32]).unwrap();
+        assert_eq!(s.expose_bytes(), &[9u8; 32]);
+        assert!(Seed::from_slice(&[9u8; 31]).is_none());
     }
 }

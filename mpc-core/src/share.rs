@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::net::PartyId;
 use crate::ring::Ring;
 
-/// One party's additive share of a secret vector.
-#[derive(Clone, PartialEq, Eq)]
+/// One party's additive share of a secret vector. `==` is [`ConstantTimeEq`].
+#[derive(Clone)]
 pub struct Shared<R: Ring> {
     values: Vec<R>,
 }
@@ -154,14 +154,13 @@ impl<R: Ring> Shared<R> {
             .ok_or_else(|| Error::Shape(format!("range {range:?} of a vector of {}", self.len())))
     }
 
-    /// Concatenation of several sharings.
+    /// Concatenation of several sharings (allocated once: growing would leave copies in freed memory).
     pub fn concat(parts: &[&Self]) -> Self {
-        Shared {
-            values: parts
-                .iter()
-                .flat_map(|p| p.values.iter().copied())
-                .collect(),
+        let mut values = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for p in parts {
+            values.extend_from_slice(&p.values);
         }
+        Shared { values }
     }
 }
 
@@ -176,6 +175,14 @@ impl<R: Ring> std::fmt::Debug for Shared<R> {
         write!(f, "Shared<{}>[{}; <redacted>]", R::NAME, self.values.len())
     }
 }
+
+impl<R: Ring> PartialEq for Shared<R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl<R: Ring> Eq for Shared<R> {}
 
 impl<R: Ring> ConstantTimeEq for Shared<R> {
     fn ct_eq(&self, other: &Self) -> Choice {
@@ -217,7 +224,7 @@ impl<R: Ring> Neg for &Shared<R> {
     }
 }
 
-/// One party's additive share of a secret matrix, row-major.
+/// One party's additive share of a secret matrix, row-major. `==` is [`ConstantTimeEq`] (on the shares).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SharedMatrix<R: Ring> {
     rows: usize,
@@ -336,9 +343,33 @@ mod tests {
     fn debug_is_redacted() {
         let s = Shared::from_share(vec![Z64(123456789)]);
         let d = format!("{s:?}");
-        assert!(!d.contains("123456789"), "{d}");
+        assert!(d.contains("<redacted>") && !d.contains("123456789"), "{d}");
         let m = SharedMatrix::new(1, 1, s).unwrap();
-        assert!(!format!("{m:?}").contains("123456789"));
+        let d = format!("{m:?}");
+        assert!(d.contains("<redacted>") && !d.contains("123456789"), "{d}");
+    }
+
+    /// Concatenation allocates exactly once (no reallocation leaves a partial copy behind) and keeps the
+    /// order of the parts.
+    #[test]
+    fn concat_allocates_once() {
+        let (a, b) = (
+            Shared::from_share(vec![Z64(1), Z64(2)]),
+            Shared::from_share(vec![Z64(3)]),
+        );
+        let c = Shared::concat(&[&a, &b, &a]);
+        assert_eq!(c.share_values(), &[1, 2, 3, 1, 2].map(Z64));
+        assert_eq!(c.values.capacity(), 5);
+    }
+
+    /// `==` on shares is the constant-time comparison.
+    #[test]
+    fn equality_is_constant_time_eq() {
+        let a = Shared::from_share(vec![Z64(1), Z64(2)]);
+        let b = Shared::from_share(vec![Z64(1), Z64(3)]);
+        assert_eq!(a == a.clone(), bool::from(a.ct_eq(&a.clone())));
+        assert_eq!(a == b, bool::from(a.ct_eq(&b)));
+        assert!(a != b);
     }
 
     #[test]

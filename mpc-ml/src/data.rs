@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use mpc_core::{FixedPoint, PartyId, Z128};
+use zeroize::Zeroize;
 
 use crate::config::ModelKind;
 use crate::error::{Error, Result};
@@ -54,8 +55,8 @@ pub struct DataSpec {
     pub model: ModelKind,
 }
 
-/// One party's rows, checked.
-#[derive(Clone, Debug, PartialEq)]
+/// One party's rows, checked. Its values and labels are wiped on drop and never shown by `Debug`.
+#[derive(Clone, PartialEq)]
 pub struct PartyData {
     /// The party's id.
     pub party: PartyId,
@@ -71,6 +72,32 @@ pub struct PartyData {
     pub labels: Vec<f64>,
     /// The file line of each row (the header is line 1).
     pub lines: Vec<u64>,
+}
+
+/// Wipes the values and labels (and so empties the rows); names and line numbers stay.
+impl Zeroize for PartyData {
+    fn zeroize(&mut self) {
+        self.rows.zeroize();
+        self.labels.zeroize();
+    }
+}
+
+impl Drop for PartyData {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl std::fmt::Debug for PartyData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartyData")
+            .field("party", &self.party)
+            .field("path", &self.path)
+            .field("features", &self.features)
+            .field("label", &self.label)
+            .field("rows", &format_args!("[{}; <redacted>]", self.rows.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl PartyData {
@@ -323,6 +350,24 @@ mod tests {
     }
 
     const GOOD: &str = "id,a,b,y\nr1,1,2,0\nr2,3,4,1\nr3,5,6,0\nr4,7,8,1\nr5,9,10,1\n";
+
+    /// `Debug` names the columns but shows no value or label, and `zeroize` (what drop runs) clears both.
+    #[test]
+    fn values_are_redacted_and_wiped() {
+        let text = "id,a,b,y\np1,4321.75,8765.5,1\np2,1,2,0\np3,1,2,1\np4,1,2,0\np5,1,2,1\n";
+        let mut data = load_csv_str(0, "x.csv", text, &spec()).unwrap();
+        let shown = format!("{data:?}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("\"a\""),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("4321") && !shown.contains("8765"),
+            "{shown}"
+        );
+        data.zeroize();
+        assert!(data.rows.is_empty() && data.labels.is_empty());
+    }
 
     #[test]
     fn loads_and_keeps_lines() {

@@ -146,8 +146,9 @@ pub fn hash_to_group(id: &[u8]) -> RistrettoPoint {
     RistrettoPoint::from_hash(h)
 }
 
-/// One party's id column, checked: no empty id, no id twice.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One party's id column, checked: no empty id, no id twice. The ids are wiped on drop and never shown by
+/// `Debug`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct IdList {
     /// The party.
     pub party: PartyId,
@@ -159,6 +160,23 @@ pub struct IdList {
     pub ids: Vec<String>,
     /// The file line of each id (the header is line 1).
     pub lines: Vec<u64>,
+}
+
+impl Drop for IdList {
+    fn drop(&mut self) {
+        self.ids.zeroize();
+    }
+}
+
+impl std::fmt::Debug for IdList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdList")
+            .field("party", &self.party)
+            .field("path", &self.path)
+            .field("column", &self.column)
+            .field("ids", &format_args!("[{}; <redacted>]", self.ids.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl IdList {
@@ -685,5 +703,27 @@ mod tests {
         assert_eq!(a.blind(&b.blind(&h)), b.blind(&a.blind(&h)));
         assert_ne!(hash_to_group(b"P1"), hash_to_group(b"P2"));
         assert_eq!(format!("{a:?}"), "BlindingKey(<redacted>)");
+    }
+
+    /// An id list shows its file and size, never an id.
+    #[test]
+    fn id_list_debug_is_redacted() {
+        let ids = IdList::new(
+            0,
+            "ids.csv",
+            "patient",
+            vec!["P-73519".into(), "P-86420".into()],
+            vec![2, 3],
+        )
+        .unwrap();
+        let shown = format!("{ids:?}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("ids.csv"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("73519") && !shown.contains("86420"),
+            "{shown}"
+        );
     }
 }

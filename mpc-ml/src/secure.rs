@@ -50,6 +50,7 @@ use mpc_core::protocols::matmul::MaskedMatrix;
 use mpc_core::protocols::{input, open};
 use mpc_core::{Context, FixedPoint, PartyId, Ring, Shared, SharedMatrix, Z128};
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::config::{ModelKind, Solver, Standardize, TrainConfig};
 use crate::data::{PartyData, MAX_ROWS, STANDARDIZED_LIMIT, UNSCALED_LIMIT};
@@ -231,8 +232,9 @@ async fn run(
     let stats_start = ctx.stats();
     let limit = owned_value_limit(total, config.standardize);
     let mine = encode_rows(data, &scaling, config.standardize, limit)?;
-    let mut xs = Vec::with_capacity(total * (d + 1));
-    let mut ys = Vec::with_capacity(total);
+    // Allocated once and wiped if a failure ends the sharing early; handed to the shares otherwise.
+    let mut xs = Zeroizing::new(Vec::with_capacity(total * (d + 1)));
+    let mut ys = Zeroizing::new(Vec::with_capacity(total));
     for (owner, &rows) in rows_per_party.iter().enumerate() {
         let len = rows * (d + 2);
         let part = input::share_from::<Z128>(ctx, owner, (owner == me).then_some(&mine[..]), len)
@@ -242,8 +244,9 @@ async fn run(
         xs.extend_from_slice(&v[..rows * (d + 1)]);
         ys.extend_from_slice(&v[rows * (d + 1)..]);
     }
-    let x = SharedMatrix::new(total, d + 1, Shared::from_share(xs)).map_err(mpc(me))?;
-    let y = Shared::from_share(ys);
+    let x = SharedMatrix::new(total, d + 1, Shared::from_share(std::mem::take(&mut *xs)))
+        .map_err(mpc(me))?;
+    let y = Shared::from_share(std::mem::take(&mut *ys));
     let owned = OwnedRows {
         rows_per_party: &rows_per_party,
         mine: &mine[..data.len() * (d + 1)],
@@ -640,7 +643,8 @@ async fn global_scaling(
     let me = ctx.id();
     let d = data.features.len();
     let len = 2 * d + 2;
-    let mut sums = vec![0.0; len];
+    // This party's own sums (secret until combined): wiped, like their encoding.
+    let mut sums = Zeroizing::new(vec![0.0; len]);
     for (row, &y) in data.rows.iter().zip(&data.labels) {
         for (j, &v) in row.iter().enumerate() {
             sums[j] += v;
@@ -653,6 +657,7 @@ async fn global_scaling(
     }
     let encoded = SUMS_FORMAT
         .encode_indexed::<Z128>(&sums)
+        .map(Zeroizing::new)
         .map_err(|(i, _)| {
             let column = if i < 2 * d {
                 data.features[i % d].clone()
@@ -686,15 +691,16 @@ async fn global_scaling(
 }
 
 /// Step 3: this party's rows (standardized, with the intercept column) then labels, in fixed point.
-/// `limit` bounds every standardized value ([`owned_value_limit`]).
+/// `limit` bounds every standardized value ([`owned_value_limit`]). The encoding and every standardized row
+/// are wiped when dropped.
 fn encode_rows(
     data: &PartyData,
     scaling: &Scaling,
     standardize: Standardize,
     limit: f64,
-) -> Result<Vec<Z128>> {
+) -> Result<Zeroizing<Vec<Z128>>> {
     let d = data.features.len();
-    let mut out = Vec::with_capacity(data.len() * (d + 2));
+    let mut out = Zeroizing::new(Vec::with_capacity(data.len() * (d + 2)));
     let cell = |i: usize, column: &str, reason: String| Error::Cell {
         party: data.party,
         path: data.path.clone(),
@@ -710,7 +716,8 @@ fn encode_rows(
                 format!("{} values where there are {d} features", row.len()),
             ));
         }
-        for (j, v) in scaling.standardize(row).into_iter().enumerate() {
+        let standardized = Zeroizing::new(scaling.standardize(row));
+        for (j, &v) in standardized.iter().enumerate() {
             if standardize == Standardize::None && v.abs() > UNSCALED_LIMIT {
                 return Err(cell(
                     i,
@@ -795,12 +802,7 @@ mod tests {
             err.contains("lab.csv") && err.contains("line 3") && err.contains("glucose"),
             "{err}"
         );
-        let first = PartyData {
-            rows: data.rows[..1].to_vec(),
-            labels: data.labels[..1].to_vec(),
-            lines: data.lines[..1].to_vec(),
-            ..data
-        };
+        let first = data.select(&[0]);
         let encoded =
             encode_rows(&first, &scaling, Standardize::Global, STANDARDIZED_LIMIT).unwrap();
         // Features, the intercept, then the label; 4095 standard deviations encode below 2^32.

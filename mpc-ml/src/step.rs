@@ -388,14 +388,15 @@ pub(crate) async fn step(
         let pv = pre.trunc_pairs(ctx, b, f).await?;
         let pv = PendingTrunc::start(ctx, &v2, shift(f), pv)?;
         // This party's shares of C3 r'_u + b3 (r'_u = P_u - u).
-        let c3_ru_b3: Vec<Z128> = ru
-            .value
-            .share_values()
-            .iter()
-            .zip(&ru.public)
-            .zip(t3.b_share())
-            .map(|((&u, &pu), &b3)| c[3] * (if lead { pu } else { Z128::ZERO } - u) + b3)
-            .collect();
+        let c3_ru_b3: zeroize::Zeroizing<Vec<Z128>> = zeroize::Zeroizing::new(
+            ru.value
+                .share_values()
+                .iter()
+                .zip(&ru.public)
+                .zip(t3.b_share())
+                .map(|((&u, &pu), &b3)| c[3] * (if lead { pu } else { Z128::ZERO } - u) + b3)
+                .collect(),
+        );
         let (a3, b3) = (
             pv.aligned(t3.a_share())?,
             pv.aligned_scaled(c[4], &c3_ru_b3)?,

@@ -30,6 +30,7 @@ use mpc_core::{Context, PartyId, Ring, Shared, SharedMatrix, Z128};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::config::{ModelKind, PreprocessingKind, Standardize, TrainConfig};
 use crate::data::{parse_cell, PartyData, MIN_ROWS, UNSCALED_LIMIT};
@@ -54,8 +55,9 @@ pub struct VerticalSpec {
     pub model: ModelKind,
 }
 
-/// One party's columns in a vertical run, checked.
-#[derive(Clone, Debug, PartialEq)]
+/// One party's columns in a vertical run, checked. Its values and labels are wiped on drop and never shown
+/// by `Debug`.
+#[derive(Clone, PartialEq)]
 pub struct VerticalData {
     /// The ids, one per row (checked: none empty, none repeated).
     pub ids: IdList,
@@ -71,6 +73,32 @@ pub struct VerticalData {
     /// [`train_vertical_party`] checks that every listed column is some party's feature, so a misspelt
     /// name stops the run instead of being dropped.
     pub feature_list: Option<Vec<String>>,
+}
+
+/// Wipes the values and labels (and so empties them); ids, names and lists stay.
+impl Zeroize for VerticalData {
+    fn zeroize(&mut self) {
+        self.rows.zeroize();
+        self.labels.zeroize();
+    }
+}
+
+impl Drop for VerticalData {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl std::fmt::Debug for VerticalData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerticalData")
+            .field("ids", &self.ids)
+            .field("features", &self.features)
+            .field("rows", &format_args!("[{}; <redacted>]", self.rows.len()))
+            .field("label", &self.label)
+            .field("has_labels", &self.labels.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl VerticalData {
@@ -375,11 +403,14 @@ async fn run(
         .collect();
     let total = mine.len();
     let linear = config.model == ModelKind::Linear;
-    let own_rows: Vec<Vec<f64>> = mine.iter().map(|&i| data.rows[i].clone()).collect();
-    let own_labels: Option<Vec<f64>> = data
-        .labels
-        .as_ref()
-        .map(|l| mine.iter().map(|&i| l[i]).collect());
+    // Copies of this party's rows and labels: wiped when dropped.
+    let own_rows: Zeroizing<Vec<Vec<f64>>> =
+        Zeroizing::new(mine.iter().map(|&i| data.rows[i].clone()).collect());
+    let own_labels: Zeroizing<Option<Vec<f64>>> = Zeroizing::new(
+        data.labels
+            .as_ref()
+            .map(|l| mine.iter().map(|&i| l[i]).collect()),
+    );
 
     // 4. Standardization of own columns, announced.
     let own_scaling = match config.standardize {
@@ -425,28 +456,29 @@ async fn run(
             reason: e.to_string(),
         })
     };
-    let mut block = Vec::with_capacity(total * (data.features.len() + 1));
+    let mut block = Zeroizing::new(Vec::with_capacity(total * (data.features.len() + 1)));
     for (r, row) in own_rows.iter().enumerate() {
-        for (j, v) in own_scaling.standardize(row).into_iter().enumerate() {
+        let standardized = Zeroizing::new(own_scaling.standardize(row));
+        for (j, &v) in standardized.iter().enumerate() {
             block.push(encode(v, r, &data.features[j])?);
         }
     }
-    if let Some(labels) = &own_labels {
+    if let Some(labels) = &*own_labels {
         for (r, &y) in labels.iter().enumerate() {
             block.push(encode(own_scaling.standardize_label(y), r, &data.label)?);
         }
     }
-    let mut blocks = Vec::with_capacity(n);
-    let mut ys = Vec::new();
+    let mut blocks: Vec<Zeroizing<Vec<Z128>>> = Vec::with_capacity(n);
+    let mut ys = Zeroizing::new(Vec::new());
     for (owner, &d_o) in features.counts.iter().enumerate() {
         let with_label = owner == label_party;
         let len = total * d_o + if with_label { total } else { 0 };
         let part = input::share_from::<Z128>(ctx, owner, (owner == me).then_some(&block[..]), len)
             .await
             .map_err(mpc(me))?;
-        let mut v = part.into_share_values();
+        let mut v = Zeroizing::new(part.into_share_values());
         if with_label {
-            ys = v.split_off(total * d_o);
+            *ys = v.split_off(total * d_o);
         }
         blocks.push(v);
     }
@@ -455,15 +487,20 @@ async fn run(
     } else {
         Z128::ZERO
     };
-    let mut xs = Vec::with_capacity(total * (d_all + 1));
+    let mut xs = Zeroizing::new(Vec::with_capacity(total * (d_all + 1)));
     for r in 0..total {
         for (b, &d_o) in blocks.iter().zip(&features.counts) {
             xs.extend_from_slice(&b[r * d_o..(r + 1) * d_o]);
         }
         xs.push(one);
     }
-    let x = SharedMatrix::new(total, d_all + 1, Shared::from_share(xs)).map_err(mpc(me))?;
-    let y = Shared::from_share(ys);
+    let x = SharedMatrix::new(
+        total,
+        d_all + 1,
+        Shared::from_share(std::mem::take(&mut *xs)),
+    )
+    .map_err(mpc(me))?;
+    let y = Shared::from_share(std::mem::take(&mut *ys));
 
     // 6. Training.
     let descent = fit(ctx, source, &x, &y, None, config, progress).await?;
@@ -871,5 +908,30 @@ mod tests {
         let mut all: Vec<usize> = tr.iter().chain(&te).copied().collect();
         all.sort_unstable();
         assert_eq!(all, (0..50).collect::<Vec<_>>());
+    }
+
+    /// `Debug` shows the shape, never a value, label or id; `zeroize` (what drop runs) clears values and
+    /// labels.
+    #[test]
+    fn vertical_data_is_redacted_and_wiped() {
+        let ids = IdList::new(1, "v.csv", "id", vec!["ID-55501".into()], vec![2]).unwrap();
+        let mut data = VerticalData {
+            ids,
+            features: vec!["bmi".into()],
+            rows: vec![vec![4321.75]],
+            label: "y".into(),
+            labels: Some(vec![8765.5]),
+            feature_list: None,
+        };
+        let shown = format!("{data:?}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("bmi"),
+            "{shown}"
+        );
+        for digits in ["55501", "4321", "8765"] {
+            assert!(!shown.contains(digits), "{shown}");
+        }
+        data.zeroize();
+        assert!(data.rows.is_empty() && data.labels.is_none());
     }
 }

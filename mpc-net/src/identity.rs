@@ -114,7 +114,8 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 
 fn pem_encode(label: &str, der: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut b64 = Zeroizing::new(String::new());
+    // Sized up front: a growing string would leave pieces of a private key's encoding in freed memory.
+    let mut b64 = Zeroizing::new(String::with_capacity(der.len().div_ceil(3) * 4));
     for chunk in der.chunks(3) {
         let n = chunk.len();
         let v = (chunk[0] as u32) << 16
@@ -128,12 +129,18 @@ fn pem_encode(label: &str, der: &[u8]) -> String {
             }
         }
     }
-    let mut out = format!("-----BEGIN {label}-----\n");
+    let (begin, end) = (
+        format!("-----BEGIN {label}-----\n"),
+        format!("-----END {label}-----\n"),
+    );
+    let mut out =
+        String::with_capacity(begin.len() + b64.len() + b64.len().div_ceil(64) + end.len());
+    out.push_str(&begin);
     for line in b64.as_bytes().chunks(64) {
         out.push_str(&String::from_utf8_lossy(line));
         out.push('\n');
     }
-    out.push_str(&format!("-----END {label}-----\n"));
+    out.push_str(&end);
     out
 }
 
@@ -238,6 +245,19 @@ mod tests {
         let err = generate("hospital-a", &dir).unwrap_err();
         assert!(matches!(err, NetError::Exists(_)), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The PEM text of a key is built in exactly the space it needs: no reallocation leaves a partial copy
+    /// of the key's encoding behind.
+    #[test]
+    fn pem_is_built_in_one_allocation() {
+        for len in [0, 1, 2, 3, 47, 48, 49, 138] {
+            let der: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let pem = pem_encode("PRIVATE KEY", &der);
+            assert_eq!(pem.len(), pem.capacity(), "{len} bytes");
+            assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+            assert!(pem.ends_with("-----END PRIVATE KEY-----\n"));
+        }
     }
 
     #[test]

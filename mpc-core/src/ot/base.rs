@@ -51,11 +51,15 @@ fn key(
     h.update(b);
     h.update((i as u64).to_le_bytes());
     let mut shared = p.compress().to_bytes();
-    h.update(shared);
+    h.update(shared.as_slice()); // a borrow: passing the array would copy it
     shared.zeroize();
-    let mut out: [u8; 32] = h.finalize().into();
+    let mut out: [u8; 32] = h.finalize_reset().into();
     let k = u128::from_le_bytes(out[..16].try_into().expect("16 bytes"));
     out.zeroize();
+    // sha2 does not wipe its state: the block buffer still holds the tail of the shared point. Fewer than
+    // 64 bytes after a reset are only buffered, so they overwrite it.
+    h.update([0u8; 63]);
+    std::hint::black_box(&h);
     k
 }
 
@@ -111,12 +115,12 @@ impl Sender {
                 msg.len()
             ));
         }
-        let a_a = *self.a * self.a_point;
+        let a_a = Zeroizing::new(*self.a * self.a_point);
         let mut keys = Zeroizing::new(Vec::with_capacity(count));
         for (i, b_bytes) in msg.chunks_exact(POINT_BYTES).enumerate() {
             let b = decode_point(b_bytes, "a base-OT receiver point")?;
             let mut p0 = *self.a * b;
-            let mut p1 = p0 - a_a;
+            let mut p1 = p0 - *a_a;
             let (s, r) = self.ids;
             keys.push([
                 key(s, r, &self.a_bytes, b_bytes, i, &p0),
@@ -163,14 +167,18 @@ impl Receiver {
         let mut keys = Zeroizing::new(Vec::with_capacity(choices.len()));
         for (i, &c) in choices.iter().enumerate() {
             let mut b = Scalar::random(rng);
-            let bg = &b * RISTRETTO_BASEPOINT_TABLE;
-            let big_b = RistrettoPoint::conditional_select(&bg, &(bg + a), Choice::from(c as u8));
+            // `b G` and `b G + A` each tell the choice apart from `B`: both are wiped.
+            let mut bg = &b * RISTRETTO_BASEPOINT_TABLE;
+            let mut bga = bg + a;
+            let big_b = RistrettoPoint::conditional_select(&bg, &bga, Choice::from(c as u8));
             let b_bytes = big_b.compress().to_bytes();
             let mut shared = b * a;
             keys.push(key(sender, receiver, a_msg, &b_bytes, i, &shared));
             msg.extend_from_slice(&b_bytes);
             shared.zeroize();
             b.zeroize();
+            bg.zeroize();
+            bga.zeroize();
         }
         Ok((Receiver { keys }, msg))
     }

@@ -15,7 +15,7 @@
 
 use aes::cipher::{BlockEncrypt, KeyInit};
 use aes::Aes128;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A 128-bit block, little-endian: bit `i` of the block is bit `i` of the integer.
 pub type Block = u128;
@@ -114,11 +114,13 @@ impl std::fmt::Debug for AesPrg {
 impl AesPrg {
     /// The PRG keyed by `seed`, at counter 0.
     pub fn new(seed: Block) -> Self {
-        let key: [u8; 16] = seed.to_le_bytes();
-        AesPrg {
+        let mut key: [u8; 16] = seed.to_le_bytes();
+        let prg = AesPrg {
             cipher: Aes128::new(&key.into()),
             counter: 0,
-        }
+        };
+        key.zeroize();
+        prg
     }
 
     /// Fills `out` with the next `out.len()` blocks of the stream.

@@ -36,6 +36,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::base;
 use super::hash::{ccr_hash, AesPrg, Block};
+use super::resize_wiped;
 use super::softspoken::{self, SoftReceiver, SoftSender};
 use super::transpose::transpose_columns;
 use crate::context::Context;
@@ -63,16 +64,21 @@ pub enum Check {
 /// `P_h` of `r_j * ONE` blocks is `sum chi_j r_j`.
 const POLYVAL_ONE: Block = 0xc200_0000_0000_0000_0000_0000_0000_0001;
 
+/// `P_h(blocks)`. The key may be secret (`Delta` in [`field_mul`]): its copy here and the tag are wiped
+/// (polyval wipes its own state).
 fn polyval(h: Block, blocks: &[Block]) -> Block {
-    let key: [u8; 16] = h.to_le_bytes();
+    let mut key: [u8; 16] = h.to_le_bytes();
     let mut p = Polyval::new(&key.into());
+    key.zeroize();
     let mut bytes = Zeroizing::new(Vec::with_capacity(blocks.len() * 16));
     for b in blocks {
         bytes.extend_from_slice(&b.to_le_bytes());
     }
     p.update_padded(&bytes);
-    let tag: [u8; 16] = p.finalize().into();
-    u128::from_le_bytes(tag)
+    let mut tag: [u8; 16] = p.finalize().into();
+    let out = u128::from_le_bytes(tag);
+    tag.zeroize();
+    out
 }
 
 /// `a * b` in POLYVAL's field (`P_b` of the single block `a`).
@@ -294,7 +300,7 @@ impl IknpSender {
         let batch = self.batch;
         self.batch += 1;
         let cols = &mut self.scratch;
-        cols.resize(KAPPA * total, 0);
+        resize_wiped(cols, KAPPA * total);
         match &mut self.columns {
             SenderColumns::Iknp(prgs) => {
                 for (i, (prg, col)) in prgs.iter_mut().zip(cols.chunks_mut(total)).enumerate() {
@@ -413,7 +419,9 @@ impl IknpReceiver {
         // SoftSpoken columns run without the check (the sender refuses a checked batch of them).
         let soft = matches!(self.columns, ReceiverColumns::Soft(_));
         let check = if soft { Check::None } else { check };
-        let mut r = Zeroizing::new(choices.to_vec());
+        // Room for the check's blocks up front: a reallocation would leave the choices in freed memory.
+        let mut r = Zeroizing::new(Vec::with_capacity(total_blocks(blocks, check)));
+        r.extend_from_slice(choices);
         if check == Check::Kos {
             for _ in 0..CHECK_EXTRA_BLOCKS {
                 r.push((rng.next_u64() as u128) << 64 | rng.next_u64() as u128);
@@ -423,7 +431,7 @@ impl IknpReceiver {
         let batch = self.batch;
         self.batch += 1;
         let t0 = &mut self.scratch;
-        t0.resize(KAPPA * total, 0);
+        resize_wiped(t0, KAPPA * total);
         let u = &mut self.u;
         match &mut self.columns {
             ReceiverColumns::Iknp(prgs) => {
@@ -521,7 +529,8 @@ pub async fn setup(ctx: &mut Context, extension: Extension) -> Result<Vec<Option
         ctx.rng().fill_bytes(&mut d);
         let delta = Zeroizing::new(u128::from_le_bytes(d));
         d.zeroize();
-        let bits: Vec<bool> = (0..KAPPA).map(|i| (*delta >> i) & 1 == 1).collect();
+        let bits: Zeroizing<Vec<bool>> =
+            Zeroizing::new((0..KAPPA).map(|i| (*delta >> i) & 1 == 1).collect());
         let a = ctx.recv_bytes(p).await?;
         let (r, msg) = match base::Receiver::respond(ctx.rng(), p, me, &a, &bits) {
             Ok(x) => x,

@@ -29,7 +29,19 @@ pub mod iknp;
 pub mod softspoken;
 pub mod transpose;
 
+use zeroize::{Zeroize, Zeroizing};
+
 use crate::ring::{PowerOfTwoRing, Z128, Z64};
+
+/// Resizes a zeroizing scratch vector to `len` elements without leaving its contents in a freed allocation:
+/// to grow beyond its capacity it is wiped and replaced instead of reallocated. New elements are zero.
+pub(crate) fn resize_wiped<T: Zeroize + Clone + Default>(v: &mut Zeroizing<Vec<T>>, len: usize) {
+    if len > v.capacity() {
+        v.zeroize();
+        **v = Vec::with_capacity(len);
+    }
+    v.resize(len, T::default());
+}
 
 mod sealed {
     pub trait Sealed {}
@@ -43,3 +55,25 @@ pub trait OtRing: PowerOfTwoRing + sealed::Sealed {}
 
 impl OtRing for Z64 {}
 impl OtRing for Z128 {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Growing past the capacity replaces the vector (new elements zero, old ones gone); shrinking and
+    /// regrowing within it keeps the allocation.
+    #[test]
+    fn resize_wiped_grows_by_replacement() {
+        let mut v = Zeroizing::new(vec![7u128; 4]);
+        resize_wiped(&mut v, 64);
+        assert_eq!(v.len(), 64);
+        assert!(v.iter().all(|&x| x == 0));
+        v.iter_mut().for_each(|x| *x = 9);
+        let before = v.as_ptr();
+        resize_wiped(&mut v, 10);
+        resize_wiped(&mut v, 64);
+        assert_eq!(v.as_ptr(), before);
+        assert_eq!(v[..10], [9u128; 10]);
+        assert!(v[10..].iter().all(|&x| x == 0));
+    }
+}

@@ -22,7 +22,7 @@
 //! columns (the paper gives SoftSpoken its own check), so a checked session uses IKNP.
 
 use rand_core::RngCore;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::hash::{AesPrg, Block};
 
@@ -85,11 +85,12 @@ impl SoftReceiver {
                 for &node in level.iter() {
                     next.extend_from_slice(&children(node));
                 }
-                let mut sums = [0u128; 2];
+                // The unmasked sums (and the base-OT keys that mask them) are wiped once sent.
+                let mut sums = Zeroizing::new([0u128; 2]);
                 for (y, &node) in next.iter().enumerate() {
                     sums[y & 1] ^= node;
                 }
-                let keys = pairs[column(i, k, depth)];
+                let keys = &pairs[column(i, k, depth)];
                 for b in 0..2 {
                     msg.extend_from_slice(&(sums[b] ^ keys[b]).to_le_bytes());
                 }
@@ -189,6 +190,7 @@ impl SoftSender {
                     }
                 }
                 next[sibling] = Some(sum);
+                sum.zeroize();
                 level = next;
             }
             leaves.extend(level.iter().map(|s| s.map(AesPrg::new)));

@@ -5,6 +5,8 @@
 //! 64-bit halves of every row independently, so each row is kept as two `u64` lanes in separate arrays and the
 //! inner loops run over contiguous rows, which the compiler vectorizes with SSE2 without any `unsafe`.
 
+use zeroize::Zeroize;
+
 use super::hash::Block;
 
 /// Transposes a 128 x 128 bit matrix in place: bit `c` of row `r` becomes bit `r` of row `c`.
@@ -17,6 +19,8 @@ pub fn transpose_128(m: &mut [Block; 128]) {
     for (r, x) in rows.iter().zip(m.iter_mut()) {
         *x = (r[1] as u128) << 64 | r[0] as u128;
     }
+    // The scratch holds OT keys' bits: wiped once per call.
+    rows.zeroize();
 }
 
 /// The transposition on rows given as `[low, high]` 64-bit lanes. Levels below 64 act on both lanes
@@ -69,6 +73,8 @@ pub fn transpose_columns(rows: &[Block], blocks: usize, out: &mut [Block]) {
             *x = (r[1] as u128) << 64 | r[0] as u128;
         }
     }
+    // The scratch holds the last block's bits (OT keys): wiped once per call, not per block.
+    m.zeroize();
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use zeroize::Zeroizing;
+
 use crate::error::{Error, Result};
 use crate::prg::Seed;
 use crate::ring::{Ring, Z128};
@@ -302,7 +304,8 @@ fn ring_len_of_words<R: Ring>(words: usize) -> Result<usize> {
 fn sum_shares<R: Ring>(seeds: &[Seed], request: u64, tag: u64, len: usize, from: usize) -> Vec<R> {
     let mut total = vec![R::ZERO; len];
     for seed in &seeds[from..] {
-        for (t, x) in total.iter_mut().zip(expand::<R>(seed, request, tag, len)) {
+        let share = Zeroizing::new(expand::<R>(seed, request, tag, len));
+        for (t, &x) in total.iter_mut().zip(share.iter()) {
             *t += x;
         }
     }
@@ -554,7 +557,7 @@ impl LocalShares<'_> {
 /// The holder of every party's seed: computes party 0's corrections and remembers the masks it made.
 pub(crate) struct Corrector<R: Ring> {
     pub(crate) seeds: Vec<Seed>,
-    masks: HashMap<u64, (usize, usize, Vec<R>)>,
+    masks: HashMap<u64, (usize, usize, Zeroizing<Vec<R>>)>,
 }
 
 impl<R: Ring> Corrector<R> {
@@ -578,26 +581,27 @@ impl<R: Ring> Corrector<R> {
             Some(Item::Triples(t)) => Some((t.a.as_slice(), t.b.as_slice())),
             _ => None,
         };
-        let minus_others = |target: Vec<R>, tag: u64| {
-            let others = sum_shares::<R>(seeds, id, tag, target.len(), 1);
+        // Sums of shares are whole secrets: each is wiped after use (the targets are reused in place).
+        let minus_others = |mut target: Vec<R>, tag: u64| {
+            let others = Zeroizing::new(sum_shares::<R>(seeds, id, tag, target.len(), 1));
             target
-                .into_iter()
-                .zip(others)
-                .map(|(t, o)| t - o)
-                .collect::<Vec<R>>()
+                .iter_mut()
+                .zip(others.iter())
+                .for_each(|(t, &o)| *t -= o);
+            target
         };
         Ok(match *req {
             Request::Triples { count, .. } => {
                 streamed_triple_correction(seeds, id, count, own_triples)
             }
             Request::MatrixTriple { m, k, n } => {
-                let a = sum_shares::<R>(seeds, id, TAG_A, m * k, 0);
-                let b = sum_shares::<R>(seeds, id, TAG_B, k * n, 0);
+                let a = Zeroizing::new(sum_shares::<R>(seeds, id, TAG_A, m * k, 0));
+                let b = Zeroizing::new(sum_shares::<R>(seeds, id, TAG_B, k * n, 0));
                 minus_others(matmul_plain(&a, &b, m, k, n), TAG_C)
             }
             Request::MatrixMask { m, k } => {
-                self.masks
-                    .insert(id, (m, k, sum_shares::<R>(seeds, id, TAG_A, m * k, 0)));
+                let a = Zeroizing::new(sum_shares::<R>(seeds, id, TAG_A, m * k, 0));
+                self.masks.insert(id, (m, k, a));
                 Vec::new()
             }
             Request::MaskTriple { mask, ref using } => {
@@ -606,8 +610,8 @@ impl<R: Ring> Corrector<R> {
                     .get(&mask)
                     .ok_or_else(|| Error::Preprocessing(format!("no mask {mask}")))?;
                 let (rows, inner) = mask_use_shape(*m, *k, using)?;
-                let sub = sub_matrix(a, *k, using);
-                let b = sum_shares::<R>(seeds, id, TAG_B, inner * using.cols, 0);
+                let sub = Zeroizing::new(sub_matrix(a, *k, using));
+                let b = Zeroizing::new(sum_shares::<R>(seeds, id, TAG_B, inner * using.cols, 0));
                 minus_others(matmul_plain(&sub, &b, rows, inner, using.cols), TAG_C)
             }
             Request::Trunc { count, frac_bits } => {
@@ -617,24 +621,27 @@ impl<R: Ring> Corrector<R> {
                         R::NAME
                     )));
                 }
-                let r = sum_shares::<R>(seeds, id, TAG_A, count, 0);
-                minus_others(
-                    r.into_iter().map(|x| x.shr_canonical(frac_bits)).collect(),
-                    TAG_C,
-                )
+                let mut r = sum_shares::<R>(seeds, id, TAG_A, count, 0);
+                r.iter_mut().for_each(|x| *x = x.shr_canonical(frac_bits));
+                minus_others(r, TAG_C)
             }
             Request::Random { .. } => Vec::new(),
             Request::Squares {
                 count, products, ..
             } => {
-                let a = sum_shares::<R>(seeds, id, TAG_A, count, 0);
-                let mut out = minus_others(a.iter().map(|&x| x * x).collect(), TAG_C);
+                let a = Zeroizing::new(sum_shares::<R>(seeds, id, TAG_A, count, 0));
+                // Allocated once: growing would leave the squares' corrections in freed memory.
+                let mut out = Vec::with_capacity(count * (1 + usize::from(products)));
+                out.extend_from_slice(&Zeroizing::new(minus_others(
+                    a.iter().map(|&x| x * x).collect(),
+                    TAG_C,
+                )));
                 if products {
-                    let b = sum_shares::<R>(seeds, id, TAG_B, count, 0);
-                    out.extend(minus_others(
-                        a.iter().zip(&b).map(|(&x, &y)| x * y).collect(),
+                    let b = Zeroizing::new(sum_shares::<R>(seeds, id, TAG_B, count, 0));
+                    out.extend_from_slice(&Zeroizing::new(minus_others(
+                        a.iter().zip(b.iter()).map(|(&x, &y)| x * y).collect(),
                         TAG_D,
-                    ));
+                    )));
                 }
                 out
             }

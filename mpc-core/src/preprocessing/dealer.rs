@@ -80,15 +80,15 @@ impl<R: Ring> DealerSource<R> {
         }
         let mut sctx = ctx.on_channel(seed_channel(ring_tag::<R>()));
         let seed = sctx
-            .recv_checked(dealer, |b| {
-                <[u8; 32]>::try_from(b)
-                    .map_err(|_| format!("a dealer seed is 32 bytes, got {}", b.len()))
+            .recv_secret_checked(dealer, |b| {
+                Seed::from_slice(b)
+                    .ok_or_else(|| format!("a dealer seed is 32 bytes, got {}", b.len()))
             })
             .await?;
         Ok(DealerSource {
             ctx: ctx.on_channel(DEALER_CHANNEL),
             dealer,
-            seed: Seed::from_bytes(seed),
+            seed,
             masks: HashMap::new(),
             next_id: 0,
             announced: VecDeque::new(),
@@ -140,10 +140,12 @@ impl<R: Ring> DealerSource<R> {
         .correction_len::<R>(&req)?;
         let mut correction = Vec::new();
         if self.ctx.id() == 0 && correction_len > 0 && !matches!(req, Request::Random { .. }) {
-            correction = self
+            // Party 0's share part: the received bytes are wiped, the vector moves into the item.
+            let mut received = self
                 .ctx
-                .recv_elems::<R>(self.dealer, correction_len)
+                .recv_secret_elems::<R>(self.dealer, correction_len)
                 .await?;
+            correction = std::mem::take(&mut *received);
         }
         LocalShares {
             party: self.ctx.id(),
@@ -191,10 +193,11 @@ impl<R: Ring> RingState<R> {
         }
         self.last_id = Some(id);
         let req = Request::decode(body)?;
-        let correction = self
-            .corrector
-            .correction(id, &req, None)
-            .map_err(|e| e.to_string())?;
+        let correction = zeroize::Zeroizing::new(
+            self.corrector
+                .correction(id, &req, None)
+                .map_err(|e| e.to_string())?,
+        );
         Ok(R::encode_slice(&correction))
     }
 }

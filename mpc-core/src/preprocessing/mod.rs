@@ -285,7 +285,9 @@ pub trait Preprocessing<R: Ring>: Send {
         values: Vec<R>,
         value_bits: u32,
     ) -> Result<Option<MatrixMask<R>>> {
-        let _ = (ctx, owners, k, values, value_bits);
+        let _ = (ctx, owners, k, value_bits);
+        // The caller's values are this party's rows: wiped, not just dropped.
+        drop(zeroize::Zeroizing::new(values));
         Ok(None)
     }
 

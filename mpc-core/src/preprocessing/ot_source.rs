@@ -451,7 +451,8 @@ impl Engine {
         k: usize,
         n: usize,
     ) -> Result<Vec<R>> {
-        let mut c = matmul_plain(a, b, m, k, n);
+        // Wiped if a peer's failure ends this early; handed out whole otherwise.
+        let mut c = Zeroizing::new(matmul_plain(a, b, m, k, n));
         if n <= m {
             // Choice elements: B[t][col]; correlation: column t of A (m words).
             let mut x = Zeroizing::new(Vec::with_capacity(k * n * m));
@@ -492,7 +493,7 @@ impl Engine {
                 }
             }
         }
-        Ok(c)
+        Ok(std::mem::take(&mut *c))
     }
 }
 
@@ -737,15 +738,17 @@ async fn owned_product<R: OtRing>(
         choice_bits: engine.config.owned_operand_bits as usize,
         value_bits: Some(value_bits),
     };
-    let mut c = vec![R::ZERO; if transpose { k * n } else { rows * n }];
+    let mut c = Zeroizing::new(vec![R::ZERO; if transpose { k * n } else { rows * n }]);
     let mut r0 = 0;
     for &(owner, len) in segments {
         let range = r0..r0 + len;
         if transpose {
             // A_seg^T (k x len) times B_seg (len x n), summed over segments.
-            let seg: Vec<R> = (0..k)
-                .flat_map(|col| range.clone().map(move |r| sub[col * rows + r]))
-                .collect();
+            let seg: Zeroizing<Vec<R>> = Zeroizing::new(
+                (0..k)
+                    .flat_map(|col| range.clone().map(move |r| sub[col * rows + r]))
+                    .collect(),
+            );
             let part = engine
                 .matrix_product(
                     Some((owner, cb)),
@@ -755,7 +758,8 @@ async fn owned_product<R: OtRing>(
                     len,
                     n,
                 )
-                .await?;
+                .await
+                .map(Zeroizing::new)?;
             add_into(&mut c, &part);
         } else {
             let part = engine
@@ -767,12 +771,13 @@ async fn owned_product<R: OtRing>(
                     k,
                     n,
                 )
-                .await?;
+                .await
+                .map(Zeroizing::new)?;
             c[r0 * n..(r0 + len) * n].copy_from_slice(&part);
         }
         r0 += len;
     }
-    Ok(c)
+    Ok(std::mem::take(&mut *c))
 }
 
 /// Makes one item on `engine` (any request but a new mask, which [`OtSource::make`] makes).
@@ -1034,7 +1039,8 @@ impl<R: Ring> Producer<R> {
             b.extend_from_slice(&bb);
             c.extend_from_slice(&bc);
         }
-        Triples::from_shares(a.to_vec(), b.to_vec(), c.to_vec())
+        let take = |v: &mut Zeroizing<Vec<R>>| std::mem::take(&mut **v);
+        Triples::from_shares(take(&mut a), take(&mut b), take(&mut c))
     }
 }
 
@@ -1172,6 +1178,8 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
         values: Vec<R>,
         value_bits: u32,
     ) -> Result<Option<MatrixMask<R>>> {
+        // This party's rows: wiped on every way out, errors included.
+        let mut values = Zeroizing::new(values);
         let m: usize = owners.iter().map(|s| s.1).sum();
         if values.len() != m * k {
             return Err(Error::Shape(format!(
@@ -1201,11 +1209,14 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
             let ots = OwnedOts::setup(&mut self.engine, owners, k, &values, bits).await?;
             self.tables.reused.insert(id, ots);
         }
-        self.tables
-            .masks
-            .insert(id, (m, k, Zeroizing::new(values.clone())));
+        self.tables.masks.insert(id, (m, k, values.clone()));
         self.tables.owners.insert(id, (owners.to_vec(), value_bits));
-        Ok(Some(MatrixMask::from_share(id, m, k, values)?))
+        Ok(Some(MatrixMask::from_share(
+            id,
+            m,
+            k,
+            std::mem::take(&mut *values),
+        )?))
     }
 }
 

@@ -10,6 +10,7 @@ use crate::net::PartyId;
 use crate::prg::Seed;
 use crate::ring::Ring;
 use crate::share::Shared;
+use zeroize::Zeroizing;
 
 /// Shares `values` (given only at the owner) of public length `len`; every party gets its share.
 pub async fn share_from<R: Ring>(
@@ -29,24 +30,30 @@ pub async fn share_from<R: Ring>(
                 values.len()
             )));
         }
-        let mut own = values.to_vec();
+        // The owner's share is wiped on every way out (a `Shared`); so is each peer's share, once
+        // subtracted. The seed's bytes go to the network, which moves them to the peer (who wipes them).
+        let mut own = Shared::from_share(values.to_vec());
+        let mut theirs = Zeroizing::new(vec![R::ZERO; len]);
         let peers: Vec<PartyId> = ctx.peers().collect();
         for peer in peers {
             let seed = Seed::from_rng(ctx.rng());
-            let theirs = R::random_vec(&mut seed.expander(0), len);
-            own.iter_mut().zip(&theirs).for_each(|(o, &t)| *o -= t);
+            R::fill_random(&mut seed.expander(0), &mut theirs);
+            own.share_values_mut()
+                .iter_mut()
+                .zip(theirs.iter())
+                .for_each(|(o, &t)| *o -= t);
             ctx.send_bytes(peer, seed.expose_bytes().to_vec()).await?;
         }
-        Ok(Shared::from_share(own))
+        Ok(own)
     } else {
         let seed = ctx
-            .recv_checked(owner, |b| {
-                <[u8; 32]>::try_from(b)
-                    .map_err(|_| format!("an input seed is 32 bytes, got {}", b.len()))
+            .recv_secret_checked(owner, |b| {
+                Seed::from_slice(b)
+                    .ok_or_else(|| format!("an input seed is 32 bytes, got {}", b.len()))
             })
             .await?;
         Ok(Shared::from_share(R::random_vec(
-            &mut Seed::from_bytes(seed).expander(0),
+            &mut seed.expander(0),
             len,
         )))
     }

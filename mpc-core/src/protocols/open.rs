@@ -56,12 +56,13 @@ pub async fn open_owned_to<R: Ring>(
         return Ok(None);
     }
     // The share becomes the sum; once the others' shares are added it is the public value.
-    let mut sum = x.into_share_values();
+    // Until every share is in, the partial sum is secret: wiped if a peer's failure ends this early.
+    let mut sum = zeroize::Zeroizing::new(x.into_share_values());
     let peers: Vec<PartyId> = ctx.peers().collect();
     for p in peers {
         ctx.recv_add_elems::<R>(p, &mut sum).await?;
     }
-    Ok(Some(sum))
+    Ok(Some(std::mem::take(&mut *sum)))
 }
 
 /// Opens several vectors to every party in one round (one message per peer), returning them in order.

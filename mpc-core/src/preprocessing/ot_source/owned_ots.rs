@@ -184,18 +184,23 @@ impl OwnedOts {
             let Ends::Other(q) = &seg.ots else {
                 continue;
             };
-            let delta = pairs[seg.owner]
-                .as_ref()
-                .ok_or_else(missing_peer)?
-                .sender
-                .delta();
+            let delta = Zeroizing::new(
+                pairs[seg.owner]
+                    .as_ref()
+                    .ok_or_else(missing_peer)?
+                    .sender
+                    .delta(),
+            );
             for (r0, r1) in parts(seg) {
-                let beta: Vec<R> = (r0..r1)
-                    .flat_map(|r| (0..k).flat_map(move |col| (0..n).map(move |j| (r, col, j))))
-                    .map(|(r, col, j)| b[words(r, col) * n + j])
-                    .collect();
+                // This party's B-share words, copied: wiped after use.
+                let beta: Zeroizing<Vec<R>> = Zeroizing::new(
+                    (r0..r1)
+                        .flat_map(|r| (0..k).flat_map(move |col| (0..n).map(move |j| (r, col, j))))
+                        .map(|(r, col, j)| b[words(r, col) * n + j])
+                        .collect(),
+                );
                 let ots = &q[(r0 - seg.start) * per_row..(r1 - seg.start) * per_row];
-                let (msg, share) = fixed_choice::send(ots, delta, tweak, bits, &beta, n)
+                let (msg, share) = fixed_choice::send(ots, *delta, tweak, bits, &beta, n)
                     .map_err(|e| Error::Preprocessing(format!("internal: {e}")))?;
                 add(c, r0, &share);
                 ctx.send_bytes(seg.owner, msg).await?;
