@@ -188,11 +188,26 @@ pub struct TrainConfig {
     /// Gradient descent (the default) or the closed form of linear regression.
     #[serde(default)]
     pub solver: Solver,
+    /// Statistical security parameter: everything the run sends and opens is within statistical distance
+    /// `2^-sigma` of a simulation from its declared outputs, and its truncations fail with a probability
+    /// included in that bound ([`crate::hiding`]).
+    #[serde(default = "default_sigma")]
+    pub sigma: u32,
+}
+
+/// The default statistical security parameter.
+pub const DEFAULT_SIGMA: u32 = 40;
+
+/// Accepted values of [`TrainConfig::sigma`].
+pub const SIGMA_RANGE: std::ops::RangeInclusive<u32> = 20..=80;
+
+fn default_sigma() -> u32 {
+    DEFAULT_SIGMA
 }
 
 impl Default for TrainConfig {
     /// The benchmark recipe: gradient descent, 10 epochs, batch 64, learning rate 0.1, no penalty, model to
-    /// party 0.
+    /// party 0, sigma 40.
     fn default() -> Self {
         TrainConfig {
             model: ModelKind::Logistic,
@@ -203,6 +218,7 @@ impl Default for TrainConfig {
             standardize: Standardize::Global,
             receivers: vec![0],
             solver: Solver::GradientDescent,
+            sigma: DEFAULT_SIGMA,
         }
     }
 }
@@ -238,6 +254,17 @@ impl TrainConfig {
             return Err(Error::option(
                 "l2",
                 format!("{} is not in [0, 100]", self.l2),
+            ));
+        }
+        if !SIGMA_RANGE.contains(&self.sigma) {
+            return Err(Error::option(
+                "sigma",
+                format!(
+                    "{} is not in {}..={}",
+                    self.sigma,
+                    SIGMA_RANGE.start(),
+                    SIGMA_RANGE.end()
+                ),
             ));
         }
         if self.receivers.is_empty() {

@@ -20,6 +20,7 @@
 //! standardize = "global"         # or "none"
 //! preprocessing = "dealer"       # or "ot"
 //! receivers = [0]                # the parties that receive the model
+//! sigma = 40                     # statistical security of the whole run, in bits (every party the same)
 //! out = "mpc-out"                # output directory, relative to the config file
 //! ```
 
@@ -76,6 +77,7 @@ struct Raw {
     out: Option<Spanned<String>>,
     partitioning: Option<Spanned<String>>,
     min_intersection: Option<Spanned<i64>>,
+    sigma: Option<Spanned<i64>>,
 }
 
 /// Reads the `[train]` table of the config file at `path`.
@@ -185,6 +187,16 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
         standardize,
         receivers,
         solver,
+        sigma: match &raw.sigma {
+            Some(s) => u32::try_from(*s.get_ref()).map_err(|_| {
+                at(
+                    Some(s.span()),
+                    &named("sigma"),
+                    format!("{} is not in {:?}", s.get_ref(), crate::config::SIGMA_RANGE),
+                )
+            })?,
+            None => defaults.sigma,
+        },
     };
     // The roster (and so the number of parties) is mpc-net's; receivers are checked against it at the start.
     if let Err(Error::Option { field, reason }) = config.validate(usize::MAX) {
@@ -196,6 +208,7 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
             "l2" => raw.l2.as_ref().map(|s| s.span()),
             "receivers" => raw.receivers.as_ref().map(|s| s.span()),
             "solver" => raw.solver.as_ref().map(|s| s.span()),
+            "sigma" => raw.sigma.as_ref().map(|s| s.span()),
             _ => None,
         };
         return Err(at(span, &named(&key), reason));

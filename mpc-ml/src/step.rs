@@ -22,18 +22,20 @@
 //!
 //! `t` is masked once for both of its products: a square pair with a product (`a`, `a^2`, `b`, `a b`,
 //! [`mpc_core::preprocessing::Squares`]) serves `t t` and `t q`, a square pair without one serves `u u`, and
-//! only `v w` takes a triple, whose `a` (the mask of `v`) is short ([`PRODUCT_MASK_BITS`]). With `ot`
-//! preprocessing that is about a quarter fewer bytes than four triples (one OT per bit of `a` carries both
-//! of `t`'s products, and a square needs only half of the pairs of parties), and the short masks make the
-//! OTs 70 and 72 per element instead of 128: 4,400 bytes per element and ordered pair of parties in all,
-//! against 8,224 for four uniform triples.
+//! only `v w` takes a triple, whose `a` (the mask of `v`) is short. With `ot` preprocessing that is about a
+//! quarter fewer bytes than four triples (one OT per bit of `a` carries both of `t`'s products, and a square
+//! needs only half of the pairs of parties), and the short masks take fewer OTs per element than 128 (77
+//! for breast cancer, where 70 and 72 hid each value with 40 bits but not the run).
+//!
+//! The mask sizes and each truncation's bound `k` are the run's ([`StepParams`], from [`crate::hiding`] and
+//! [`crate::bounds`]): the masks are sized so that the whole run stays within statistical distance
+//! `2^-sigma`, and each truncation opens `x + 2^k + r` with the `k` of its own input's public bound instead
+//! of the format's 87, which is what keeps the `ot` source's truncations (masks of `125` bits or so) and a
+//! dealer's truncation failures within that budget.
 //!
 //! Per step of `b` rows and `d + 1` weights (logistic): `b` square pairs with products, `b` without, `b`
-//! triples with short `a`, truncation pairs for `4b` plus
-//! `b` and `d + 1` elements, and two mask triples. Every value stays below the fixed-point bound `2^87`: `q`
-//! at 60 fractional bits needs `|q| < 2^27`, true for `|t| < 7` (`|z| < 168`; `q` then grows like `19.2 t^8`), and so is `v w`; the update at 60 bits needs a
-//! change of a weight below `2^27` per step.
-
+//! triples with short `a`, truncation pairs for `4b` plus `b` and `d + 1` elements, and two mask triples.
+//!
 use mpc_core::preprocessing::{MaskUse, Preprocessing};
 use mpc_core::protocols::fused::{differences, PendingTrunc};
 use mpc_core::protocols::matmul::MaskedMatrix;
@@ -41,22 +43,10 @@ use mpc_core::protocols::mul::beaver_local;
 use mpc_core::protocols::open::{open_many, open_owned};
 use mpc_core::{Context, FixedPoint, Result, Ring, Shared, Z128};
 
+use crate::hiding::Plan;
 use crate::prefetch::{Need, Prefetched};
 use crate::secure::FORMAT;
 use crate::sigmoid::{COEFFS, RANGE};
-
-/// Bits of each party's share of the masks of `t` and `u` (the `ot` source then needs 70 OTs per element
-/// instead of 128). Opening `t - a` hides `|t| < 7` (2^23 at 20 fractional bits) with 47 bits, and `u < 49`
-/// (2^26) with 44. The alignment `r' + a` of a truncation mask with a bounded `a` reveals the high bits of
-/// `r'`, so the value truncated is hidden by the low `70 + shift` bits of its mask: `z / 24` (below 2^43 at
-/// 40 fractional bits, shift 40) with 67 bits, `t^2` (below 2^46, shift 20) with 44.
-pub(crate) const SQUARE_MASK_BITS: u32 = 70;
-
-/// Bits of each party's share of the mask `a` of `v = t^4` in `v w` (`w`'s mask `b` stays uniform): opening
-/// `v - a` hides `v < 2401` (2^32 at 20 fractional bits, for `|t| < 7`) with 40 bits, and `v`'s alignment
-/// hides `t^4` at 40 fractional bits (below 2^52, shift 20) with the low 92 bits of its mask, 40 bits. The
-/// `ot` source then needs 72 OTs per element in each direction of a pair instead of 128.
-pub(crate) const PRODUCT_MASK_BITS: u32 = 72;
 
 /// The public constants of the steps.
 pub(crate) struct StepParams {
@@ -66,30 +56,44 @@ pub(crate) struct StepParams {
     l2: Z128,
     inv_range: Z128,
     coeffs: [Z128; 5],
+    /// Bits of each party's share of the masks of `t` and `u` (the `ot` source needs that many OTs per
+    /// element instead of 128), sized for the run ([`crate::hiding`]).
+    square_mask_bits: u32,
+    /// Bits of each party's share of the mask `a` of `v = t^4` in `v w` (`w`'s mask `b` stays uniform).
+    product_mask_bits: u32,
+    /// The formats of the step's truncations, each under its own input's bound ([`crate::bounds`]): `z / 24`,
+    /// `t^2`, `t^4`, `q`, `g` and the update.
+    fx: [FixedPoint; 6],
 }
 
 impl StepParams {
-    pub(crate) fn new(linear: bool, learning_rate: f64, l2: f64) -> Result<Self> {
+    pub(crate) fn new(linear: bool, learning_rate: f64, l2: f64, plan: &Plan) -> Result<Self> {
         let f = FORMAT.frac_bits;
         let mut coeffs = [Z128::ZERO; 5];
         for (c, &v) in coeffs.iter_mut().zip(&COEFFS) {
             *c = FORMAT.encode(v)?;
         }
+        let tr = &plan.bounds.truncs;
+        let fmt = |t, shift| {
+            Plan::format(t, shift).map_err(|e| mpc_core::Error::InvalidArgument(e.to_string()))
+        };
         Ok(StepParams {
             linear,
             learning_rate,
             l2: Z128::from_i128((learning_rate * l2 * ((2 * f) as f64).exp2()).round() as i128),
             inv_range: FORMAT.encode(1.0 / RANGE)?,
             coeffs,
+            square_mask_bits: plan.sizes.square_mask_bits,
+            product_mask_bits: plan.sizes.product_mask_bits,
+            fx: [
+                fmt(tr.t, 2 * f)?,
+                fmt(tr.u, f)?,
+                fmt(tr.v, f)?,
+                fmt(tr.q, 2 * f)?,
+                fmt(Some(tr.g), f)?,
+                fmt(Some(tr.update), 2 * f)?,
+            ],
         })
-    }
-}
-
-/// A truncation by `bits` under the training bound.
-fn shift(bits: u32) -> FixedPoint {
-    FixedPoint {
-        frac_bits: bits,
-        bound_bits: FORMAT.bound_bits,
     }
 }
 
@@ -104,14 +108,14 @@ pub(crate) fn mask_use(row_start: usize, row_end: usize, transpose: bool) -> Mas
 }
 
 /// The requests of one [`step`] on rows `s..e` with `d + 1` weights, in the order the step consumes them.
-pub(crate) fn needs(s: usize, e: usize, weights: usize, linear: bool) -> Vec<Need> {
+pub(crate) fn needs(s: usize, e: usize, weights: usize, p: &StepParams) -> Vec<Need> {
     let (b, f) = (e - s, FORMAT.frac_bits);
     let mut v = vec![Need::Mask(mask_use(s, e, false))];
-    if !linear {
+    if !p.linear {
         v.extend([
-            Need::Squares(b, true, SQUARE_MASK_BITS),
-            Need::Squares(b, false, SQUARE_MASK_BITS),
-            Need::Triples(b, PRODUCT_MASK_BITS),
+            Need::Squares(b, true, p.square_mask_bits),
+            Need::Squares(b, false, p.square_mask_bits),
+            Need::Triples(b, p.product_mask_bits),
             Need::Trunc(b, 2 * f),
             Need::Trunc(b, f),
             Need::Trunc(b, f),
@@ -199,13 +203,13 @@ pub(crate) async fn step(
     } else {
         // t is masked once by `a` for t t and t q (a square pair with a product), u by a square pair, and
         // v w takes a triple.
-        let sq_t = pre.squares(ctx, b, true, SQUARE_MASK_BITS).await?;
-        let sq_u = pre.squares(ctx, b, false, SQUARE_MASK_BITS).await?;
-        let t3 = pre.triples_bounded(ctx, b, PRODUCT_MASK_BITS).await?;
+        let sq_t = pre.squares(ctx, b, true, p.square_mask_bits).await?;
+        let sq_u = pre.squares(ctx, b, false, p.square_mask_bits).await?;
+        let t3 = pre.triples_bounded(ctx, b, p.product_mask_bits).await?;
 
         // Round 2: t = z / 24, aligned with its mask.
         let pt = pre.trunc_pairs(ctx, b, 2 * f).await?;
-        let pt = PendingTrunc::start(ctx, &z.scale(p.inv_range), shift(2 * f), pt)?;
+        let pt = PendingTrunc::start(ctx, &z.scale(p.inv_range), p.fx[0], pt)?;
         let a1 = pt.aligned(sq_t.a_share())?;
         let o = open_many(ctx, &[pt.masked(), &a1]).await?;
         let rt = pt.resolve(lead, &o[0])?;
@@ -218,7 +222,7 @@ pub(crate) async fn step(
 
         // Round 3: u = t^2, aligned with its mask.
         let pu = pre.trunc_pairs(ctx, b, f).await?;
-        let pu = PendingTrunc::start(ctx, &u2, shift(f), pu)?;
+        let pu = PendingTrunc::start(ctx, &u2, p.fx[1], pu)?;
         let a2 = pu.aligned(sq_u.a_share())?;
         let o = open_many(ctx, &[pu.masked(), &a2]).await?;
         let ru = pu.resolve(lead, &o[0])?;
@@ -229,7 +233,7 @@ pub(crate) async fn step(
         // as public minus the mask C3 r'_u + C4 r'_v.
         let c = &p.coeffs;
         let pv = pre.trunc_pairs(ctx, b, f).await?;
-        let pv = PendingTrunc::start(ctx, &v2, shift(f), pv)?;
+        let pv = PendingTrunc::start(ctx, &v2, p.fx[2], pv)?;
         // This party's shares of C3 r'_u + b3 (r'_u = P_u - u).
         let c3_ru_b3: Vec<Z128> = ru
             .value
@@ -266,7 +270,7 @@ pub(crate) async fn step(
 
         // Round 5: q to f bits, aligned for t q (t5).
         let pq = pre.trunc_pairs(ctx, b, 2 * f).await?;
-        let pq = PendingTrunc::start(ctx, &Shared::from_share(q), shift(2 * f), pq)?;
+        let pq = PendingTrunc::start(ctx, &Shared::from_share(q), p.fx[3], pq)?;
         let b5 = pq.aligned(t5.b_share())?;
         let o = open_many(ctx, &[pq.masked(), &b5]).await?;
         let rq = pq.resolve(lead, &o[0])?;
@@ -284,7 +288,7 @@ pub(crate) async fn step(
     let bwd = mask_use(s, e, true);
     let pg = pre.trunc_pairs(ctx, b, f).await?;
     let tb = pre.mask_triple_for(&bwd)?;
-    let pg = PendingTrunc::start(ctx, &g, shift(f), pg)?;
+    let pg = PendingTrunc::start(ctx, &g, p.fx[4], pg)?;
     let aligned = pg.aligned(tb.b_share())?;
     let o = open_many(ctx, &[pg.masked(), &aligned]).await?;
     let rg = pg.resolve(lead, &o[0])?;
@@ -302,6 +306,6 @@ pub(crate) async fn step(
         *u += wj * p.l2;
     }
     let pairs = pre.trunc_pairs(ctx, d + 1, 2 * f).await?;
-    weights.pending = Some(PendingTrunc::start(ctx, &upd, shift(2 * f), pairs)?);
+    weights.pending = Some(PendingTrunc::start(ctx, &upd, p.fx[5], pairs)?);
     Ok(())
 }

@@ -159,6 +159,18 @@ use crate::error::{Error, Result};
 use crate::ring::Ring;
 use crate::share::Shared;
 
+/// Sizes of the statistically hiding parts of the mask triples of owned masks
+/// ([`Preprocessing::owned_mask`]), chosen per run from its public plan so that the run's summed statistical
+/// distance stays within its security parameter (see `OtConfig::owned_operand_bits` and
+/// `OtConfig::pad_hiding_bits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnedHiding {
+    /// Bits of each party's share of `B` (at most the ring's: then uniform).
+    pub operand_bits: u32,
+    /// Bits by which the short Gilboa pads exceed the owners' value bound.
+    pub pad_hiding_bits: u32,
+}
+
 /// Which rows of a [`MatrixMask`] a [`MaskTriple`] is for, and whether the mask is used transposed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MaskUse {
@@ -255,6 +267,13 @@ pub trait Preprocessing<R: Ring>: Send {
     ) -> Result<Option<MatrixMask<R>>> {
         let _ = (ctx, owners, k, values, value_bits);
         Ok(None)
+    }
+
+    /// Sizes the bounded masks of the mask triples of owned masks made from now on (every party the same).
+    /// The default ignores it: sources whose masks are uniform.
+    fn size_owned_hiding(&mut self, hiding: OwnedHiding) -> Result<()> {
+        let _ = hiding;
+        Ok(())
     }
 
     /// Tells the source the requests that will follow, in order (every party the same), so that a source

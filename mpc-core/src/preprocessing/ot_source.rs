@@ -97,6 +97,27 @@ pub struct OtConfig {
     /// of its ends for the whole run; a larger mask makes its mask triples with `B` choosing instead
     /// ([`OtConfig::owned_operand_bits`]). The default, `2^22`, holds at most 64 MiB per party.
     pub reuse_owned_ots: usize,
+    /// Statistical hiding of the short Gilboa pads of those larger masks' triples, where the owners' values
+    /// are the correlations: pads of `value_bits + pad_hiding_bits` bits ([`gilboa::Bounds`]).
+    pub pad_hiding_bits: u32,
+}
+
+impl OtConfig {
+    /// Whether an owned mask of `m x k` values below `2^value_bits` among `parties` parties reuses its owners'
+    /// OTs ([`OtConfig::reuse_owned_ots`]; `B` then uniform) in a ring of `ring_bits` bits, instead of making
+    /// its triples with bounded `B` and short pads.
+    pub fn reuses_owned_ots(
+        &self,
+        m: usize,
+        k: usize,
+        value_bits: u32,
+        parties: usize,
+        ring_bits: u32,
+    ) -> bool {
+        // Signed values below 2^value_bits: value_bits + 1 bits of two's complement.
+        let bits = (value_bits + 1).min(ring_bits);
+        OwnedOts::fits(m, k, bits, parties, self.reuse_owned_ots)
+    }
 }
 
 impl Default for OtConfig {
@@ -107,6 +128,7 @@ impl Default for OtConfig {
             max_batch_ots: 1 << 13,
             owned_operand_bits: 70,
             reuse_owned_ots: 1 << 22,
+            pad_hiding_bits: gilboa::PAD_HIDING_BITS,
         }
     }
 }
@@ -727,6 +749,7 @@ async fn owned_product<R: OtRing>(
     let cb = gilboa::Bounds {
         choice_bits: engine.config.owned_operand_bits as usize,
         value_bits: Some(value_bits),
+        pad_hiding_bits: engine.config.pad_hiding_bits,
     };
     let mut c = vec![R::ZERO; if transpose { k * n } else { rows * n }];
     let mut r0 = 0;
@@ -1132,6 +1155,19 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
         )
     }
 
+    fn size_owned_hiding(&mut self, hiding: super::OwnedHiding) -> Result<()> {
+        if hiding.operand_bits == 0 || hiding.pad_hiding_bits == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "owned-mask hiding of {hiding:?}"
+            )));
+        }
+        for engine in std::iter::once(&mut self.engine).chain(self.side.as_mut()) {
+            engine.config.owned_operand_bits = hiding.operand_bits.min(R::BITS);
+            engine.config.pad_hiding_bits = hiding.pad_hiding_bits;
+        }
+        Ok(())
+    }
+
     async fn announce(&mut self, _ctx: &mut Context, upcoming: &[OtRequest]) -> Result<()> {
         self.make_ahead(upcoming).await
     }
@@ -1169,7 +1205,8 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
         // Signed values below 2^value_bits: value_bits + 1 bits of two's complement.
         let bits = (value_bits + 1).min(R::BITS);
         let parties = self.engine.ctx.parties();
-        if OwnedOts::fits(m, k, bits, parties, self.engine.config.reuse_owned_ots) {
+        let config = self.engine.config;
+        if config.reuses_owned_ots(m, k, value_bits, parties, R::BITS) {
             let ots = OwnedOts::setup(&mut self.engine, owners, k, &values, bits).await?;
             self.tables.reused.insert(id, ots);
         }
@@ -1803,7 +1840,17 @@ mod tests {
             );
             let (xs, ws, rs) = (shares_of(&x, n), shares_of(&w, n), shares_of(&r, n));
             let mut bytes = Vec::new();
-            for (owned, value_bits) in [(true, bits), (true, 127), (false, 0)] {
+            // The last run sizes its masks for a run-wide budget: longer `B` and pads, same products.
+            let longer = crate::preprocessing::OwnedHiding {
+                operand_bits: 100,
+                pad_hiding_bits: 60,
+            };
+            for (owned, value_bits, hiding) in [
+                (true, bits, None),
+                (true, 127, None),
+                (false, 0, None),
+                (true, bits, Some(longer)),
+            ] {
                 let (x, xs, ws, rs, owners) = (
                     x.clone(),
                     xs.clone(),
@@ -1826,6 +1873,9 @@ mod tests {
                         };
                         // The per-triple way (`B` chooses); `owned_masks_reuse_their_ots` covers the other.
                         let mut src = OtSource::<Z128>::setup_with(&mut ctx, per_triple()).await?;
+                        if let Some(h) = hiding {
+                            src.size_owned_hiding(h)?;
+                        }
                         let before = ctx.stats();
                         let xm = if owned {
                             let mine = own_rows(&x, &owners, me, k);
@@ -1865,7 +1915,11 @@ mod tests {
                 .unwrap();
                 let mut total = 0;
                 for (a, b, sent) in out {
-                    assert_eq!((a, b), want, "owned {owned} {value_bits}, {n} parties");
+                    assert_eq!(
+                        (a, b),
+                        want,
+                        "owned {owned} {value_bits} {hiding:?}, {n} parties"
+                    );
                     total += sent;
                 }
                 bytes.push(total);
@@ -1881,6 +1935,12 @@ mod tests {
                 "bounded values moved {} bytes against {} without the bound",
                 bytes[0],
                 bytes[1]
+            );
+            assert!(
+                bytes[3] > bytes[0],
+                "100-bit B and 60-bit pads moved {} bytes against {} with 70 and 40",
+                bytes[3],
+                bytes[0]
             );
         }
     }
