@@ -342,6 +342,14 @@ mod tests {
         assert_eq!(s.preprocessing, PreprocessingKind::Dealer);
         assert_eq!(s.partitioning, Partitioning::Horizontal);
         assert_eq!(s.config.solver, Solver::GradientDescent);
+        assert_eq!(s.config.sigma, crate::config::DEFAULT_SIGMA);
+        let strict = GOOD.replace("epochs = 5", "epochs = 5\nsigma = 60");
+        let strict = parse_train_section(Path::new("/cfg/p.toml"), &strict).unwrap();
+        assert_eq!(strict.config.sigma, 60);
+        for bad in ["sigma = 10", "sigma = -1"] {
+            let e = err(&GOOD.replace("epochs = 5", bad));
+            assert!(e.contains("line 7") && e.contains("train.sigma"), "{e}");
+        }
         let c = GOOD.replace(
             "epochs = 5",
             "model = \"linear\"\nsolver = \"closed_form\"\nl2 = 0.5",

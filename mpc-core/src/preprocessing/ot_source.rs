@@ -27,7 +27,9 @@
 //!   i.e. `sigma = rho - k - 1` bits ([`trunc_hiding_bits`]). For 40 bits take `k <= l - 42 - ceil(log2 n)`:
 //!   `k <= 85` in Z128 for 2 parties, `k <= 84` for 3 or 4 (the default format's `k = 87` gives 38, 37 and 36
 //!   bits for 2, 3-4 and 5-8 parties); in Z64 the default `k = 40` gives 21 bits for 2 parties. Here `r` is not
-//!   uniform over the ring, unlike the dealer's pairs.
+//!   uniform over the ring, unlike the dealer's pairs. These are per value: a run opens many, and their
+//!   distances add up, so training truncates each value under the `k` of its own public bound (mpc-ml's
+//!   `bounds` and `hiding`, which sum the run's distances against one parameter `sigma`).
 //!
 //! Communication per Z/2^l triple between two parties, each way: `l` OTs of extension (`u`: 8 bytes each
 //! with the default SoftSpokenOT, 16 with IKNP, [`OtConfig::extension`]) plus `l (l + 1) / 16` bytes of
@@ -88,7 +90,8 @@ pub struct OtConfig {
     /// statistically, with about `owned_operand_bits - log2|Y|` bits (at most the ring's bits: then
     /// perfectly). The default 70 gives 40 bits for `|Y| < 2^30`, that is fixed-point values below 1,024 at
     /// 20 fractional bits (training's weights and truncated gradients); each bit less saves one OT per
-    /// element of `B` and a share of the correction bytes.
+    /// element of `B` and a share of the correction bytes. A run sizes it for its whole budget with
+    /// [`Preprocessing::size_owned_hiding`].
     pub owned_operand_bits: u32,
     /// Largest owned mask, in OTs (its values times their bits plus one, times the other parties), whose
     /// owners choose with the bits of their values once, at [`Preprocessing::owned_mask`], and reuse those
