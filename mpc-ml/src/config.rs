@@ -195,6 +195,21 @@ pub struct TrainConfig {
     /// the secure model needs it; without it the report shows the final model's loss.
     #[serde(default)]
     pub epoch_models: bool,
+    /// Statistical security parameter: everything the run sends and opens is within statistical distance
+    /// `2^-sigma` of a simulation from its declared outputs, and its truncations fail with a probability
+    /// included in that bound ([`crate::hiding`]).
+    #[serde(default = "default_sigma")]
+    pub sigma: u32,
+}
+
+/// The default statistical security parameter.
+pub const DEFAULT_SIGMA: u32 = 40;
+
+/// Accepted values of [`TrainConfig::sigma`].
+pub const SIGMA_RANGE: std::ops::RangeInclusive<u32> = 20..=80;
+
+fn default_sigma() -> u32 {
+    DEFAULT_SIGMA
 }
 
 impl Default for TrainConfig {
@@ -211,6 +226,7 @@ impl Default for TrainConfig {
             receivers: vec![0],
             solver: Solver::GradientDescent,
             epoch_models: false,
+            sigma: DEFAULT_SIGMA,
         }
     }
 }
@@ -246,6 +262,17 @@ impl TrainConfig {
             return Err(Error::option(
                 "l2",
                 format!("{} is not in [0, 100]", self.l2),
+            ));
+        }
+        if !SIGMA_RANGE.contains(&self.sigma) {
+            return Err(Error::option(
+                "sigma",
+                format!(
+                    "{} is not in {}..={}",
+                    self.sigma,
+                    SIGMA_RANGE.start(),
+                    SIGMA_RANGE.end()
+                ),
             ));
         }
         if self.receivers.is_empty() {

@@ -41,10 +41,12 @@
 //! [`TrainOutput::revealed`] (by default the global means and standard deviations of the features), nothing
 //! else.
 
+pub mod bounds;
 pub mod closed_form;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod hiding;
 pub mod local;
 pub mod metrics;
 pub mod model;

@@ -12,7 +12,7 @@ use crate::data::load_csv_file;
 use crate::error::Result;
 use crate::metrics::{self, Metrics};
 use crate::party_config::TrainSection;
-use crate::report::{loss_svg, revealed_section, OutputDir};
+use crate::report::{loss_svg, revealed_section, security_line, OutputDir};
 use crate::secure::{train_party, TrainOutput, FORMAT};
 use crate::split::split_party;
 
@@ -125,6 +125,17 @@ fn write_party_outputs(
     } else {
         md.push_str("This party is not a receiver: it learned no model.\n\n");
     }
+    let shape = crate::bounds::RunShape {
+        rows: output.rows_per_party.iter().sum(),
+        features: output.scaling.mean.len(),
+        parties,
+    };
+    md.push_str(&security_line(
+        &shape,
+        &section.config,
+        section.preprocessing,
+        true,
+    ));
     md.push_str(&revealed_section(
         &output.revealed,
         section.preprocessing,

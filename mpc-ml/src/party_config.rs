@@ -21,6 +21,7 @@
 //! preprocessing = "dealer"       # or "ot"
 //! receivers = [0]                # the parties that receive the model
 //! epoch_models = false           # true: open the model after every epoch to the receivers (loss curve)
+//! sigma = 40                     # statistical security of the whole run, in bits (every party the same)
 //! out = "mpc-out"                # output directory, relative to the config file
 //! ```
 
@@ -78,6 +79,7 @@ struct Raw {
     partitioning: Option<Spanned<String>>,
     min_intersection: Option<Spanned<i64>>,
     epoch_models: Option<bool>,
+    sigma: Option<Spanned<i64>>,
 }
 
 /// Reads the `[train]` table of the config file at `path`.
@@ -188,6 +190,16 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
         receivers,
         solver,
         epoch_models: raw.epoch_models.unwrap_or(defaults.epoch_models),
+        sigma: match &raw.sigma {
+            Some(s) => u32::try_from(*s.get_ref()).map_err(|_| {
+                at(
+                    Some(s.span()),
+                    &named("sigma"),
+                    format!("{} is not in {:?}", s.get_ref(), crate::config::SIGMA_RANGE),
+                )
+            })?,
+            None => defaults.sigma,
+        },
     };
     // The roster (and so the number of parties) is mpc-net's; receivers are checked against it at the start.
     if let Err(Error::Option { field, reason }) = config.validate(usize::MAX) {
@@ -199,6 +211,7 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
             "l2" => raw.l2.as_ref().map(|s| s.span()),
             "receivers" => raw.receivers.as_ref().map(|s| s.span()),
             "solver" => raw.solver.as_ref().map(|s| s.span()),
+            "sigma" => raw.sigma.as_ref().map(|s| s.span()),
             _ => None,
         };
         return Err(at(span, &named(&key), reason));
@@ -342,6 +355,14 @@ mod tests {
         )
         .unwrap();
         assert!(e.config.epoch_models);
+        assert_eq!(s.config.sigma, crate::config::DEFAULT_SIGMA);
+        let strict = GOOD.replace("epochs = 5", "epochs = 5\nsigma = 60");
+        let strict = parse_train_section(Path::new("/cfg/p.toml"), &strict).unwrap();
+        assert_eq!(strict.config.sigma, 60);
+        for bad in ["sigma = 10", "sigma = -1"] {
+            let e = err(&GOOD.replace("epochs = 5", bad));
+            assert!(e.contains("line 7") && e.contains("train.sigma"), "{e}");
+        }
         let c = GOOD.replace(
             "epochs = 5",
             "model = \"linear\"\nsolver = \"closed_form\"\nl2 = 0.5",

@@ -12,8 +12,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::bounds::RunShape;
 use crate::config::{ModelKind, PreprocessingKind, Solver, TrainConfig};
 use crate::error::{Error, Result};
+use crate::hiding::run_security_bits;
 use crate::local::LocalRun;
 use crate::metrics::{self, Metrics};
 use crate::model::Model;
@@ -325,6 +327,18 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
         out.rows_per_party,
         run.test.iter().map(|t| t.len()).sum::<usize>()
     ));
+    let shape = RunShape {
+        rows: out.rows_per_party.iter().sum(),
+        features: cmp.model.features.len(),
+        parties: run.parties.len(),
+    };
+    let horizontal = out.feature_owners.is_empty();
+    s.push_str(&security_line(
+        &shape,
+        config,
+        info.preprocessing,
+        horizontal,
+    ));
     s.push_str("## Metrics\n\n| | secure | plaintext |\n| --- | ---: | ---: |\n");
     for (name, a, b) in cmp.metric_rows() {
         s.push_str(&format!("| {name} | {a} | {b} |\n"));
@@ -401,6 +415,31 @@ pub(crate) fn revealed_section(
         PreprocessingKind::Ot => "\nEverything else opened during the run is masked, without a third party: `E = X - A` (each chunk of the data matrix under a uniform random mask, once) and the right operands of the data-matrix products hide perfectly; the Beaver-masked differences in the sigmoid polynomial and the truncations hide statistically, not perfectly: their masks are bounded (the sigmoid's square and product masks, truncation masks below the ring's size), so each hides a value only while the value stays far below its mask (see SECURITY.md).\n\n",
     });
     s
+}
+
+/// The report's line on the run's statistical security: `-log2` of the summed statistical distance of
+/// everything the run sends and opens, and of its truncation failures ([`crate::hiding`]), computed from the
+/// run's public shape as the run itself sized its masks (`horizontal`: owners' rows as masks).
+pub(crate) fn security_line(
+    shape: &RunShape,
+    config: &TrainConfig,
+    preprocessing: PreprocessingKind,
+    horizontal: bool,
+) -> String {
+    let sigma = config.sigma;
+    match config.solver {
+        Solver::ClosedForm => format!(
+            "Statistical security of this run: not computed for the closed form, whose truncations use the format's bound 2^{} (sigma = {sigma} covers gradient descent).\n\n",
+            FORMAT.bound_bits
+        ),
+        Solver::GradientDescent => match run_security_bits(shape, config, preprocessing, horizontal) {
+            Ok(bits) => format!(
+                "Statistical security of this run: {:.1} bits (sigma = {sigma}).\n\n",
+                (bits * 10.0).floor() / 10.0
+            ),
+            Err(e) => format!("Statistical security of this run: below sigma = {sigma} ({e}).\n\n"),
+        },
+    }
 }
 
 /// An output folder: created on first use, every write's error names the file, and the paths written are kept.

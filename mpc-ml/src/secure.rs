@@ -52,9 +52,11 @@ use mpc_core::{Context, FixedPoint, PartyId, Ring, Shared, SharedMatrix, Z128};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::bounds::RunShape;
 use crate::config::{ModelKind, Solver, Standardize, TrainConfig};
 use crate::data::{PartyData, MAX_ROWS, STANDARDIZED_LIMIT, UNSCALED_LIMIT};
 use crate::error::{Error, Result};
+use crate::hiding::{Masking, Plan};
 use crate::metrics;
 use crate::model::Model;
 use crate::plain::batches;
@@ -77,7 +79,7 @@ pub const FORMAT: FixedPoint = FixedPoint::Z128_DEFAULT;
 /// training rows of breast cancer, so 25 bits instead of the 32 of [`STANDARDIZED_LIMIT`]. The bound
 /// allowed is 1% wider plus 1, for the fixed-point statistics; [`encode_rows`] rejects a value beyond it
 /// (the statistics then lost precision). Without standardization the bound is [`UNSCALED_LIMIT`].
-fn owned_value_limit(total: usize, standardize: Standardize) -> f64 {
+pub(crate) fn owned_value_limit(total: usize, standardize: Standardize) -> f64 {
     match standardize {
         Standardize::Global => ((total.max(1) - 1) as f64).sqrt() * 1.01 + 1.0,
         Standardize::None => UNSCALED_LIMIT,
@@ -86,7 +88,7 @@ fn owned_value_limit(total: usize, standardize: Standardize) -> f64 {
 }
 
 /// Bits of the owned masks' bound for values up to `limit` in magnitude (see [`owned_value_limit`]).
-fn owned_value_bits(limit: f64) -> u32 {
+pub(crate) fn owned_value_bits(limit: f64) -> u32 {
     // 2^(bits - 20) > limit, so that even a value at the limit, rounded, encodes below 2^bits.
     (FORMAT.frac_bits + limit.log2().floor().max(0.0) as u32 + 1).clamp(23, FORMAT.frac_bits + 12)
 }
@@ -390,6 +392,29 @@ pub(crate) async fn descend(
     let chunk_rows = chunk_rows(config.batch_size);
     let mut chunks: Vec<Option<MaskedMatrix<Z128>>> =
         (0..total.div_ceil(chunk_rows)).map(|_| None).collect();
+    // The run's public plan: value bounds, mask sizes, truncation bounds and its statistical security.
+    let shape = RunShape {
+        rows: total,
+        features: d,
+        parties: ctx.parties(),
+    };
+    let plan = Plan::new(
+        &shape,
+        config,
+        Masking::of_source(source.name()),
+        owned.is_some(),
+    )?;
+    tracing::info!(
+        party = me,
+        bits = plan.security_bits(),
+        sigma = config.sigma,
+        "statistical security of the run"
+    );
+    if owned.is_some() {
+        source
+            .size_owned_hiding(plan.owned_hiding())
+            .map_err(mpc(me))?;
+    }
     let schedule = batches(total, config.batch_size);
     let x_max = owned_value_limit(total, config.standardize);
     let clamp_bits = step::clamp_bound_bits(
@@ -409,6 +434,7 @@ pub(crate) async fn descend(
         clamp_bits,
         ctx.parties(),
         x_max,
+        &plan,
     )
     .map_err(mpc(me))?;
     let mut weights = Weights::zeros(d + 1);
@@ -519,7 +545,7 @@ pub(crate) async fn descend(
 
 /// Rows per masked chunk of the data matrix: whole batches, about 2^16 rows (a chunk's `E` is one message of
 /// about 22 MB for 20 features).
-fn chunk_rows(batch_size: usize) -> usize {
+pub(crate) fn chunk_rows(batch_size: usize) -> usize {
     batch_size * (65_536 / batch_size).max(1)
 }
 

@@ -9,8 +9,8 @@
 //!
 //! Why this range. With the clamp, a narrow fit interval costs only the saturation error `sigmoid(-5.5) =
 //! 0.004`, and the fit on `[-6, 6]` is 25 times more accurate than the previous fit on `[-24, 24]` (whose
-//! largest error was 0.139). On the wire the clamp decides on `z` with an error below `n / 32` for `n`
-//! parties (`mpc_ml::step`), so an unclamped `z` stays inside `[-6, 6]` for up to 16 parties.
+//! largest error was 0.139). The clamp compares `z` exactly (`mpc_ml::step`), so an unclamped `z` stays
+//! inside `[-5.5, 5.5]`.
 //!
 //! **Error.** `|s(z) - sigmoid(z)|` is at most [`MAX_ERROR`] (0.0061) for every real `z`, with a
 //! root-mean-square error of at most [`RMS_ERROR`] (0.002) on `[-6, 6]`; `s(0) = 1/2` exactly and `s` is odd

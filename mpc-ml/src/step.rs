@@ -9,7 +9,6 @@
 //! | round | opens | then computes locally |
 //! | --- | --- | --- |
 //! | 1 | the previous update `+ r`, and `w + r' - B` | `w` updated, `z = X_b w` (2f bits) |
-//! | 2 | `z / 2^35 + r` | `z` at 5 fractional bits, for the clamp's comparisons |
 //! | clamp | bits of the comparisons, daBits, two products ([`mpc_core::protocols::compare::clamp_by`]) | `z` clamped to `[-5.5, 5.5]` |
 //! | 2' | `z / 6 + r`, and `t`'s alignment with its mask | `t`, `u2 = t t` |
 //! | 3 | `u2 + r`, and `u`'s alignment | `u = t^2`, `v2 = u u` |
@@ -25,18 +24,20 @@
 //!
 //! `t` is masked once for both of its products: a square pair with a product (`a`, `a^2`, `b`, `a b`,
 //! [`mpc_core::preprocessing::Squares`]) serves `t t` and `t q`, a square pair without one serves `u u`, and
-//! only `v w` takes a triple, whose `a` (the mask of `v`) is short ([`PRODUCT_MASK_BITS`]). With `ot`
-//! preprocessing that is about a quarter fewer bytes than four triples (one OT per bit of `a` carries both
-//! of `t`'s products, and a square needs only half of the pairs of parties), and the short masks make the
-//! OTs 70 and 72 per element instead of 128: 4,400 bytes per element and ordered pair of parties in all,
-//! against 8,224 for four uniform triples.
+//! only `v w` takes a triple, whose `a` (the mask of `v`) is short. With `ot` preprocessing that is about a
+//! quarter fewer bytes than four triples (one OT per bit of `a` carries both of `t`'s products, and a square
+//! needs only half of the pairs of parties), and the short masks take fewer OTs per element than 128 (77
+//! for breast cancer, where 70 and 72 hid each value with 40 bits but not the run).
+//!
+//! The mask sizes and each truncation's bound `k` are the run's ([`StepParams`], from [`crate::hiding`] and
+//! [`crate::bounds`]): the masks are sized so that the whole run stays within statistical distance
+//! `2^-sigma`, and each truncation opens `x + 2^k + r` with the `k` of its own input's public bound instead
+//! of the format's 87, which is what keeps the `ot` source's truncations (masks of `125` bits or so) and a
+//! dealer's truncation failures within that budget.
 //!
 //! Per step of `b` rows and `d + 1` weights (logistic): `b` square pairs with products, `b` without, `b`
-//! triples with short `a`, truncation pairs for `4b` plus
-//! `b` and `d + 1` elements, and two mask triples. Every value stays below the fixed-point bound `2^87`: `q`
-//! at 60 fractional bits needs `|q| < 2^27`, true since the clamp keeps `|t| <= 1` (`|q| < 17`), and so is `v w`; the update at 60 bits needs a
-//! change of a weight below `2^27` per step.
-
+//! triples with short `a`, truncation pairs for `4b` plus `b` and `d + 1` elements, and two mask triples.
+//!
 use mpc_core::preprocessing::{MaskUse, Preprocessing};
 use mpc_core::protocols::bits::open_bits;
 use mpc_core::protocols::compare::{clamp_by, clamp_by_flagged, less_than_zero, ClampPlan};
@@ -46,28 +47,15 @@ use mpc_core::protocols::mul::beaver_local;
 use mpc_core::protocols::open::{open_many, open_owned};
 use mpc_core::{Context, FixedPoint, Result, Ring, Shared, Z128};
 
+use crate::hiding::Plan;
 use crate::prefetch::{Need, Prefetched};
 use crate::secure::FORMAT;
 use crate::sigmoid::{CLAMP_AT, COEFFS, RANGE};
 
-/// Bits of each party's share of the masks of `t` and `u` (the `ot` source then needs 70 OTs per element
-/// instead of 128). Opening `t - a` hides `|t| < 7` (2^23 at 20 fractional bits) with 47 bits, and `u < 49`
-/// (2^26) with 44. The alignment `r' + a` of a truncation mask with a bounded `a` reveals the high bits of
-/// `r'`, so the value truncated is hidden by the low `70 + shift` bits of its mask: `z / 24` (below 2^43 at
-/// 40 fractional bits, shift 40) with 67 bits, `t^2` (below 2^46, shift 20) with 44.
-pub(crate) const SQUARE_MASK_BITS: u32 = 70;
-
-/// Bits of each party's share of the mask `a` of `v = t^4` in `v w` (`w`'s mask `b` stays uniform): opening
-/// `v - a` hides `v < 2401` (2^32 at 20 fractional bits, for `|t| < 7`) with 40 bits, and `v`'s alignment
-/// hides `t^4` at 40 fractional bits (below 2^52, shift 20) with the low 92 bits of its mask, 40 bits. The
-/// `ot` source then needs 72 OTs per element in each direction of a pair instead of 128.
-pub(crate) const PRODUCT_MASK_BITS: u32 = 72;
-
-/// Fractional bits of the coarse copy of `z` whose comparisons decide the clamp ([`clamp_bound_bits`]): its
-/// truncation is off by less than `n / 32` for `n` parties, so an unclamped `z` stays within
-/// `CLAMP_AT + n / 32`, inside the polynomial's fit `[-RANGE, RANGE]` for up to 16 parties
-/// ([`crate::sigmoid`]).
-pub(crate) const CLAMP_FRAC_BITS: u32 = 5;
+/// Fractional bits of `z` as the clamp compares it: the product's own 40, so the comparison is exact and
+/// nothing is truncated (a truncation before it would add a statistically hidden value per row to the run's
+/// budget, [`crate::hiding`], and an error to the threshold).
+pub(crate) const CLAMP_FRAC_BITS: u32 = 2 * FORMAT.frac_bits;
 
 /// A public bound on `|z| = |x . w|` for every weight vector that gradient descent can reach, and the bits
 /// its clamp compares with.
@@ -78,8 +66,7 @@ pub(crate) const CLAMP_FRAC_BITS: u32 = 5;
 /// `|g_i| = |sigmoid(z_i) - y_i| <= 1 + 2^-10`; a step changes `w_j` by `lr (1/b) sum_i g_i x_ij + lr l2 w_j`,
 /// so with `0 <= lr l2 <= 1` the decay never grows a weight and `|w_j| <= steps lr (1 + 2^-10) x_max` (plus
 /// `n` units of 2^-20 per step from truncation); and `|z| <= (d + 1) max|w_j| x_max`. The comparisons are on
-/// `z` at [`CLAMP_FRAC_BITS`] fractional bits (error below `n` units), so they need `2^bits` above
-/// `32 (|z| + CLAMP_AT) + n`. An error if `z` at 40 fractional bits would pass the format's bound `2^87` (then
+/// `z` at [`CLAMP_FRAC_BITS`] fractional bits, so they need `2^bits` above `2^40 (|z| + CLAMP_AT)`. An error if `z` at 40 fractional bits would pass the format's bound `2^87` (then
 /// fewer steps, a smaller learning rate or a smaller value bound are needed).
 pub(crate) fn clamp_bound_bits(
     weights: usize,
@@ -112,7 +99,7 @@ pub(crate) fn clamp_bound_bits(
             "the public bound of x . w after {steps} steps ({z_max:.3e}) is beyond the fixed-point range              ({limit:.3e}): train for fewer epochs or with a smaller learning rate"
         )));
     }
-    let coarse = (z_max + at) * (CLAMP_FRAC_BITS as f64).exp2() + parties as f64 + 1.0;
+    let coarse = (z_max + at) * (CLAMP_FRAC_BITS as f64).exp2() + 1.0;
     Ok(coarse.log2().ceil() as u32 + 1)
 }
 
@@ -138,6 +125,14 @@ pub(crate) struct StepParams {
     l2: Z128,
     inv_range: Z128,
     coeffs: [Z128; 5],
+    /// Bits of each party's share of the masks of `t` and `u` (the `ot` source needs that many OTs per
+    /// element instead of 128), sized for the run ([`crate::hiding`]).
+    square_mask_bits: u32,
+    /// Bits of each party's share of the mask `a` of `v = t^4` in `v w` (`w`'s mask `b` stays uniform).
+    product_mask_bits: u32,
+    /// The formats of the step's truncations, each under its own input's bound ([`crate::bounds`]): `z / 24`,
+    /// `t^2`, `t^4`, `q`, `g` and the update.
+    fx: [FixedPoint; 6],
 }
 
 impl StepParams {
@@ -148,12 +143,17 @@ impl StepParams {
         clamp_bits: u32,
         parties: usize,
         x_max: f64,
+        plan: &Plan,
     ) -> Result<Self> {
         let f = FORMAT.frac_bits;
         let mut coeffs = [Z128::ZERO; 5];
         for (c, &v) in coeffs.iter_mut().zip(&COEFFS) {
             *c = FORMAT.encode(v)?;
         }
+        let tr = &plan.bounds.truncs;
+        let fmt = |t, shift| {
+            Plan::format(t, shift).map_err(|e| mpc_core::Error::InvalidArgument(e.to_string()))
+        };
         Ok(StepParams {
             linear,
             clamp_bits,
@@ -163,15 +163,17 @@ impl StepParams {
             l2: Z128::from_i128((learning_rate * l2 * ((2 * f) as f64).exp2()).round() as i128),
             inv_range: FORMAT.encode(1.0 / RANGE)?,
             coeffs,
+            square_mask_bits: plan.sizes.square_mask_bits,
+            product_mask_bits: plan.sizes.product_mask_bits,
+            fx: [
+                fmt(tr.t, 2 * f)?,
+                fmt(tr.u, f)?,
+                fmt(tr.v, f)?,
+                fmt(tr.q, 2 * f)?,
+                fmt(Some(tr.g), f)?,
+                fmt(Some(tr.update), 2 * f)?,
+            ],
         })
-    }
-}
-
-/// A truncation by `bits` under the training bound.
-fn shift(bits: u32) -> FixedPoint {
-    FixedPoint {
-        frac_bits: bits,
-        bound_bits: FORMAT.bound_bits,
     }
 }
 
@@ -191,7 +193,6 @@ pub(crate) fn needs(s: usize, e: usize, weights: usize, p: &StepParams) -> Vec<N
     let mut v = vec![Need::Mask(mask_use(s, e, false))];
     let clamp = ClampPlan::new(b, p.clamp_bits, p.parties);
     let clamp_needs = |v: &mut Vec<Need>| {
-        v.push(Need::Trunc(b, 2 * f - CLAMP_FRAC_BITS));
         v.extend(clamp.and_words.iter().map(|&w| Need::BitTriples(w)));
         v.extend([
             Need::DaBits(clamp.dabits),
@@ -202,9 +203,9 @@ pub(crate) fn needs(s: usize, e: usize, weights: usize, p: &StepParams) -> Vec<N
         clamp_needs(&mut v);
     } else {
         v.extend([
-            Need::Squares(b, true, SQUARE_MASK_BITS),
-            Need::Squares(b, false, SQUARE_MASK_BITS),
-            Need::Triples(b, PRODUCT_MASK_BITS),
+            Need::Squares(b, true, p.square_mask_bits),
+            Need::Squares(b, false, p.square_mask_bits),
+            Need::Triples(b, p.product_mask_bits),
         ]);
         clamp_needs(&mut v);
         v.extend([
@@ -310,15 +311,10 @@ pub(crate) async fn step(
     let y_lifted = y.scale(lift);
 
     let g = if p.linear {
-        // The residual, clamped to the public bound (decided on its value at 5 fractional bits); clamped
+        // The residual, clamped to the public bound (compared exactly at 40 fractional bits); clamped
         // residuals are counted and stop the run after its last step.
         let g = z.try_sub(&y_lifted)?;
-        let pc = pre.trunc_pairs(ctx, b, 2 * f - CLAMP_FRAC_BITS).await?;
-        let pc = PendingTrunc::start(ctx, &g, shift(2 * f - CLAMP_FRAC_BITS), pc)?;
-        let coarse = {
-            let o = open_owned(ctx, pc.masked().clone()).await?;
-            pc.resolve(lead, &o)?.value
-        };
+        let coarse = g.clone();
         let at = |bits: u32, sign: f64| {
             Z128::from_i128((sign * p.residual * (bits as f64).exp2()) as i128)
         };
@@ -337,18 +333,15 @@ pub(crate) async fn step(
     } else {
         // t is masked once by `a` for t t and t q (a square pair with a product), u by a square pair, and
         // v w takes a triple.
-        let sq_t = pre.squares(ctx, b, true, SQUARE_MASK_BITS).await?;
-        let sq_u = pre.squares(ctx, b, false, SQUARE_MASK_BITS).await?;
-        let t3 = pre.triples_bounded(ctx, b, PRODUCT_MASK_BITS).await?;
+        let sq_t = pre.squares(ctx, b, true, p.square_mask_bits).await?;
+        let sq_u = pre.squares(ctx, b, false, p.square_mask_bits).await?;
+        let t3 = pre.triples_bounded(ctx, b, p.product_mask_bits).await?;
 
-        // Round 2, and the clamp's rounds: z to [-5.5, 5.5], decided on z at 5 fractional bits.
-        let pc = pre.trunc_pairs(ctx, b, 2 * f - CLAMP_FRAC_BITS).await?;
-        let pc = PendingTrunc::start(ctx, &z, shift(2 * f - CLAMP_FRAC_BITS), pc)?;
-        let coarse = {
-            let o = open_owned(ctx, pc.masked().clone()).await?;
-            pc.resolve(lead, &o)?.value
+        // The clamp's rounds: z to [-5.5, 5.5], compared exactly at 40 fractional bits.
+        let coarse = z.clone();
+        let at = |bits: u32, sign: f64| {
+            Z128::from_i128((sign * CLAMP_AT * (bits as f64).exp2()) as i128)
         };
-        let at = |bits: u32, sign: f64| Z128::from_i128((sign * CLAMP_AT * (bits as f64).exp2()) as i128);
         let z = clamp_by(
             ctx,
             pre,
@@ -362,7 +355,7 @@ pub(crate) async fn step(
 
         // t = z / 6, aligned with its mask.
         let pt = pre.trunc_pairs(ctx, b, 2 * f).await?;
-        let pt = PendingTrunc::start(ctx, &z.scale(p.inv_range), shift(2 * f), pt)?;
+        let pt = PendingTrunc::start(ctx, &z.scale(p.inv_range), p.fx[0], pt)?;
         let a1 = pt.aligned(sq_t.a_share())?;
         let o = open_many(ctx, &[pt.masked(), &a1]).await?;
         let rt = pt.resolve(lead, &o[0])?;
@@ -375,7 +368,7 @@ pub(crate) async fn step(
 
         // Round 3: u = t^2, aligned with its mask.
         let pu = pre.trunc_pairs(ctx, b, f).await?;
-        let pu = PendingTrunc::start(ctx, &u2, shift(f), pu)?;
+        let pu = PendingTrunc::start(ctx, &u2, p.fx[1], pu)?;
         let a2 = pu.aligned(sq_u.a_share())?;
         let o = open_many(ctx, &[pu.masked(), &a2]).await?;
         let ru = pu.resolve(lead, &o[0])?;
@@ -386,7 +379,7 @@ pub(crate) async fn step(
         // as public minus the mask C3 r'_u + C4 r'_v.
         let c = &p.coeffs;
         let pv = pre.trunc_pairs(ctx, b, f).await?;
-        let pv = PendingTrunc::start(ctx, &v2, shift(f), pv)?;
+        let pv = PendingTrunc::start(ctx, &v2, p.fx[2], pv)?;
         // This party's shares of C3 r'_u + b3 (r'_u = P_u - u).
         let c3_ru_b3: zeroize::Zeroizing<Vec<Z128>> = zeroize::Zeroizing::new(
             ru.value
@@ -424,7 +417,7 @@ pub(crate) async fn step(
 
         // Round 5: q to f bits, aligned for t q (t5).
         let pq = pre.trunc_pairs(ctx, b, 2 * f).await?;
-        let pq = PendingTrunc::start(ctx, &Shared::from_share(q), shift(2 * f), pq)?;
+        let pq = PendingTrunc::start(ctx, &Shared::from_share(q), p.fx[3], pq)?;
         let b5 = pq.aligned(t5.b_share())?;
         let o = open_many(ctx, &[pq.masked(), &b5]).await?;
         let rq = pq.resolve(lead, &o[0])?;
@@ -442,7 +435,7 @@ pub(crate) async fn step(
     let bwd = mask_use(s, e, true);
     let pg = pre.trunc_pairs(ctx, b, f).await?;
     let tb = pre.mask_triple_for(&bwd)?;
-    let pg = PendingTrunc::start(ctx, &g, shift(f), pg)?;
+    let pg = PendingTrunc::start(ctx, &g, p.fx[4], pg)?;
     let aligned = pg.aligned(tb.b_share())?;
     let o = open_many(ctx, &[pg.masked(), &aligned]).await?;
     let rg = pg.resolve(lead, &o[0])?;
@@ -460,6 +453,6 @@ pub(crate) async fn step(
         *u += wj * p.l2;
     }
     let pairs = pre.trunc_pairs(ctx, d + 1, 2 * f).await?;
-    weights.pending = Some(PendingTrunc::start(ctx, &upd, shift(2 * f), pairs)?);
+    weights.pending = Some(PendingTrunc::start(ctx, &upd, p.fx[5], pairs)?);
     Ok(())
 }

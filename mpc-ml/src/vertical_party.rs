@@ -16,7 +16,7 @@ use mpc_core::Context;
 use crate::error::{Error, Result};
 use crate::party_config::TrainSection;
 use crate::psi::PsiOptions;
-use crate::report::{revealed_section, OutputDir};
+use crate::report::{revealed_section, security_line, OutputDir};
 use crate::secure::FORMAT;
 use crate::vertical::{
     load_vertical_csv, train_vertical_party, VerticalOptions, VerticalOutput, VerticalSpec,
@@ -138,6 +138,17 @@ fn write_outputs(
     } else {
         md.push_str("This party is not a receiver: it learned no model.\n\n");
     }
+    let shape = crate::bounds::RunShape {
+        rows: out.train_positions.len(),
+        features: train.feature_owners.len(),
+        parties,
+    };
+    md.push_str(&security_line(
+        &shape,
+        &section.config,
+        section.preprocessing,
+        false,
+    ));
     md.push_str(&revealed_section(
         &train.revealed,
         section.preprocessing,

@@ -78,7 +78,12 @@ async fn one_feature_far_out_and_a_constant_column_match_plaintext() {
             *r.last_mut().unwrap() = 7.0;
         }
     }
-    check(parties, PreprocessingKind::Dealer, "one cell x1000, a constant column").await;
+    check(
+        parties,
+        PreprocessingKind::Dealer,
+        "one cell x1000, a constant column",
+    )
+    .await;
 }
 
 /// A diverging linear descent (unscaled features up to 60 and a learning rate of 1, far beyond the
@@ -114,7 +119,11 @@ async fn a_diverging_linear_descent_stops_with_an_error() {
     };
     let plain = train_plain(&parties, &config, Link::Exact);
     assert!(
-        plain.model.weights.iter().any(|w| !w.is_finite() || w.abs() > 1e12),
+        plain
+            .model
+            .weights
+            .iter()
+            .any(|w| !w.is_finite() || w.abs() > 1e12),
         "the plaintext descent was meant to diverge: {:?}",
         plain.model.weights
     );

@@ -75,6 +75,10 @@ pub struct Args {
     /// Output directory for the model and the report.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Statistical security of the whole run, in bits: everything it sends and opens is within statistical
+    /// distance 2^-sigma of its declared outputs (every party the same).
+    #[arg(long, default_value_t = mpc_ml::config::DEFAULT_SIGMA)]
+    pub sigma: u32,
     /// Connect the local parties over the in-memory network instead of loopback QUIC.
     #[arg(long)]
     pub in_memory: bool,
@@ -111,6 +115,7 @@ pub fn run(args: Args) -> CliResult {
         receivers: args.receivers.clone(),
         solver: args.solver,
         epoch_models: args.epoch_models,
+        sigma: args.sigma,
     };
     config.validate(args.party_data.len())?;
     if args.vertical {

@@ -46,16 +46,18 @@ pub fn message_len_bounded(elements: usize, w: usize, l: usize, bounds: Bounds) 
     elements * w * bytes_per_word
 }
 
-/// Statistical hiding of short pads: a sender word below `2^v` in magnitude is hidden by pads of `v + 40`
-/// bits (the receiver that chose 1 sees `x + s0` with `s0` uniform below `2^(v + 40)`).
+/// The default statistical hiding of short pads ([`Bounds::pad_hiding_bits`]): a sender word below `2^v` in
+/// magnitude is hidden by pads of `v + 40` bits (the receiver that chose 1 sees `x + s0` with `s0` uniform
+/// below `2^(v + 40)`: statistical distance below `2^-40` per word).
 pub const PAD_HIDING_BITS: u32 = 40;
 
 /// What both sides assume about the inputs, which shortens the message.
 ///
 /// - Choice elements below `2^choice_bits`: one OT per bit.
 /// - Sender words below `2^value_bits` in magnitude (signed; for example data that its owner multiplies):
-///   bit `k`'s word then needs only `value_bits + 42` bits instead of `l - k` where that is shorter, with
-///   pads of `value_bits + 40` bits (hiding statistically, [`PAD_HIDING_BITS`]). This applies only where
+///   bit `k`'s word then needs only `value_bits + pad_hiding_bits + 2` bits instead of `l - k` where that is
+///   shorter, with pads of `value_bits + pad_hiding_bits` bits (each word within statistical distance
+///   `2^-pad_hiding_bits` of uniform; [`PAD_HIDING_BITS`] by default). This applies only where
 ///   the short pads of the low bits and the full pads of the high bits together cover every bit of the
 ///   ring, so that the sender's share stays exactly uniform: pads of `p` bits with `0 < l - p - 2 <= p`
 ///   and `l - p - 2 < choice_bits` (at `l = 128`: `23 <= value_bits < 86` and
@@ -66,6 +68,8 @@ pub struct Bounds {
     pub choice_bits: usize,
     /// Sender words are below `2^value_bits` in magnitude, if known.
     pub value_bits: Option<u32>,
+    /// Bits by which short pads exceed `value_bits` (see [`Bounds::short_pads`]).
+    pub pad_hiding_bits: u32,
 }
 
 impl Bounds {
@@ -74,16 +78,26 @@ impl Bounds {
         Bounds {
             choice_bits,
             value_bits: None,
+            pad_hiding_bits: PAD_HIDING_BITS,
         }
     }
 
     /// The short pads' bits, when they apply in a ring of `l` bits (see [`Bounds`]).
     pub fn short_pads(&self, l: u32) -> Option<u32> {
-        let pads = self.value_bits?.checked_add(PAD_HIDING_BITS)?;
+        let pads = self.value_bits?.checked_add(self.pad_hiding_bits)?;
         // The first OT whose full word (l - k bits) is no longer than a short one (pads + 2 bits).
         let first_full = l.checked_sub(pads + 2)?;
         let cb = self.choice_bits.min(l as usize);
         (first_full > 0 && pads >= first_full && (first_full as usize) < cb).then_some(pads)
+    }
+
+    /// OTs per choice element whose words use short pads in a ring of `l` bits (the statistically hiding
+    /// ones: each carries one word per sender value), 0 if short pads do not apply.
+    pub fn short_words(&self, l: u32) -> u32 {
+        let short = self.short_pads(l);
+        (0..self.choice_bits.min(l as usize) as u32)
+            .filter(|&k| pad_bits(l, k, short) < l - k)
+            .count() as u32
     }
 }
 
@@ -672,6 +686,7 @@ mod tests {
         let short = Bounds {
             choice_bits: 70,
             value_bits: Some(32),
+            pad_hiding_bits: PAD_HIDING_BITS,
         };
         let layout = PadLayout::new(21, 128, 70, short.short_pads(128));
         assert_eq!((layout.stride, layout.nb), (10, 14));
@@ -712,8 +727,17 @@ mod tests {
         let bounds = Bounds {
             choice_bits: cb,
             value_bits: Some(v),
+            pad_hiding_bits: PAD_HIDING_BITS,
         };
         assert_eq!(bounds.short_pads(128), Some(v + PAD_HIDING_BITS));
+        // Short words for the bits k with 72 + 2 < 128 - k: 0..53.
+        assert_eq!(bounds.short_words(128), 54);
+        let longer = Bounds {
+            pad_hiding_bits: 60,
+            ..bounds
+        };
+        assert_eq!(longer.short_pads(128), Some(v + 60));
+        assert_eq!(longer.short_words(128), 34);
         let (msg, s_share) = send_bounded(&q, delta, &x, w, bounds);
         assert_eq!(msg.len(), message_len_bounded(elements, w, 128, bounds));
         // Bits 0..53 carry 74 bits (10 bytes), bits 54..69 carry 128 - k bits in whole bytes: 680 bytes
@@ -730,8 +754,10 @@ mod tests {
             let b = Bounds {
                 choice_bits: cb,
                 value_bits: Some(v),
+                pad_hiding_bits: PAD_HIDING_BITS,
             };
             assert_eq!(b.short_pads(128), None, "{cb} {v}");
+            assert_eq!(b.short_words(128), 0);
             assert_eq!(
                 message_len_bounded(3, 2, 128, b),
                 message_len_bounded(3, 2, 128, Bounds::choices(cb))

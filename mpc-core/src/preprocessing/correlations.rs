@@ -184,9 +184,7 @@ impl Request {
                     b => return Err(format!("{b} mask bits")),
                 },
             },
-            8 => Request::BitTriples {
-                words: size(f[0])?,
-            },
+            8 => Request::BitTriples { words: size(f[0])? },
             9 => Request::DaBits { count: size(f[0])? },
             t => return Err(format!("unknown request kind {t}")),
         };

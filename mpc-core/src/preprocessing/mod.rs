@@ -166,9 +166,9 @@ mod items;
 mod ot_source;
 mod shared_seed;
 
+pub use bit_items::{lane, words_for, BitTriples, DaBits, LANES};
 pub use correlations::Request;
 pub use dealer::DealerSource;
-pub use bit_items::{lane, words_for, BitTriples, DaBits, LANES};
 pub use items::{MaskTriple, MatrixMask, MatrixTriple, Squares, Triples, TruncPairs};
 pub use ot_source::{
     triple_bytes_per_peer, trunc_hiding_bits, trunc_mask_bits, OtConfig, OtRequest, OtSource,
@@ -182,6 +182,18 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::ring::Ring;
 use crate::share::Shared;
+
+/// Sizes of the statistically hiding parts of the mask triples of owned masks
+/// ([`Preprocessing::owned_mask`]), chosen per run from its public plan so that the run's summed statistical
+/// distance stays within its security parameter (see `OtConfig::owned_operand_bits` and
+/// `OtConfig::pad_hiding_bits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnedHiding {
+    /// Bits of each party's share of `B` (at most the ring's: then uniform).
+    pub operand_bits: u32,
+    /// Bits by which the short Gilboa pads exceed the owners' value bound.
+    pub pad_hiding_bits: u32,
+}
 
 /// Which rows of a [`MatrixMask`] a [`MaskTriple`] is for, and whether the mask is used transposed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -289,6 +301,13 @@ pub trait Preprocessing<R: Ring>: Send {
         // The caller's values are this party's rows: wiped, not just dropped.
         drop(zeroize::Zeroizing::new(values));
         Ok(None)
+    }
+
+    /// Sizes the bounded masks of the mask triples of owned masks made from now on (every party the same).
+    /// The default ignores it: sources whose masks are uniform.
+    fn size_owned_hiding(&mut self, hiding: OwnedHiding) -> Result<()> {
+        let _ = hiding;
+        Ok(())
     }
 
     /// Tells the source the requests that will follow, in order (every party the same), so that a source

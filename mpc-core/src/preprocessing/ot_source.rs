@@ -27,7 +27,9 @@
 //!   i.e. `sigma = rho - k - 1` bits ([`trunc_hiding_bits`]). For 40 bits take `k <= l - 42 - ceil(log2 n)`:
 //!   `k <= 85` in Z128 for 2 parties, `k <= 84` for 3 or 4 (the default format's `k = 87` gives 38, 37 and 36
 //!   bits for 2, 3-4 and 5-8 parties); in Z64 the default `k = 40` gives 21 bits for 2 parties. Here `r` is not
-//!   uniform over the ring, unlike the dealer's pairs.
+//!   uniform over the ring, unlike the dealer's pairs. These are per value: a run opens many, and their
+//!   distances add up, so training truncates each value under the `k` of its own public bound (mpc-ml's
+//!   `bounds` and `hiding`, which sum the run's distances against one parameter `sigma`).
 //!
 //! Communication per Z/2^l triple between two parties, each way: `l` OTs of extension (`u`: 8 bytes each
 //! with the default SoftSpokenOT, 16 with IKNP, [`OtConfig::extension`]) plus `l (l + 1) / 16` bytes of
@@ -89,7 +91,8 @@ pub struct OtConfig {
     /// statistically, with about `owned_operand_bits - log2|Y|` bits (at most the ring's bits: then
     /// perfectly). The default 70 gives 40 bits for `|Y| < 2^30`, that is fixed-point values below 1,024 at
     /// 20 fractional bits (training's weights and truncated gradients); each bit less saves one OT per
-    /// element of `B` and a share of the correction bytes.
+    /// element of `B` and a share of the correction bytes. A run sizes it for its whole budget with
+    /// [`Preprocessing::size_owned_hiding`].
     pub owned_operand_bits: u32,
     /// Largest owned mask, in OTs (its values times their bits plus one, times the other parties), whose
     /// owners choose with the bits of their values once, at [`Preprocessing::owned_mask`], and reuse those
@@ -98,6 +101,27 @@ pub struct OtConfig {
     /// of its ends for the whole run; a larger mask makes its mask triples with `B` choosing instead
     /// ([`OtConfig::owned_operand_bits`]). The default, `2^22`, holds at most 64 MiB per party.
     pub reuse_owned_ots: usize,
+    /// Statistical hiding of the short Gilboa pads of those larger masks' triples, where the owners' values
+    /// are the correlations: pads of `value_bits + pad_hiding_bits` bits ([`gilboa::Bounds`]).
+    pub pad_hiding_bits: u32,
+}
+
+impl OtConfig {
+    /// Whether an owned mask of `m x k` values below `2^value_bits` among `parties` parties reuses its owners'
+    /// OTs ([`OtConfig::reuse_owned_ots`]; `B` then uniform) in a ring of `ring_bits` bits, instead of making
+    /// its triples with bounded `B` and short pads.
+    pub fn reuses_owned_ots(
+        &self,
+        m: usize,
+        k: usize,
+        value_bits: u32,
+        parties: usize,
+        ring_bits: u32,
+    ) -> bool {
+        // Signed values below 2^value_bits: value_bits + 1 bits of two's complement.
+        let bits = (value_bits + 1).min(ring_bits);
+        OwnedOts::fits(m, k, bits, parties, self.reuse_owned_ots)
+    }
 }
 
 impl Default for OtConfig {
@@ -108,6 +132,7 @@ impl Default for OtConfig {
             max_batch_ots: 1 << 13,
             owned_operand_bits: 70,
             reuse_owned_ots: 1 << 22,
+            pad_hiding_bits: gilboa::PAD_HIDING_BITS,
         }
     }
 }
@@ -737,6 +762,7 @@ async fn owned_product<R: OtRing>(
     let cb = gilboa::Bounds {
         choice_bits: engine.config.owned_operand_bits as usize,
         value_bits: Some(value_bits),
+        pad_hiding_bits: engine.config.pad_hiding_bits,
     };
     let mut c = Zeroizing::new(vec![R::ZERO; if transpose { k * n } else { rows * n }]);
     let mut r0 = 0;
@@ -1166,6 +1192,19 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
         expect_item!(self.next(OtRequest::DaBits { count }).await?, DaBits)
     }
 
+    fn size_owned_hiding(&mut self, hiding: super::OwnedHiding) -> Result<()> {
+        if hiding.operand_bits == 0 || hiding.pad_hiding_bits == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "owned-mask hiding of {hiding:?}"
+            )));
+        }
+        for engine in std::iter::once(&mut self.engine).chain(self.side.as_mut()) {
+            engine.config.owned_operand_bits = hiding.operand_bits.min(R::BITS);
+            engine.config.pad_hiding_bits = hiding.pad_hiding_bits;
+        }
+        Ok(())
+    }
+
     async fn announce(&mut self, _ctx: &mut Context, upcoming: &[OtRequest]) -> Result<()> {
         self.make_ahead(upcoming).await
     }
@@ -1205,7 +1244,8 @@ impl<R: OtRing> Preprocessing<R> for OtSource<R> {
         // Signed values below 2^value_bits: value_bits + 1 bits of two's complement.
         let bits = (value_bits + 1).min(R::BITS);
         let parties = self.engine.ctx.parties();
-        if OwnedOts::fits(m, k, bits, parties, self.engine.config.reuse_owned_ots) {
+        let config = self.engine.config;
+        if config.reuses_owned_ots(m, k, value_bits, parties, R::BITS) {
             let ots = OwnedOts::setup(&mut self.engine, owners, k, &values, bits).await?;
             self.tables.reused.insert(id, ots);
         }
@@ -1852,7 +1892,17 @@ mod tests {
             );
             let (xs, ws, rs) = (shares_of(&x, n), shares_of(&w, n), shares_of(&r, n));
             let mut bytes = Vec::new();
-            for (owned, value_bits) in [(true, bits), (true, 127), (false, 0)] {
+            // The last run sizes its masks for a run-wide budget: longer `B` and pads, same products.
+            let longer = crate::preprocessing::OwnedHiding {
+                operand_bits: 100,
+                pad_hiding_bits: 60,
+            };
+            for (owned, value_bits, hiding) in [
+                (true, bits, None),
+                (true, 127, None),
+                (false, 0, None),
+                (true, bits, Some(longer)),
+            ] {
                 let (x, xs, ws, rs, owners) = (
                     x.clone(),
                     xs.clone(),
@@ -1875,6 +1925,9 @@ mod tests {
                         };
                         // The per-triple way (`B` chooses); `owned_masks_reuse_their_ots` covers the other.
                         let mut src = OtSource::<Z128>::setup_with(&mut ctx, per_triple()).await?;
+                        if let Some(h) = hiding {
+                            src.size_owned_hiding(h)?;
+                        }
                         let before = ctx.stats();
                         let xm = if owned {
                             let mine = own_rows(&x, &owners, me, k);
@@ -1914,7 +1967,11 @@ mod tests {
                 .unwrap();
                 let mut total = 0;
                 for (a, b, sent) in out {
-                    assert_eq!((a, b), want, "owned {owned} {value_bits}, {n} parties");
+                    assert_eq!(
+                        (a, b),
+                        want,
+                        "owned {owned} {value_bits} {hiding:?}, {n} parties"
+                    );
                     total += sent;
                 }
                 bytes.push(total);
@@ -1930,6 +1987,12 @@ mod tests {
                 "bounded values moved {} bytes against {} without the bound",
                 bytes[0],
                 bytes[1]
+            );
+            assert!(
+                bytes[3] > bytes[0],
+                "100-bit B and 60-bit pads moved {} bytes against {} with 70 and 40",
+                bytes[3],
+                bytes[0]
             );
         }
     }

@@ -203,13 +203,23 @@ pub async fn and_many(
     let mut at = 0;
     for (x, _) in pairs {
         let n = x.words.len();
-        de.extend(x.words.iter().zip(&triples.a[at..at + n]).map(|(x, a)| x ^ a));
+        de.extend(
+            x.words
+                .iter()
+                .zip(&triples.a[at..at + n])
+                .map(|(x, a)| x ^ a),
+        );
         at += n;
     }
     at = 0;
     for (_, y) in pairs {
         let n = y.words.len();
-        de.extend(y.words.iter().zip(&triples.b[at..at + n]).map(|(y, b)| y ^ b));
+        de.extend(
+            y.words
+                .iter()
+                .zip(&triples.b[at..at + n])
+                .map(|(y, b)| y ^ b),
+        );
         at += n;
     }
     let opened = open_words(ctx, &de).await;

@@ -61,13 +61,7 @@ pub async fn msb<R: PowerOfTwoRing>(
     let (me, n, lead) = (ctx.id(), ctx.parties(), ctx.is_leader());
     // Party j's number: its own share's bits, planes 0..k; the others' are zero here.
     let mine: Vec<Bits> = (0..k)
-        .map(|i| {
-            Bits::from_lanes(
-                x.share_values()
-                    .iter()
-                    .map(|v| (v.to_u128() >> i) & 1 == 1),
-            )
-        })
+        .map(|i| Bits::from_lanes(x.share_values().iter().map(|v| (v.to_u128() >> i) & 1 == 1)))
         .collect();
     let mut numbers: Vec<Vec<Bits>> = (0..n)
         .map(|j| {
@@ -439,7 +433,11 @@ mod tests {
             let (b, r) = p.result.as_ref().unwrap();
             for (i, &v) in vals.iter().enumerate() {
                 let lane = (b[i / 128] >> (i % 128)) & 1 == 1;
-                assert_eq!(lane, v < 0, "{parties} parties, {src:?}, {bits} bits, value {v}");
+                assert_eq!(
+                    lane,
+                    v < 0,
+                    "{parties} parties, {src:?}, {bits} bits, value {v}"
+                );
                 assert_eq!(r[i], if v < 0 { R::ONE } else { R::ZERO }, "{v}");
             }
         }
@@ -467,7 +465,11 @@ mod tests {
         fn name(&self) -> &'static str {
             "counting"
         }
-        async fn triples(&mut self, c: &mut Context, n: usize) -> Result<crate::preprocessing::Triples<Z128>> {
+        async fn triples(
+            &mut self,
+            c: &mut Context,
+            n: usize,
+        ) -> Result<crate::preprocessing::Triples<Z128>> {
             self.3 += n;
             self.0.triples(c, n).await
         }
@@ -547,9 +549,17 @@ mod tests {
     /// its rounds match the messages counted.
     #[tokio::test]
     async fn plan_matches_requests() {
-        for (parties, m, bits) in [(2, 5, 1), (2, 130, 20), (3, 57, 33), (4, 10, 7), (5, 3, 60), (7, 2, 9)] {
+        for (parties, m, bits) in [
+            (2, 5, 1),
+            (2, 130, 20),
+            (3, 57, 33),
+            (4, 10, 7),
+            (5, 3, 60),
+            (7, 2, 9),
+        ] {
             let out = simulate_with(SimOptions::default(), parties, move |mut ctx| async move {
-                let mut pre = Counting(InsecureSharedSeed::for_context([4; 32], &ctx), vec![], 0, 0);
+                let mut pre =
+                    Counting(InsecureSharedSeed::for_context([4; 32], &ctx), vec![], 0, 0);
                 let x = Shared::<Z128>::zeros(m);
                 let before = ctx.stats();
                 clamp(&mut ctx, &mut pre, &x, Z128::ZERO, Z128::ONE, bits).await?;
@@ -561,7 +571,10 @@ mod tests {
             let plan = ClampPlan::new(m, bits, parties);
             for p in &out {
                 let (words, dab, tr, msgs) = p.result.as_ref().unwrap().clone();
-                assert_eq!(words, plan.and_words, "{parties} parties, {m} values, {bits} bits");
+                assert_eq!(
+                    words, plan.and_words,
+                    "{parties} parties, {m} values, {bits} bits"
+                );
                 assert_eq!((dab, tr), (plan.dabits, plan.triples));
                 assert_eq!(msgs as usize, plan.rounds() * (parties - 1));
             }
