@@ -24,9 +24,8 @@
 //!   clamped sigmoid output, the second for the polynomial of [`crate::sigmoid`]). A weight changes by at
 //!   most `lr' |g| X + e` per step (`lr' = lr + b 2^-21` for the fixed-point `lr / b`), shrunk or grown by
 //!   the decay `|1 - lr l2|`, so `|w_j| <= T (lr' |g| X + e)` when `lr l2 <= 2` (else the geometric sum).
-//! - Linear regression. Its weights are **not** bounded by construction: [`LINEAR_WEIGHT_BOUND`] is an
-//!   assumption (standardized least-squares weights are far smaller on the bundled data), and a range check
-//!   on the weights is needed to make it hold for every input (issue 17). `|g| = |z - y| <= Z + Y`.
+//! - Linear regression. Each residual is clamped to `+-r` (`crate::step::residual_bound`, twice `X`; a run
+//!   that clamped any stops with an error), so `|g| <= r` and `|w_j| <= T (lr' r X + e)` by construction.
 //! - `Z = (d + 1) W X` bounds `z = x w`; the update of a step is below `lr' |g| X + lr l2 W`.
 
 use mpc_core::FixedPoint;
@@ -38,10 +37,6 @@ use crate::sigmoid::COEFFS;
 
 /// The bound of `|t|`, `t = z / 24`, that the clamp of `z` guarantees (see the module docs).
 pub const T_BOUND: f64 = 1.0 + 1.0 / 1024.0;
-
-/// The assumed bound of a linear model's standardized weights (`|w_j|`, intercept included); see the module
-/// docs: not enforced yet.
-pub const LINEAR_WEIGHT_BOUND: f64 = 16.0;
 
 /// The public shape of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,7 +124,7 @@ pub struct ValueBounds {
     pub x: f64,
     /// Every label.
     pub y: f64,
-    /// Every weight, at every step (assumed for linear regression: [`LINEAR_WEIGHT_BOUND`]).
+    /// Every weight, at every step.
     pub w: f64,
     /// `z = x w`.
     pub z: f64,
@@ -178,9 +173,11 @@ impl ValueBounds {
             shift,
         };
         let (w, z, t, u, v, q, g) = if linear {
-            let w = LINEAR_WEIGHT_BOUND;
+            // The residual is clamped to +-r (`crate::step::residual_bound`).
+            let r = crate::step::residual_bound(x);
+            let w = steps as f64 * (lr * (r + e) * x + e);
             let z = (shape.features + 1) as f64 * w * x;
-            (w, z, None, None, None, None, at(z + y, 2 * f, f))
+            (w, z, None, None, None, None, at(r + e, 2 * f, f))
         } else {
             // 1/24 at 20 fractional bits is off by at most 2^-21: relative 2^-16.4.
             let t = at(T_BOUND * (1.0 + (-14.0f64).exp2()), 3 * f, 2 * f);
@@ -300,14 +297,15 @@ mod tests {
         };
         let grown = ValueBounds::new(&shape, &decaying);
         assert!(grown.is_err() || grown.unwrap().w > 1e6 * b.w);
-        // Linear regression: the assumed weight bound.
+        // Linear regression: the clamped residual bounds the weights by construction.
         let linear = TrainConfig {
             model: ModelKind::Linear,
             ..config
         };
         let l = ValueBounds::new(&shape, &linear).unwrap();
-        assert_eq!(l.w, LINEAR_WEIGHT_BOUND);
-        assert!(l.truncs.t.is_none() && l.truncs.g.input >= l.z + l.y);
+        let r = crate::step::residual_bound(l.x);
+        assert!(l.truncs.t.is_none() && l.truncs.g.input >= r);
+        assert!(l.w >= l.steps as f64 * linear.learning_rate * r * l.x);
     }
 
     #[test]

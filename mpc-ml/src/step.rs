@@ -85,7 +85,8 @@ pub(crate) fn clamp_bound_bits(
         (1.0 + 1.0 / 1024.0, CLAMP_AT, 0.0)
     };
     let decay = learning_rate * l2;
-    if !(0.0..=1.0).contains(&decay) || !(learning_rate > 0.0) || !(x_max >= 1.0) {
+    let valid = (0.0..=1.0).contains(&decay) && learning_rate > 0.0 && x_max >= 1.0;
+    if !valid {
         return Err(mpc_core::Error::InvalidArgument(format!(
             "learning rate {learning_rate} with L2 {l2}: the bound of the weights needs a positive              learning rate and 0 <= learning rate x L2 <= 1"
         )));
@@ -94,7 +95,7 @@ pub(crate) fn clamp_bound_bits(
     let w_max = steps as f64 * (learning_rate * g_max * x_max + parties as f64 * unit);
     let z_max = weights as f64 * w_max * x_max * 1.01 + extra;
     let limit = ((FORMAT.bound_bits - 2 * FORMAT.frac_bits) as f64).exp2();
-    if !(z_max < limit) {
+    if z_max.is_nan() || z_max >= limit {
         return Err(mpc_core::Error::InvalidArgument(format!(
             "the public bound of x . w after {steps} steps ({z_max:.3e}) is beyond the fixed-point range              ({limit:.3e}): train for fewer epochs or with a smaller learning rate"
         )));
