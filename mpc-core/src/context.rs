@@ -390,7 +390,16 @@ impl Context {
         check: impl FnOnce(&[u8]) -> std::result::Result<T, String>,
     ) -> Result<T> {
         let bytes = self.recv_bytes(from).await?;
-        match check(&bytes) {
+        self.checked(from, check(&bytes)).await
+    }
+
+    /// `checked`'s value, or the session aborted blaming `from` for a message `check` rejected.
+    async fn checked<T>(
+        &mut self,
+        from: PartyId,
+        checked: std::result::Result<T, String>,
+    ) -> Result<T> {
+        match checked {
             Ok(v) => Ok(v),
             Err(reason) => Err(self
                 .fail(Error::Malformed {
@@ -409,15 +418,7 @@ impl Context {
         check: impl FnOnce(&[u8]) -> std::result::Result<T, String>,
     ) -> Result<T> {
         let bytes = Zeroizing::new(self.recv_bytes(from).await?);
-        match check(&bytes) {
-            Ok(v) => Ok(v),
-            Err(reason) => Err(self
-                .fail(Error::Malformed {
-                    party: from,
-                    reason,
-                })
-                .await),
-        }
+        self.checked(from, check(&bytes)).await
     }
 
     /// Checks that every party id in `ids` is a computing party.

@@ -416,24 +416,11 @@ pub(crate) async fn descend(
             .map_err(mpc(me))?;
     }
     let schedule = batches(total, config.batch_size);
-    let x_max = owned_value_limit(total, config.standardize);
-    let clamp_bits = step::clamp_bound_bits(
-        d + 1,
-        schedule.len() * config.epochs,
-        config.learning_rate,
-        config.l2,
-        x_max,
-        ctx.parties(),
-        linear,
-    )
-    .map_err(mpc(me))?;
     let params = StepParams::new(
         linear,
         config.learning_rate,
         config.l2,
-        clamp_bits,
         ctx.parties(),
-        x_max,
         &plan,
     )
     .map_err(mpc(me))?;
@@ -516,7 +503,7 @@ pub(crate) async fn descend(
                 format!(
                     "gradient descent diverged: a residual passed its public bound ({} standard deviations); \
                      train with a smaller learning rate",
-                    step::residual_bound(x_max)
+                    step::residual_bound(plan.bounds.x)
                 ),
             ));
         }

@@ -9,7 +9,7 @@
 //! | round | opens | then computes locally |
 //! | --- | --- | --- |
 //! | 1 | the previous update `+ r`, and `w + r' - B` | `w` updated, `z = X_b w` (2f bits) |
-//! | clamp | bits of the comparisons, daBits, two products ([`mpc_core::protocols::compare::clamp_by`]) | `z` clamped to `[-5.5, 5.5]` |
+//! | clamp | bits of the comparisons, daBits, two products ([`mpc_core::protocols::compare::clamp`]) | `z` clamped to `[-5.5, 5.5]` |
 //! | 2' | `z / 6 + r`, and `t`'s alignment with its mask | `t`, `u2 = t t` |
 //! | 3 | `u2 + r`, and `u`'s alignment | `u = t^2`, `v2 = u u` |
 //! | 4 | `v2 + r`, and the alignments of `v` and of `w = C2 + C3 u + C4 v` | `v = t^4`, `v w`, `q` (3f bits) |
@@ -40,68 +40,43 @@
 //!
 use mpc_core::preprocessing::{MaskUse, Preprocessing};
 use mpc_core::protocols::bits::open_bits;
-use mpc_core::protocols::compare::{clamp_by, clamp_by_flagged, less_than_zero, ClampPlan};
+use mpc_core::protocols::compare::{clamp, clamp_flagged, less_than_zero, ClampPlan};
 use mpc_core::protocols::fused::{differences, PendingTrunc};
 use mpc_core::protocols::matmul::MaskedMatrix;
 use mpc_core::protocols::mul::beaver_local;
 use mpc_core::protocols::open::{open_many, open_owned};
 use mpc_core::{Context, FixedPoint, Result, Ring, Shared, Z128};
 
+use crate::bounds::ValueBounds;
 use crate::hiding::Plan;
 use crate::prefetch::{Need, Prefetched};
 use crate::secure::FORMAT;
 use crate::sigmoid::{CLAMP_AT, COEFFS, RANGE};
 
-/// Fractional bits of `z` as the clamp compares it: the product's own 40, so the comparison is exact and
-/// nothing is truncated (a truncation before it would add a statistically hidden value per row to the run's
-/// budget, [`crate::hiding`], and an error to the threshold).
-pub(crate) const CLAMP_FRAC_BITS: u32 = 2 * FORMAT.frac_bits;
-
-/// A public bound on `|z| = |x . w|` for every weight vector that gradient descent can reach, and the bits
-/// its clamp compares with.
-///
-/// Argument (logistic regression, the clamped sigmoid): every encoded value `|x_ij| <= x_max` (a public
-/// bound, checked on encoding: `secure::owned_value_limit`; the intercept column is 1); the sigmoid's output
-/// is within `[-2^-10, 1 + 2^-10]` (its polynomial on the clamped range, plus truncation errors), so
-/// `|g_i| = |sigmoid(z_i) - y_i| <= 1 + 2^-10`; a step changes `w_j` by `lr (1/b) sum_i g_i x_ij + lr l2 w_j`,
-/// so with `0 <= lr l2 <= 1` the decay never grows a weight and `|w_j| <= steps lr (1 + 2^-10) x_max` (plus
-/// `n` units of 2^-20 per step from truncation); and `|z| <= (d + 1) max|w_j| x_max`. The comparisons are on
-/// `z` at [`CLAMP_FRAC_BITS`] fractional bits, so they need `2^bits` above `2^40 (|z| + CLAMP_AT)`. An error if `z` at 40 fractional bits would pass the format's bound `2^87` (then
-/// fewer steps, a smaller learning rate or a smaller value bound are needed).
-pub(crate) fn clamp_bound_bits(
-    weights: usize,
-    steps: usize,
-    learning_rate: f64,
-    l2: f64,
-    x_max: f64,
-    parties: usize,
-    linear: bool,
-) -> Result<u32> {
-    // Logistic: |g| <= 1 + 2^-10 and the clamp compares z. Linear: the residual g = z - y is clamped to
-    // `residual_bound(x_max)` and compared, with |y| <= x_max.
-    let (g_max, at, extra) = if linear {
-        (residual_bound(x_max), residual_bound(x_max), x_max)
+/// The bits the clamp compares with: the operand (`z` for logistic regression, the residual `z - y` for
+/// linear) at 40 fractional bits, exactly, so nothing is truncated before it (a truncation would add a
+/// statistically hidden value per row to the run's budget, [`crate::hiding`], and an error to the
+/// threshold). Its public bound comes from the run's value bounds ([`crate::bounds`]: the clamped sigmoid
+/// or residual bounds every gradient, the step count and learning rate bound the weights, the values'
+/// public bound bounds `x . w`), so `2^bits` must exceed `2^40 (|operand| + threshold)`. An error if `z` at 40
+/// fractional bits would pass the format's bound `2^87` (then fewer steps, a smaller learning rate or a
+/// smaller value bound are needed).
+fn clamp_bound_bits(bounds: &ValueBounds, linear: bool) -> Result<u32> {
+    let (operand, at) = if linear {
+        (bounds.z + bounds.y, residual_bound(bounds.x))
     } else {
-        (1.0 + 1.0 / 1024.0, CLAMP_AT, 0.0)
+        (bounds.z, CLAMP_AT)
     };
-    let decay = learning_rate * l2;
-    let valid = (0.0..=1.0).contains(&decay) && learning_rate > 0.0 && x_max >= 1.0;
-    if !valid {
+    let f = 2 * FORMAT.frac_bits;
+    let limit = ((FORMAT.bound_bits - f) as f64).exp2();
+    if operand.is_nan() || operand >= limit {
         return Err(mpc_core::Error::InvalidArgument(format!(
-            "learning rate {learning_rate} with L2 {l2}: the bound of the weights needs a positive              learning rate and 0 <= learning rate x L2 <= 1"
+            "the public bound of x . w after {} steps ({operand:.3e}) is beyond the fixed-point range \
+             ({limit:.3e}): train for fewer epochs or with a smaller learning rate",
+            bounds.steps
         )));
     }
-    let unit = (-(FORMAT.frac_bits as f64)).exp2();
-    let w_max = steps as f64 * (learning_rate * g_max * x_max + parties as f64 * unit);
-    let z_max = weights as f64 * w_max * x_max * 1.01 + extra;
-    let limit = ((FORMAT.bound_bits - 2 * FORMAT.frac_bits) as f64).exp2();
-    if z_max.is_nan() || z_max >= limit {
-        return Err(mpc_core::Error::InvalidArgument(format!(
-            "the public bound of x . w after {steps} steps ({z_max:.3e}) is beyond the fixed-point range              ({limit:.3e}): train for fewer epochs or with a smaller learning rate"
-        )));
-    }
-    let coarse = (z_max + at) * (CLAMP_FRAC_BITS as f64).exp2() + 1.0;
-    Ok(coarse.log2().ceil() as u32 + 1)
+    Ok(((operand + at) * (f as f64).exp2() + 1.0).log2().ceil() as u32 + 1)
 }
 
 /// Linear regression clamps each residual `z - y` to `+-residual_bound(x_max)` (twice the public bound of
@@ -141,9 +116,7 @@ impl StepParams {
         linear: bool,
         learning_rate: f64,
         l2: f64,
-        clamp_bits: u32,
         parties: usize,
-        x_max: f64,
         plan: &Plan,
     ) -> Result<Self> {
         let f = FORMAT.frac_bits;
@@ -157,9 +130,9 @@ impl StepParams {
         };
         Ok(StepParams {
             linear,
-            clamp_bits,
+            clamp_bits: clamp_bound_bits(&plan.bounds, linear)?,
             parties,
-            residual: residual_bound(x_max),
+            residual: residual_bound(plan.bounds.x),
             learning_rate,
             l2: Z128::from_i128((learning_rate * l2 * ((2 * f) as f64).exp2()).round() as i128),
             inv_range: FORMAT.encode(1.0 / RANGE)?,
@@ -315,20 +288,8 @@ pub(crate) async fn step(
         // The residual, clamped to the public bound (compared exactly at 40 fractional bits); clamped
         // residuals are counted and stop the run after its last step.
         let g = z.try_sub(&y_lifted)?;
-        let coarse = g.clone();
-        let at = |bits: u32, sign: f64| {
-            Z128::from_i128((sign * p.residual * (bits as f64).exp2()) as i128)
-        };
-        let (g, flags) = clamp_by_flagged(
-            ctx,
-            pre,
-            &coarse,
-            (at(CLAMP_FRAC_BITS, -1.0), at(CLAMP_FRAC_BITS, 1.0)),
-            p.clamp_bits,
-            &g,
-            (at(2 * f, -1.0), at(2 * f, 1.0)),
-        )
-        .await?;
+        let at = |sign: f64| Z128::from_i128((sign * p.residual * ((2 * f) as f64).exp2()) as i128);
+        let (g, flags) = clamp_flagged(ctx, pre, &g, at(-1.0), at(1.0), p.clamp_bits).await?;
         weights.clamped = weights.clamped.try_add(&flags.sum())?;
         g
     } else {
@@ -339,20 +300,8 @@ pub(crate) async fn step(
         let t3 = pre.triples_bounded(ctx, b, p.product_mask_bits).await?;
 
         // The clamp's rounds: z to [-5.5, 5.5], compared exactly at 40 fractional bits.
-        let coarse = z.clone();
-        let at = |bits: u32, sign: f64| {
-            Z128::from_i128((sign * CLAMP_AT * (bits as f64).exp2()) as i128)
-        };
-        let z = clamp_by(
-            ctx,
-            pre,
-            &coarse,
-            (at(CLAMP_FRAC_BITS, -1.0), at(CLAMP_FRAC_BITS, 1.0)),
-            p.clamp_bits,
-            &z,
-            (at(2 * f, -1.0), at(2 * f, 1.0)),
-        )
-        .await?;
+        let at = |sign: f64| Z128::from_i128((sign * CLAMP_AT * ((2 * f) as f64).exp2()) as i128);
+        let z = clamp(ctx, pre, &z, at(-1.0), at(1.0), p.clamp_bits).await?;
 
         // t = z / 6, aligned with its mask.
         let pt = pre.trunc_pairs(ctx, b, 2 * f).await?;

@@ -14,7 +14,7 @@ use crate::prg::Seed;
 use crate::ring::{Ring, Z128};
 use crate::share::matmul_plain;
 
-use super::bit_items::{clear_tail, words_for, BitTriples, DaBits, LANES};
+use super::bit_items::{clear_tail, lane, words_for, BitTriples, DaBits};
 use super::items::{MaskTriple, MatrixMask, MatrixTriple, Squares, Triples, TruncPairs};
 use super::MaskUse;
 
@@ -258,12 +258,7 @@ fn xor_shares(seeds: &[Seed], request: u64, tag: u64, len: usize, from: usize) -
 /// Packed words carried as ring elements (the dealer's corrections are ring elements): `R::BYTES` bytes each.
 /// Only rings whose every byte string is an element (Z64, Z128) can carry them.
 pub(crate) fn words_to_ring<R: Ring>(words: &[u128]) -> Result<Vec<R>> {
-    if R::BYTES > 16 || 16 % R::BYTES != 0 {
-        return Err(Error::Preprocessing(format!(
-            "bit correlations need a power-of-two ring, not {}",
-            R::NAME
-        )));
-    }
+    ring_len_of_words::<R>(words.len())?;
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     let out = R::decode_slice(&bytes);
     let mut bytes = bytes;
@@ -660,13 +655,7 @@ impl<R: Ring> Corrector<R> {
                 let mut bits = xor_shares(seeds, id, TAG_A, words_for(count), 0);
                 clear_tail(&mut bits, count);
                 let r: Vec<R> = (0..count)
-                    .map(|i| {
-                        if (bits[i / LANES] >> (i % LANES)) & 1 == 1 {
-                            R::ONE
-                        } else {
-                            R::ZERO
-                        }
-                    })
+                    .map(|i| if lane(&bits, i) { R::ONE } else { R::ZERO })
                     .collect();
                 minus_others(r, TAG_B)
             }

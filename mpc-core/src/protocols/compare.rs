@@ -15,7 +15,7 @@
 //! hidden by the uniform `r`), then `c = e + r - 2 e r` is linear in `r`'s additive shares.
 //!
 //! **Clamping** `clamp(t, lo, hi) = t + [t < lo] (lo - t) + [t > hi] (hi - t)` takes both comparisons in one
-//! batch and one Beaver round for the two products.
+//! batch and one Beaver round ([`crate::protocols::mul`]) for the two products.
 //!
 //! Every opened value is a Beaver-masked bit (uniform), a daBit-masked bit (uniform) or a Beaver-masked ring
 //! element under a uniform triple: the comparison hides its inputs perfectly.
@@ -26,10 +26,9 @@
 
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::preprocessing::Preprocessing;
+use crate::preprocessing::{lane, Preprocessing};
 use crate::protocols::bits::{and_with, open_bits, Bits};
-use crate::protocols::mul::beaver_local;
-use crate::protocols::open::open_many;
+use crate::protocols::mul::mul;
 use crate::ring::PowerOfTwoRing;
 use crate::share::Shared;
 
@@ -58,7 +57,7 @@ pub async fn msb<R: PowerOfTwoRing>(
 ) -> Result<Bits> {
     let k = k as usize;
     let m = x.len();
-    let (me, n, lead) = (ctx.id(), ctx.parties(), ctx.is_leader());
+    let (me, n) = (ctx.id(), ctx.parties());
     // Party j's number: its own share's bits, planes 0..k; the others' are zero here.
     let mine: Vec<Bits> = (0..k)
         .map(|i| Bits::from_lanes(x.share_values().iter().map(|v| (v.to_u128() >> i) & 1 == 1)))
@@ -151,7 +150,6 @@ pub async fn msb<R: PowerOfTwoRing>(
         }
         segs = next;
     }
-    let _ = lead;
     top.xor(&segs[0].0)
 }
 
@@ -200,8 +198,8 @@ pub async fn bits_to_ring<R: PowerOfTwoRing>(
     pre: &mut dyn Preprocessing<R>,
     c: &Bits,
 ) -> Result<Shared<R>> {
-    let dab = pre.dabits(ctx, c.len()).await?;
-    let masked = Bits::from_words(dab.xor.clone(), c.len())?.xor(c)?;
+    let mut dab = pre.dabits(ctx, c.len()).await?;
+    let masked = Bits::from_words(std::mem::take(&mut dab.xor), c.len())?.xor(c)?;
     let e = open_bits(ctx, &masked).await?;
     let lead = ctx.is_leader();
     let two = R::from_i128(2);
@@ -209,13 +207,10 @@ pub async fn bits_to_ring<R: PowerOfTwoRing>(
         .arith
         .iter()
         .enumerate()
-        .map(|(i, &r)| {
-            let ei = (e[i / 128] >> (i % 128)) & 1 == 1;
-            match (ei, lead) {
-                (false, _) => r,
-                (true, true) => R::ONE - r * two + r,
-                (true, false) => -r,
-            }
+        .map(|(i, &r)| match (lane(&e, i), lead) {
+            (false, _) => r,
+            (true, true) => R::ONE - r * two + r,
+            (true, false) => -r,
         })
         .collect();
     Ok(Shared::from_share(shares))
@@ -231,81 +226,37 @@ pub async fn clamp<R: PowerOfTwoRing>(
     hi: R,
     bound_bits: u32,
 ) -> Result<Shared<R>> {
-    clamp_by(ctx, pre, t, (lo, hi), bound_bits, t, (lo, hi)).await
+    Ok(clamp_flagged(ctx, pre, t, lo, hi, bound_bits).await?.0)
 }
 
-/// Clamps `fine` to `[fine_lo, fine_hi]` where `coarse` (a coarser encoding of the same values, say a
-/// truncation) is beyond `[lo, hi]`: `fine + [coarse < lo] (fine_lo - fine) + [coarse > hi] (fine_hi -
-/// fine)`. Comparing the coarse value takes fewer bits; the caller accounts for its error. `|coarse - lo|`
-/// and `|hi - coarse|` must be below `2^bound_bits`.
-pub async fn clamp_by<R: PowerOfTwoRing>(
+/// [`clamp`], also returning for each element the additive shares of 1 where it was clamped and 0 where
+/// not (a caller that must not clamp silently adds them up and checks the sum):
+/// `t + [t < lo] (lo - t) + [t > hi] (hi - t)`.
+pub async fn clamp_flagged<R: PowerOfTwoRing>(
     ctx: &mut Context,
     pre: &mut dyn Preprocessing<R>,
-    coarse: &Shared<R>,
-    (lo, hi): (R, R),
+    t: &Shared<R>,
+    lo: R,
+    hi: R,
     bound_bits: u32,
-    fine: &Shared<R>,
-    (fine_lo, fine_hi): (R, R),
-) -> Result<Shared<R>> {
-    let (out, _) = clamp_by_flagged(
-        ctx,
-        pre,
-        coarse,
-        (lo, hi),
-        bound_bits,
-        fine,
-        (fine_lo, fine_hi),
-    )
-    .await?;
-    Ok(out)
-}
-
-/// [`clamp_by`], also returning for each element the additive shares of 1 where it was clamped and 0
-/// where not (a caller that must not clamp silently adds them up and checks the sum).
-pub async fn clamp_by_flagged<R: PowerOfTwoRing>(
-    ctx: &mut Context,
-    pre: &mut dyn Preprocessing<R>,
-    coarse: &Shared<R>,
-    (lo, hi): (R, R),
-    bound_bits: u32,
-    fine: &Shared<R>,
-    (fine_lo, fine_hi): (R, R),
 ) -> Result<(Shared<R>, Shared<R>)> {
-    let m = coarse.len();
-    if fine.len() != m {
-        return Err(Error::Shape(format!(
-            "clamping {} values by {m} comparisons",
-            fine.len()
-        )));
-    }
-    let lead = ctx.is_leader();
+    let m = t.len();
     let me = ctx.id();
-    // coarse - lo < 0, and hi - coarse < 0.
-    let below = coarse.add_public(me, &vec![-lo; m])?;
-    let above = Shared::zeros(m)
-        .add_public(me, &vec![hi; m])?
-        .try_sub(coarse)?;
+    // t - lo < 0, and hi - t < 0; their negations are the distances to the ends.
+    let below = t.add_public(me, &vec![-lo; m])?;
+    let above = Shared::zeros(m).add_public(me, &vec![hi; m])?.try_sub(t)?;
     let signs = less_than_zero(ctx, pre, &Shared::concat(&[&below, &above]), bound_bits).await?;
     let c = bits_to_ring(ctx, pre, &signs).await?;
-    // c_lo (fine_lo - fine) + c_hi (fine_hi - fine): one Beaver round for both, uniform triples.
-    let to_lo = Shared::zeros(m)
-        .add_public(me, &vec![fine_lo; m])?
-        .try_sub(fine)?;
-    let to_hi = Shared::zeros(m)
-        .add_public(me, &vec![fine_hi; m])?
-        .try_sub(fine)?;
-    let y = Shared::concat(&[&to_lo, &to_hi]);
+    // c_lo (lo - t) + c_hi (hi - t): one Beaver round for both, uniform triples.
+    let y = Shared::concat(&[&below.scale(-R::ONE), &above]);
     let triples = pre.triples_bounded(ctx, 2 * m, R::BITS).await?;
-    let d = c.try_sub(&Shared::from_share(triples.a_share().to_vec()))?;
-    let e = y.try_sub(&Shared::from_share(triples.b_share().to_vec()))?;
-    let o = open_many(ctx, &[&d, &e]).await?;
-    let prod = beaver_local(lead, &o[0], &o[1], triples)?;
+    let prod = mul(ctx, &c, &y, triples).await?;
     let (p_lo, p_hi) = (prod.slice(0..m)?, prod.slice(m..2 * m)?);
     let flags = c.slice(0..m)?.try_add(&c.slice(m..2 * m)?)?;
-    Ok((fine.try_add(&p_lo)?.try_add(&p_hi)?, flags))
+    Ok((t.try_add(&p_lo)?.try_add(&p_hi)?, flags))
 }
 
-/// What [`clamp_by`] (or [`clamp`]) of `m` values takes from a source, in order: the words of bit triples of
+/// What [`clamp`] (or [`clamp_flagged`]) of `m` values takes from a source, in order: the words of bit triples of
 /// each AND round, then daBits, then uniform triples.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClampPlan {
