@@ -59,6 +59,10 @@ pub struct Figure {
     /// Communication rounds per training step (the slowest party), for training figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rounds_per_step: Option<f64>,
+    /// Bytes sent per training step (the busiest party's bytes over the steps, preprocessing included), for
+    /// training figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_per_step: Option<f64>,
     /// Peak resident memory of this process during the figure's runs (all parties, and the dealer, run in
     /// this one process, so it bounds each party's), for training figures on Linux.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -284,6 +288,7 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
                     rounds: Some(rounds),
                     bytes_per_party: Some(bytes),
                     rounds_per_step: None,
+                    bytes_per_step: None,
                     peak_rss_bytes: None,
                     quality: None,
                 });
@@ -336,6 +341,7 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             rounds: Some(rounds),
             bytes_per_party: Some(bytes),
             rounds_per_step: None,
+            bytes_per_step: None,
             peak_rss_bytes: None,
             quality: None,
         });
@@ -370,6 +376,7 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             rounds: Some(rounds),
             bytes_per_party: Some(bytes),
             rounds_per_step: None,
+            bytes_per_step: None,
             peak_rss_bytes: None,
             quality: None,
         });
@@ -393,6 +400,7 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             rounds: Some(rounds),
             bytes_per_party: Some(bytes),
             rounds_per_step: None,
+            bytes_per_step: None,
             peak_rss_bytes: None,
             quality: None,
         });
@@ -433,6 +441,7 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             rounds: Some(rounds),
             bytes_per_party: Some(bytes),
             rounds_per_step: None,
+            bytes_per_step: None,
             peak_rss_bytes: None,
             quality: None,
         });

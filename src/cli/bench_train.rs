@@ -215,6 +215,7 @@ fn peak_rss(reset: bool) -> Option<u64> {
 struct Measured {
     seconds: f64,
     rounds_per_step: f64,
+    steps: usize,
     bytes: u64,
     quality: f64,
 }
@@ -252,6 +253,12 @@ async fn train_once(
     Ok(Measured {
         seconds: slowest(|t| t.training_seconds),
         rounds_per_step: slowest(|t| t.rounds_per_step),
+        steps: run
+            .parties
+            .iter()
+            .map(|p| p.output.timing.steps)
+            .max()
+            .unwrap_or(0),
         bytes: run
             .parties
             .iter()
@@ -365,6 +372,7 @@ pub(super) fn figures(
                 rounds: None,
                 bytes_per_party: Some(m.bytes),
                 rounds_per_step: Some(m.rounds_per_step),
+                bytes_per_step: Some(m.bytes as f64 / m.steps.max(1) as f64),
                 peak_rss_bytes: peak_rss(false),
                 quality: Some(m.quality),
             });
