@@ -230,11 +230,10 @@ fn expand<R: Ring>(seed: &Seed, request: u64, tag: u64, len: usize) -> Vec<R> {
 }
 
 /// Packed random bits: `len` words of party `seed`'s stream `(request, tag)`.
+/// The ring elements the words are read from are wiped; the caller owns (and wipes) the words.
 fn expand_words(seed: &Seed, request: u64, tag: u64, len: usize) -> Vec<u128> {
-    expand::<Z128>(seed, request, tag, len)
-        .into_iter()
-        .map(|w| w.0)
-        .collect()
+    let elements = Zeroizing::new(expand::<Z128>(seed, request, tag, len));
+    elements.iter().map(|w| w.0).collect()
 }
 
 /// This party's XOR share of `count` daBits' bits (packed, lanes past `count` clear).
@@ -244,11 +243,19 @@ fn expand_bits(seed: &Seed, request: u64, tag: u64, count: usize) -> Vec<u128> {
     w
 }
 
-/// The XOR of every party's words from `from` on.
-fn xor_shares(seeds: &[Seed], request: u64, tag: u64, len: usize, from: usize) -> Vec<u128> {
-    let mut total = vec![0u128; len];
+/// The XOR of every party's words from `from` on: a whole secret, wiped on drop like each party's words
+/// folded into it.
+fn xor_shares(
+    seeds: &[Seed],
+    request: u64,
+    tag: u64,
+    len: usize,
+    from: usize,
+) -> Zeroizing<Vec<u128>> {
+    let mut total = Zeroizing::new(vec![0u128; len]);
     for seed in &seeds[from..] {
-        for (t, x) in total.iter_mut().zip(expand_words(seed, request, tag, len)) {
+        let share = Zeroizing::new(expand_words(seed, request, tag, len));
+        for (t, x) in total.iter_mut().zip(share.iter()) {
             *t ^= x;
         }
     }
@@ -643,12 +650,13 @@ impl<R: Ring> Corrector<R> {
                 let a = xor_shares(seeds, id, TAG_A, words, 0);
                 let b = xor_shares(seeds, id, TAG_B, words, 0);
                 let others = xor_shares(seeds, id, TAG_C, words, 1);
-                let c: Vec<u128> = a
-                    .iter()
-                    .zip(&b)
-                    .zip(&others)
-                    .map(|((&a, &b), &o)| (a & b) ^ o)
-                    .collect();
+                let c: Zeroizing<Vec<u128>> = Zeroizing::new(
+                    a.iter()
+                        .zip(b.iter())
+                        .zip(others.iter())
+                        .map(|((&a, &b), &o)| (a & b) ^ o)
+                        .collect(),
+                );
                 words_to_ring(&c)?
             }
             Request::DaBits { count } => {

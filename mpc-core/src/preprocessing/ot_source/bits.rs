@@ -59,7 +59,7 @@ impl Engine {
         let b = random_words(self, words);
         let lanes = words * LANES;
         let (xa, yb) = (unpack(&a, lanes), unpack(&b, lanes));
-        let cross = self.cross_pairs::<Z64>(&xa, 1, &yb, false, 1).await?;
+        let cross = Zeroizing::new(self.cross_pairs::<Z64>(&xa, 1, &yb, false, 1).await?);
         let low = Zeroizing::new(pack_low_bits(&cross, |x| x.0 & 1 == 1));
         let c = a
             .iter()
@@ -92,7 +92,7 @@ impl Engine {
         for j in (0..n - 1).rev() {
             // acc r_j = sum_i acc_i r_j: cross terms with party j choosing with its bits, and its own term.
             let y = if me == j { &mine } else { &zeros };
-            let mut prod = self.cross_pairs::<R>(&acc, 1, y, false, 1).await?;
+            let mut prod = Zeroizing::new(self.cross_pairs::<R>(&acc, 1, y, false, 1).await?);
             if me == j {
                 for ((p, &a), &r) in prod.iter_mut().zip(acc.iter()).zip(mine.iter()) {
                     *p += a * r;
