@@ -92,6 +92,16 @@ impl Identity {
             path: key_path.to_path_buf(),
             message: format!("not a PEM private key: {e}"),
         })?;
+        if crate::tls::key_matches(&certificate, &key) == Some(false) {
+            return Err(NetError::BadKey {
+                path: key_path.to_path_buf(),
+                message: format!(
+                    "this private key does not belong to the certificate {} (their public keys differ): \
+                     give the key and the certificate that `mpc keygen` wrote together",
+                    cert_path.display()
+                ),
+            });
+        }
         Ok(Identity {
             fingerprint: Fingerprint::of_der(&certificate),
             certificate,
@@ -227,6 +237,23 @@ mod tests {
         ));
         let _ = std::fs::remove_dir_all(&d);
         d
+    }
+
+    #[test]
+    fn a_key_of_another_certificate_is_refused_naming_both_files() {
+        let dir = temp_dir("mismatch");
+        let a = generate("hospital-a", &dir).unwrap();
+        let b = generate("hospital-b", &dir).unwrap();
+        let e = Identity::load(&b.key_path, &a.cert_path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("hospital-b.key")
+                && e.contains("hospital-a.crt")
+                && e.contains("does not belong"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
