@@ -63,7 +63,9 @@ impl std::fmt::Display for AbortCategory {
             AbortCategory::Unsupported => f.write_str("unsupported in this build"),
             AbortCategory::PeerStopped(p) => write!(f, "stopped because party {p} stopped"),
             AbortCategory::Internal => f.write_str("internal failure"),
-            AbortCategory::Interrupted => f.write_str("stopped by its operator (SIGTERM or Ctrl-C)"),
+            AbortCategory::Interrupted => {
+                f.write_str("stopped by its operator (SIGTERM or Ctrl-C)")
+            }
         }
     }
 }

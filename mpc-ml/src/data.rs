@@ -430,13 +430,21 @@ mod tests {
     fn crlf_a_byte_order_mark_and_quoted_cells_keep_the_files_lines() {
         let text = "\u{feff}\"id\",\"a\",\"b\",\"y\"\r\n\"r1\",\"1\",\"2\",\"0\"\r\n\"r\r\n2\",3,4,1\r\nr3,5,6,0\r\nr4,7,8,1\r\nr5,9,10,1\r\n";
         let d = load_csv_str(0, "s.csv", text, &spec()).unwrap();
-        assert_eq!(d.features, vec!["a", "b"], "the byte-order mark is not part of `id`");
+        assert_eq!(
+            d.features,
+            vec!["a", "b"],
+            "the byte-order mark is not part of `id`"
+        );
         assert_eq!(d.lines, vec![2, 3, 5, 6, 7]);
         let bad = text.replace("r4,7,", "r4,oops,");
-        let e = load_csv_str(0, "s.csv", &bad, &spec()).unwrap_err().to_string();
+        let e = load_csv_str(0, "s.csv", &bad, &spec())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("s.csv, line 6, column `a`"), "{e}");
         let lf = bad.replace("\r\n", "\n");
-        let e = load_csv_str(0, "s.csv", &lf, &spec()).unwrap_err().to_string();
+        let e = load_csv_str(0, "s.csv", &lf, &spec())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("s.csv, line 6, column `a`"), "{e}");
     }
 
@@ -446,7 +454,9 @@ mod tests {
             id_column: None,
             ..spec()
         };
-        let e = load_csv_str(0, "h.csv", GOOD, &no_id).unwrap_err().to_string();
+        let e = load_csv_str(0, "h.csv", GOOD, &no_id)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("line 2, column `id`")
                 && e.contains("looks like an id column")
@@ -457,11 +467,17 @@ mod tests {
         let e = load_csv_str(0, "h.csv", &GOOD.replace("r2,3,", "r2,x,"), &spec())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("line 3, column `a`") && e.contains("features"), "{e}");
+        assert!(
+            e.contains("line 3, column `a`") && e.contains("features"),
+            "{e}"
+        );
         let e = load_csv_str(0, "h.csv", &GOOD.replace("3,4,1", "3,4,z"), &spec())
             .unwrap_err()
             .to_string();
-        assert!(!e.contains("id column") && !e.contains("features"), "no hint for a label: {e}");
+        assert!(
+            !e.contains("id column") && !e.contains("features"),
+            "no hint for a label: {e}"
+        );
     }
 
     #[test]

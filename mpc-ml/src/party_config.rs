@@ -464,9 +464,13 @@ mod tests {
         );
         let ot = GOOD.replace("epochs = 5", "preprocessing = \"ot\"");
         assert!(parse_train_section_for(p, &ot, no_dealer).is_ok());
-        let e = parse_train_section_for(p, &GOOD.replace("epochs = 5", "preprocessing = \"dealer\""), no_dealer)
-            .unwrap_err()
-            .to_string();
+        let e = parse_train_section_for(
+            p,
+            &GOOD.replace("epochs = 5", "preprocessing = \"dealer\""),
+            no_dealer,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("line 7") && e.contains("needs a dealer"), "{e}");
     }
 

@@ -564,8 +564,15 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, vec!["report.md".to_string()], "no temporary file left");
-        assert_eq!(std::fs::read_to_string(dir.join("report.md")).unwrap(), "hello");
+        assert_eq!(
+            names,
+            vec!["report.md".to_string()],
+            "no temporary file left"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("report.md")).unwrap(),
+            "hello"
+        );
         // A target that cannot be replaced (a folder of that name) fails, and leaves no partial file.
         std::fs::create_dir_all(dir.join("model.json/inner")).unwrap();
         assert!(out.write("model.json", "{}".into()).is_err());

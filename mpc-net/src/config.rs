@@ -352,7 +352,10 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
     }
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;
-    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..].chars().count() + 1;
+    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 
@@ -635,23 +638,29 @@ mod tests {
             "{e}"
         );
         let crlf = good.replace('\n', "\r\n").replace("AB", "AB");
-        let (line, field, _) =
-            config_err(crlf.replace("party_id = 1", "party_id = \"one\""));
-        assert_eq!((line, field.as_str()), (2, "party_id"), "CRLF lines count the same");
+        let (line, field, _) = config_err(crlf.replace("party_id = 1", "party_id = \"one\""));
+        assert_eq!(
+            (line, field.as_str()),
+            (2, "party_id"),
+            "CRLF lines count the same"
+        );
         let c = parse(good).unwrap();
-        assert_eq!(c.cert_at, (4, 15), "the certificate field's line and column");
+        assert_eq!(
+            c.cert_at,
+            (4, 15),
+            "the certificate field's line and column"
+        );
     }
 
     #[test]
     fn duplicate_addresses_are_refused() {
-        let text = config(&format!("{}{}", party(0, 1, ""), party(1, 2, "")))
-            .replace("127.0.0.1:7001\"\nfingerprint", "127.0.0.1:7000\"\nfingerprint");
+        let text = config(&format!("{}{}", party(0, 1, ""), party(1, 2, ""))).replace(
+            "127.0.0.1:7001\"\nfingerprint",
+            "127.0.0.1:7000\"\nfingerprint",
+        );
         let (line, field, msg) = config_err(text);
         assert_eq!((line, field.as_str()), (16, "party[1].address"));
-        assert!(
-            msg.contains("also party 0's address (line 10)"),
-            "{msg}"
-        );
+        assert!(msg.contains("also party 0's address (line 10)"), "{msg}");
     }
 
     #[test]

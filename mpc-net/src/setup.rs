@@ -134,8 +134,7 @@ impl Setup<'_> {
             let (id, conn) = (link.id, link.conn.clone());
             closes.spawn(async move { (id, conn.closed().await) });
         };
-        let mut waiting =
-            tokio::time::interval_at(Instant::now() + WAITING_REPORT, WAITING_REPORT);
+        let mut waiting = tokio::time::interval_at(Instant::now() + WAITING_REPORT, WAITING_REPORT);
         loop {
             if links.len() == needed {
                 break;

@@ -35,8 +35,14 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// Whether `key` is the private key of `cert`: `Some(false)` if their public keys differ, `None` if rustls
 /// cannot tell (a key type it does not check).
-pub(crate) fn key_matches(cert: &CertificateDer<'static>, key: &PrivateKeyDer<'static>) -> Option<bool> {
-    let signer = provider().key_provider.load_private_key(key.clone_key()).ok()?;
+pub(crate) fn key_matches(
+    cert: &CertificateDer<'static>,
+    key: &PrivateKeyDer<'static>,
+) -> Option<bool> {
+    let signer = provider()
+        .key_provider
+        .load_private_key(key.clone_key())
+        .ok()?;
     match rustls::sign::CertifiedKey::new(vec![cert.clone()], signer).keys_match() {
         Ok(()) => Some(true),
         Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => Some(false),

@@ -5,7 +5,8 @@
 //! this party's id, key, certificate, listen address, roster) is read and checked by mpc-net; the `[train]`
 //! table by mpc-ml, against the roster (the receivers are parties of the session, `dealer` preprocessing has a
 //! dealer entry); the data file is read and checked (columns, cells, rows); and the output folder is created
-//! and written to once. The dealer's own config has the same network part, its roster entry has
+//! and written to once. A party that fails one of these says so at once, then connects for a few seconds to
+//! tell the peers that answer (only an [`AbortCategory`]), so they stop too. The dealer's own config has the same network part, its roster entry has
 //! `role = "dealer"`, and it needs no `[train]`.
 //!
 //! With `partitioning = "horizontal"` (the default) a party trains with mpc-ml's `run_party_on`; with
@@ -19,6 +20,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mpc_core::{AbortCategory, Context, Network};
 use mpc_ml::data::PartyData;
@@ -45,13 +47,25 @@ enum Work {
 pub fn run(path: &Path) -> CliResult {
     let net = PartyConfig::load(path)?;
     let me = net.party_id;
-    let work = prepare(path, &net)?;
+    let work = prepare(path, &net);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         let mut stop = StopSignal::install()?;
+        let work = match work {
+            Ok(w) => w,
+            Err((e, category)) => {
+                // Said at once; then the peers that answer are told, so they stop too.
+                eprintln!("error: {e}");
+                tokio::select! {
+                    _ = tell_peers(net, category) => {}
+                    sig = stop.recv() => eprintln!("party {me}: stopped by {sig}"),
+                }
+                return Ok(ExitCode::FAILURE);
+            }
+        };
         let mesh = tokio::select! {
             m = Mesh::connect(&net, MeshOptions::default()) => m?,
             sig = stop.recv() => return Err(format!("party {me}: stopped by {sig} while connecting").into()),
@@ -71,8 +85,8 @@ pub fn run(path: &Path) -> CliResult {
 }
 
 /// Every local check, before any connection: the `[train]` table against the roster, the data file, the
-/// output folder.
-fn prepare(path: &Path, net: &PartyConfig) -> Result<Work, Box<dyn std::error::Error + Send + Sync>> {
+/// output folder. An error comes with the category the peers are told.
+fn prepare(path: &Path, net: &PartyConfig) -> Result<Work, (mpc_ml::Error, AbortCategory)> {
     let roster = &net.roster;
     if roster.dealer() == Some(net.party_id) {
         return Ok(Work::Dealer);
@@ -81,18 +95,48 @@ fn prepare(path: &Path, net: &PartyConfig) -> Result<Work, Box<dyn std::error::E
         parties: roster.computing_parties(),
         dealer: roster.dealer().is_some(),
     };
-    let section = load_train_section_for(path, session)?;
-    check_output_dir(&section.out)?;
+    let with_category = |e: mpc_ml::Error| {
+        let c = e.abort_category();
+        (e, c)
+    };
+    let section = load_train_section_for(path, session).map_err(with_category)?;
+    check_output_dir(&section.out).map_err(with_category)?;
     Ok(match section.partitioning {
         Partitioning::Horizontal => {
-            let data = load_party_data(net.party_id, &section)?;
+            let data = load_party_data(net.party_id, &section).map_err(with_category)?;
             Work::Horizontal(section, data)
         }
         Partitioning::Vertical => {
-            let data = load_vertical_party_data(net.party_id, &section)?;
+            let data = load_vertical_party_data(net.party_id, &section).map_err(with_category)?;
             Work::Vertical(section, data)
         }
     })
+}
+
+/// Longest a party that failed its local checks tries to reach its peers to tell them.
+const TELL_PEERS_FOR: Duration = Duration::from_secs(10);
+
+/// After a local failure: connects for at most [`TELL_PEERS_FOR`] (or the configured connect timeout if
+/// shorter) and aborts the session with `category` only, so that the peers already up stop at once instead
+/// of at their connect deadline. Nothing of the local error crosses.
+async fn tell_peers(mut net: PartyConfig, category: AbortCategory) {
+    let me = net.party_id;
+    let limit = net
+        .network
+        .connect_timeout
+        .map_or(TELL_PEERS_FOR, |t| t.min(TELL_PEERS_FOR));
+    net.network.connect_timeout = Some(limit);
+    match Mesh::connect(&net, MeshOptions::default()).await {
+        Ok(mesh) => {
+            mesh.abort(&category.peer_reason(me)).await;
+            mesh.close().await;
+            eprintln!("party {me}: told the other parties that this party stopped ({category})");
+        }
+        Err(_) => eprintln!(
+            "party {me}: could not tell every other party within {:.0} s that this party stopped",
+            limit.as_secs_f64()
+        ),
+    }
 }
 
 /// The session itself, once connected.
@@ -143,9 +187,9 @@ async fn session(mut ctx: Context, mesh: &Mesh, work: Work) -> CliResult {
                 stats.bytes_sent()
             );
             match (&result.output.model, &result.own_test) {
-                (Some(_), Some(m)) => say!(
-                    "party {me}: received the model; on this party's own test rows: {m}"
-                ),
+                (Some(_), Some(m)) => {
+                    say!("party {me}: received the model; on this party's own test rows: {m}")
+                }
                 (Some(_), None) => say!("party {me}: received the model"),
                 (None, _) => say!("party {me}: not a receiver of the model"),
             }
