@@ -359,7 +359,8 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn check_address(s: &str) -> std::result::Result<(), String> {
+/// Checks a roster address: an IP address and port, or a host name and port (`a.example.org:7100`).
+pub fn check_address(s: &str) -> std::result::Result<(), String> {
     if s.parse::<SocketAddr>().is_ok() {
         return Ok(());
     }
