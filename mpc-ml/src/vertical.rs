@@ -618,10 +618,8 @@ async fn agree(ctx: &mut Context, data: &VerticalData, config: &TrainConfig) -> 
                 "the id column (`{}` against `{}`)",
                 theirs.id_column, mine.id_column
             ))
-        } else if let Some(what) = mine.config.difference(&theirs.config) {
-            Some(what)
         } else {
-            None
+            mine.config.difference(&theirs.config)
         };
         if let Some(what) = what {
             return Err(Error::Mismatch {
