@@ -19,8 +19,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Write a private key and a self-signed certificate, and print the certificate's fingerprint.
+    /// Write a private key and a self-signed certificate, and print the certificate's fingerprint (or, with
+    /// --show, print an existing certificate's fingerprint).
     Keygen(cli::keygen::Args),
+    /// Print a party's [[party]] roster entry from its certificate, to paste into every party's config.
+    RosterEntry(cli::roster_entry::Args),
     /// Train a model: one party of a deployment (--config), or every party on this machine (--local).
     Train(cli::train::Args),
     /// Run the bundled three-hospital example, every party on this machine over loopback QUIC.
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     cli::init_logging(cli.verbose);
     let result = match cli.command {
         Command::Keygen(a) => cli::keygen::run(a),
+        Command::RosterEntry(a) => cli::roster_entry::run(a),
         Command::Train(a) => cli::train::run(a),
         Command::Demo(a) => cli::demo::run(a),
         Command::Bench(a) => cli::bench::run(a),

@@ -94,6 +94,24 @@ fn two_hospitals_and_a_dealer_as_separate_processes() {
         !dir.join("out-0/model.json").exists(),
         "a non-receiver writes no model"
     );
+    // What a user reads: no `Some(..)`/`None`, no half-written file left.
+    assert!(
+        results[1].1.contains("on this party's own test rows: R^2 ")
+            && !results[1].1.contains("Some("),
+        "{}",
+        results[1].1
+    );
+    let report = std::fs::read_to_string(dir.join("out-1/report.md")).unwrap();
+    assert!(
+        report.contains("R^2 ") && !report.contains("Some(") && !report.contains("None"),
+        "{report}"
+    );
+    for out in ["out-0", "out-1"] {
+        for f in std::fs::read_dir(dir.join(out)).unwrap() {
+            let name = f.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.contains("partial"), "{out}/{name} was left behind");
+        }
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 

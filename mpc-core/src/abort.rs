@@ -37,6 +37,8 @@ pub enum AbortCategory {
     PeerStopped(PartyId),
     /// A failure of its own (an output it could not write, a bad argument of its caller).
     Internal,
+    /// Its operator stopped it (SIGTERM, Ctrl-C).
+    Interrupted,
 }
 
 impl AbortCategory {
@@ -61,6 +63,9 @@ impl std::fmt::Display for AbortCategory {
             AbortCategory::Unsupported => f.write_str("unsupported in this build"),
             AbortCategory::PeerStopped(p) => write!(f, "stopped because party {p} stopped"),
             AbortCategory::Internal => f.write_str("internal failure"),
+            AbortCategory::Interrupted => {
+                f.write_str("stopped by its operator (SIGTERM or Ctrl-C)")
+            }
         }
     }
 }

@@ -235,6 +235,35 @@ impl Default for TrainConfig {
 pub const MAX_EPOCHS: usize = 10_000;
 
 impl TrainConfig {
+    /// The first training option in which `theirs` (another party's) differs from `self`, named as in the
+    /// config file with both values: "the training option `epochs` (5 against this party's 10)". `None` if
+    /// they agree. The options are public to the session, so the text may go into a local error about a peer.
+    pub fn difference(&self, theirs: &TrainConfig) -> Option<String> {
+        if self == theirs {
+            return None;
+        }
+        let (Ok(serde_json::Value::Object(mine)), Ok(serde_json::Value::Object(other))) =
+            (serde_json::to_value(self), serde_json::to_value(theirs))
+        else {
+            return Some("the training options".into());
+        };
+        mine.iter()
+            .find(|(k, v)| other.get(*k) != Some(*v))
+            .map(|(k, v)| {
+                let show = |v: Option<&serde_json::Value>| match v {
+                    Some(serde_json::Value::String(s)) => format!("`{s}`"),
+                    Some(v) => v.to_string(),
+                    None => "nothing".into(),
+                };
+                format!(
+                    "the training option `{k}` ({} against this party's {})",
+                    show(other.get(k)),
+                    show(Some(v))
+                )
+            })
+            .or_else(|| Some("the training options".into()))
+    }
+
     /// Checks every field for a session of `parties` parties; the error names the field.
     pub fn validate(&self, parties: usize) -> Result<()> {
         if self.epochs == 0 || self.epochs > MAX_EPOCHS {

@@ -215,13 +215,14 @@ pub fn load_csv_str(party: PartyId, name: &str, text: &str, spec: &DataSpec) -> 
         labels: Vec::new(),
         lines: Vec::new(),
     };
+    let lines = Lines::of_text(text);
     for record in reader.records() {
         let record = record.map_err(|e| Error::Io {
             party,
             path: name.to_string(),
             reason: e.to_string(),
         })?;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = lines.of(&record);
         if record.len() == 1 && record.get(0) == Some("") {
             continue; // a blank line
         }
@@ -238,12 +239,18 @@ pub fn load_csv_str(party: PartyId, name: &str, text: &str, spec: &DataSpec) -> 
             });
         }
         let cell = |i: usize| -> Result<f64> {
-            parse_cell(record.get(i).unwrap_or("")).map_err(|reason| Error::Cell {
-                party,
-                path: name.to_string(),
-                line,
-                column: header[i].clone(),
-                reason,
+            let text = record.get(i).unwrap_or("");
+            parse_cell(text).map_err(|mut reason| {
+                if i != label_at && !text.is_empty() && text.parse::<f64>().is_err() {
+                    reason.push_str(&text_column_hint(&header[i], spec.id_column.is_some()));
+                }
+                Error::Cell {
+                    party,
+                    path: name.to_string(),
+                    line,
+                    column: header[i].clone(),
+                    reason,
+                }
             })
         };
         let row = feature_at
@@ -282,6 +289,54 @@ pub fn load_csv_str(party: PartyId, name: &str, text: &str, spec: &DataSpec) -> 
         });
     }
     Ok(data)
+}
+
+/// What to do about a feature column that holds text: it is likely an id column, to be named as such (or,
+/// when an id column is already named, left out of the features).
+fn text_column_hint(column: &str, has_id_column: bool) -> String {
+    if has_id_column {
+        format!(
+            "; if `{column}` is not a feature, leave it out with `--features` (command line) or `features = [...]` ([train] table)"
+        )
+    } else {
+        format!(
+            "; `{column}` looks like an id column: name it with `--id-column {column}` (command line) or `id_column = \"{column}\"` ([train] table), and it is left out of the features"
+        )
+    }
+}
+
+/// The file's line numbers, from the byte offset where a record starts: every `\n` ends a line, so a file
+/// with CRLF line ends (as spreadsheet programs write them) or quoted cells spanning lines gets the lines an
+/// editor shows (the CSV reader's own line count is off for CRLF files).
+pub(crate) struct Lines<'a> {
+    text: &'a [u8],
+    ends: Vec<u64>,
+}
+
+impl<'a> Lines<'a> {
+    pub(crate) fn of_text(text: &'a str) -> Lines<'a> {
+        Lines {
+            text: text.as_bytes(),
+            ends: text
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i as u64)
+                .collect(),
+        }
+    }
+
+    /// The 1-based line on which `record` starts. The reader's position is the end of the previous record
+    /// (its line end, CR, LF or CRLF, not yet skipped), so line ends from there on are skipped first.
+    pub(crate) fn of(&self, record: &csv::StringRecord) -> u64 {
+        record.position().map_or(0, |p| {
+            let mut at = p.byte() as usize;
+            while matches!(self.text.get(at), Some(b'\r' | b'\n')) {
+                at += 1;
+            }
+            self.ends.partition_point(|&end| end < at as u64) as u64 + 1
+        })
+    }
 }
 
 pub(crate) fn parse_cell(s: &str) -> std::result::Result<f64, String> {
@@ -367,6 +422,62 @@ mod tests {
         );
         data.zeroize();
         assert!(data.rows.is_empty() && data.labels.is_empty());
+    }
+
+    /// A file saved by a spreadsheet program: a byte-order mark, CRLF line ends, quoted cells (one spanning
+    /// two lines); the lines in errors are the file's.
+    #[test]
+    fn crlf_a_byte_order_mark_and_quoted_cells_keep_the_files_lines() {
+        let text = "\u{feff}\"id\",\"a\",\"b\",\"y\"\r\n\"r1\",\"1\",\"2\",\"0\"\r\n\"r\r\n2\",3,4,1\r\nr3,5,6,0\r\nr4,7,8,1\r\nr5,9,10,1\r\n";
+        let d = load_csv_str(0, "s.csv", text, &spec()).unwrap();
+        assert_eq!(
+            d.features,
+            vec!["a", "b"],
+            "the byte-order mark is not part of `id`"
+        );
+        assert_eq!(d.lines, vec![2, 3, 5, 6, 7]);
+        let bad = text.replace("r4,7,", "r4,oops,");
+        let e = load_csv_str(0, "s.csv", &bad, &spec())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("s.csv, line 6, column `a`"), "{e}");
+        let lf = bad.replace("\r\n", "\n");
+        let e = load_csv_str(0, "s.csv", &lf, &spec())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("s.csv, line 6, column `a`"), "{e}");
+    }
+
+    #[test]
+    fn a_text_column_is_named_as_a_likely_id_column() {
+        let no_id = DataSpec {
+            id_column: None,
+            ..spec()
+        };
+        let e = load_csv_str(0, "h.csv", GOOD, &no_id)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2, column `id`")
+                && e.contains("looks like an id column")
+                && e.contains("--id-column id")
+                && e.contains("id_column = \"id\""),
+            "{e}"
+        );
+        let e = load_csv_str(0, "h.csv", &GOOD.replace("r2,3,", "r2,x,"), &spec())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3, column `a`") && e.contains("features"),
+            "{e}"
+        );
+        let e = load_csv_str(0, "h.csv", &GOOD.replace("3,4,1", "3,4,z"), &spec())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !e.contains("id column") && !e.contains("features"),
+            "no hint for a label: {e}"
+        );
     }
 
     #[test]

@@ -20,6 +20,28 @@ pub struct Metrics {
     pub mse: Option<f64>,
 }
 
+/// The metrics that were computed, for people: `accuracy 0.9500, ROC AUC 0.9800, log-loss 0.1200` (a
+/// classifier) or `R^2 0.4500, MSE 2900.0000` (a regression); the ones not computed are left out.
+impl std::fmt::Display for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = [
+            ("accuracy", self.accuracy),
+            ("ROC AUC", self.roc_auc),
+            ("log-loss", self.log_loss),
+            ("R^2", self.r2),
+            ("MSE", self.mse),
+        ]
+        .iter()
+        .filter_map(|(name, v)| v.map(|v| format!("{name} {v:.4}")))
+        .collect();
+        if parts.is_empty() {
+            f.write_str("no metrics")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
 /// Evaluates `model` on rows and labels.
 pub fn evaluate(model: &Model, rows: &[Vec<f64>], labels: &[f64]) -> Metrics {
     let p = model.predict_all(rows);
@@ -118,6 +140,26 @@ pub fn r2(p: &[f64], y: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_print_only_what_was_computed() {
+        let m = Metrics {
+            accuracy: Some(1.0),
+            roc_auc: Some(0.5),
+            ..Metrics::default()
+        };
+        let text = m.to_string();
+        assert_eq!(text, "accuracy 1.0000, ROC AUC 0.5000");
+        let r = Metrics {
+            r2: Some(0.25),
+            ..Metrics::default()
+        }
+        .to_string();
+        assert_eq!(r, "R^2 0.2500");
+        for t in [text, r] {
+            assert!(!t.contains("Some") && !t.contains("None"), "{t}");
+        }
+    }
 
     #[test]
     fn known_values() {

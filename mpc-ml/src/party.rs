@@ -6,9 +6,9 @@
 
 use std::path::PathBuf;
 
-use mpc_core::Context;
+use mpc_core::{Context, PartyId};
 
-use crate::data::load_csv_file;
+use crate::data::{load_csv_file, PartyData};
 use crate::error::Result;
 use crate::metrics::{self, Metrics};
 use crate::party_config::TrainSection;
@@ -27,18 +27,31 @@ pub struct PartyResult {
     pub files: Vec<PathBuf>,
 }
 
+/// Reads and checks this party's CSV file (the `[train]` table's `data`): the first thing a deployment's
+/// party does, before it connects, so that a bad file stops it at once.
+pub fn load_party_data(me: PartyId, section: &TrainSection) -> Result<PartyData> {
+    load_csv_file(me, &section.data, &section.spec)
+}
+
 /// Runs this party (`ctx.id()`) of a deployment. A local failure (a bad file, `ot` preprocessing in this
 /// build) aborts the session (telling the others only its [`crate::Error::abort_category`]), so they stop too.
 pub async fn run_party(ctx: &mut Context, section: &TrainSection) -> Result<PartyResult> {
-    let me = ctx.id();
-    let prepared = load_csv_file(me, &section.data, &section.spec);
-    let data = match prepared {
+    let data = match load_party_data(ctx.id(), section) {
         Ok(d) => d,
         Err(e) => {
             ctx.abort(e.abort_category()).await;
             return Err(e);
         }
     };
+    run_party_on(ctx, section, data).await
+}
+
+/// [`run_party`] on rows already read with [`load_party_data`].
+pub async fn run_party_on(
+    ctx: &mut Context,
+    section: &TrainSection,
+    data: PartyData,
+) -> Result<PartyResult> {
     let (train, test) = split_party(&data);
     let mut source = crate::source::connect(ctx, section.preprocessing).await?;
     let output = train_party(ctx, source.as_mut(), &train, &section.config).await?;
@@ -107,7 +120,10 @@ fn write_party_outputs(
             )]),
         )?;
         md.push_str("## Metrics on this party's own test rows\n\n");
-        md.push_str(&format!("{own_test:?}\n\n"));
+        match own_test {
+            Some(m) => md.push_str(&format!("{m}\n\n")),
+            None => md.push_str("This party has no test rows.\n\n"),
+        }
         md.push_str("## Training loss (this party's own training rows)\n\n![loss](loss.svg)\n\n");
         let per_epoch = output.own_loss_per_epoch.len() > 1;
         for (i, l) in output.own_loss_per_epoch.iter().enumerate() {

@@ -94,8 +94,45 @@ pub fn load_train_section(path: &Path) -> Result<TrainSection> {
     parse_train_section(path, &text)
 }
 
+/// The file's text without a UTF-8 byte-order mark (the lines stay the same).
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// What the roster says about the session: the checks of the `[train]` table that depend on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// Number of computing parties (ids `0..parties`).
+    pub parties: usize,
+    /// Whether the roster has a dealer entry.
+    pub dealer: bool,
+}
+
+/// Reads the `[train]` table of the config file at `path` and checks it against the session's roster: the
+/// receivers are parties of the session, and `dealer` preprocessing (the default) has a dealer to talk to.
+pub fn load_train_section_for(path: &Path, session: Session) -> Result<TrainSection> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+        path: path.display().to_string(),
+        line: 0,
+        column: 0,
+        field: "train".into(),
+        reason: format!("cannot read the file: {e}"),
+    })?;
+    parse(path, &text, Some(session))
+}
+
 /// Parses the `[train]` table of `text`, the content of the config file at `path`.
 pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
+    parse(path, text, None)
+}
+
+/// [`parse_train_section`], with the checks against the roster if `session` is given.
+pub fn parse_train_section_for(path: &Path, text: &str, session: Session) -> Result<TrainSection> {
+    parse(path, text, Some(session))
+}
+
+fn parse(path: &Path, text: &str, session: Option<Session>) -> Result<TrainSection> {
+    let text = without_bom(text);
     let name = path.display().to_string();
     let at = |span: Option<Range<usize>>, field: &str, reason: String| {
         let (line, column) = span.map_or((0, 0), |s| line_col(text, s.start));
@@ -117,6 +154,7 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
     let Some(raw) = doc.train else {
         return Err(at(None, "train", "the file has no [train] table".into()));
     };
+    let table_span = raw.span();
     let raw = raw.into_inner();
     let base = path.parent().unwrap_or(Path::new("."));
     let parse_enum =
@@ -201,8 +239,9 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
             None => defaults.sigma,
         },
     };
-    // The roster (and so the number of parties) is mpc-net's; receivers are checked against it at the start.
-    if let Err(Error::Option { field, reason }) = config.validate(usize::MAX) {
+    // The roster (and so the number of parties) is mpc-net's: without it, receivers are checked at the start.
+    let parties = session.map_or(usize::MAX, |s| s.parties);
+    if let Err(Error::Option { field, reason }) = config.validate(parties) {
         let key = field.replace('-', "_");
         let span = match key.as_str() {
             "epochs" => raw.epochs.as_ref().map(|s| s.span()),
@@ -215,6 +254,21 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
             _ => None,
         };
         return Err(at(span, &named(&key), reason));
+    }
+    if let Some(session) = session {
+        if preprocessing == PreprocessingKind::Dealer && !session.dealer {
+            let (span, default) = match &raw.preprocessing {
+                Some(s) => (s.span(), ""),
+                None => (table_span.clone(), " (the default)"),
+            };
+            return Err(at(
+                Some(span),
+                &named("preprocessing"),
+                format!(
+                    "`dealer`{default} needs a dealer in the roster, and it has none: add a [[party]] entry with role = \"dealer\", or set preprocessing = \"ot\" in every party's [train] table"
+                ),
+            ));
+        }
     }
     let non_empty = |s: &Spanned<String>, field: &str| -> Result<String> {
         if s.get_ref().trim().is_empty() {
@@ -378,6 +432,46 @@ mod tests {
         assert_eq!(s.partitioning, Partitioning::Vertical);
         assert_eq!(s.spec.id_column.as_deref(), Some("pid"));
         assert_eq!(s.min_intersection, 20);
+    }
+
+    #[test]
+    fn the_roster_decides_receivers_and_the_source() {
+        let two = Session {
+            parties: 2,
+            dealer: true,
+        };
+        let p = Path::new("/cfg/p.toml");
+        assert!(parse_train_section_for(p, GOOD, two).is_ok());
+        let e = parse_train_section_for(p, &GOOD.replace("[0, 1]", "[5]"), two)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 8") && e.contains("train.receivers") && e.contains("no party 5"),
+            "{e}"
+        );
+        let no_dealer = Session {
+            parties: 2,
+            dealer: false,
+        };
+        let e = parse_train_section_for(p, GOOD, no_dealer)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 4")
+                && e.contains("train.preprocessing")
+                && e.contains("(the default) needs a dealer in the roster"),
+            "{e}"
+        );
+        let ot = GOOD.replace("epochs = 5", "preprocessing = \"ot\"");
+        assert!(parse_train_section_for(p, &ot, no_dealer).is_ok());
+        let e = parse_train_section_for(
+            p,
+            &GOOD.replace("epochs = 5", "preprocessing = \"dealer\""),
+            no_dealer,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 7") && e.contains("needs a dealer"), "{e}");
     }
 
     #[test]

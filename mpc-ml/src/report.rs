@@ -451,6 +451,12 @@ pub(crate) struct OutputDir<'a> {
 impl<'a> OutputDir<'a> {
     /// Creates `dir` if needed.
     pub(crate) fn create(dir: &'a Path) -> Result<Self> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(output_error(
+                dir,
+                &"it is a file, not a folder: name another output folder",
+            ));
+        }
         std::fs::create_dir_all(dir).map_err(|e| output_error(dir, &e))?;
         Ok(OutputDir {
             dir,
@@ -458,10 +464,18 @@ impl<'a> OutputDir<'a> {
         })
     }
 
-    /// Writes `name` in the folder.
+    /// Writes `name` in the folder: first to a temporary name in the same folder, then renamed, so that a
+    /// reader (or a crash) never sees a half-written file under the final name.
     pub(crate) fn write(&mut self, name: &str, text: String) -> Result<()> {
         let p = self.dir.join(name);
-        std::fs::write(&p, text).map_err(|e| output_error(&p, &e))?;
+        let tmp = self
+            .dir
+            .join(format!(".{name}.partial-{}", std::process::id()));
+        let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &p));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(output_error(&p, &e));
+        }
         self.files.push(p);
         Ok(())
     }
@@ -476,6 +490,16 @@ impl<'a> OutputDir<'a> {
     pub(crate) fn into_files(self) -> Vec<PathBuf> {
         self.files
     }
+}
+
+/// Checks, before a run starts, that its outputs can be written into `dir`: creates the folder if needed,
+/// refuses a file in its place, and writes and removes a probe file (so a folder without write permission
+/// is found before any computation, not after training).
+pub fn check_output_dir(dir: &Path) -> Result<()> {
+    OutputDir::create(dir)?;
+    let probe = dir.join(format!(".mpc-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| output_error(dir, &e))?;
+    std::fs::remove_file(&probe).map_err(|e| output_error(&probe, &e))
 }
 
 fn output_error(p: &Path, e: &dyn std::fmt::Display) -> Error {
@@ -504,4 +528,58 @@ pub fn write_outputs(
         ]),
     )?;
     Ok(out.into_files())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mpc-report-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_output_folder_is_checked_before_the_run() {
+        let dir = scratch("check");
+        let out = dir.join("new/folder");
+        check_output_dir(&out).unwrap();
+        assert!(out.is_dir(), "the folder is created");
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "no probe left");
+        let file = dir.join("a-file");
+        std::fs::write(&file, "x").unwrap();
+        let e = check_output_dir(&file).unwrap_err().to_string();
+        assert!(e.contains("a-file") && e.contains("not a folder"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn files_are_written_under_a_temporary_name_then_renamed() {
+        let dir = scratch("atomic");
+        let mut out = OutputDir::create(&dir).unwrap();
+        out.write("report.md", "hello".into()).unwrap();
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            vec!["report.md".to_string()],
+            "no temporary file left"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("report.md")).unwrap(),
+            "hello"
+        );
+        // A target that cannot be replaced (a folder of that name) fails, and leaves no partial file.
+        std::fs::create_dir_all(dir.join("model.json/inner")).unwrap();
+        assert!(out.write("model.json", "{}".into()).is_err());
+        let partial = std::fs::read_dir(&dir)
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().contains("partial"));
+        assert!(!partial, "the temporary file is removed on failure");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

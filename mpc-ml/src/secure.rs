@@ -624,8 +624,8 @@ async fn agree(ctx: &mut Context, data: &PartyData, config: &TrainConfig) -> Res
                 })
                 .unwrap_or_else(|| "another order".into());
             Some(format!("the feature columns ({diff})"))
-        } else if theirs.config != mine.config {
-            Some("the training options".into())
+        } else if let Some(what) = mine.config.difference(&theirs.config) {
+            Some(what)
         } else if theirs.rows == 0 || theirs.rows > MAX_ROWS {
             Some(format!(
                 "the number of rows ({}, where 1 to {MAX_ROWS} are accepted)",

@@ -200,9 +200,10 @@ pub fn load_vertical_str(
     let mut lines = Vec::new();
     let mut rows = Vec::new();
     let mut labels = Vec::new();
+    let line_of = crate::data::Lines::of_text(text);
     for record in reader.records() {
         let record = record.map_err(io)?;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = line_of.of(&record);
         if record.len() == 1 && record.get(0) == Some("") {
             continue;
         }
@@ -617,10 +618,8 @@ async fn agree(ctx: &mut Context, data: &VerticalData, config: &TrainConfig) -> 
                 "the id column (`{}` against `{}`)",
                 theirs.id_column, mine.id_column
             ))
-        } else if theirs.config != mine.config {
-            Some("the training options".into())
         } else {
-            None
+            mine.config.difference(&theirs.config)
         };
         if let Some(what) = what {
             return Err(Error::Mismatch {

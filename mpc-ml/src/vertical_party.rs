@@ -11,7 +11,7 @@
 
 use std::path::PathBuf;
 
-use mpc_core::Context;
+use mpc_core::{Context, PartyId};
 
 use crate::error::{Error, Result};
 use crate::party_config::TrainSection;
@@ -19,7 +19,8 @@ use crate::psi::PsiOptions;
 use crate::report::{revealed_section, security_line, OutputDir};
 use crate::secure::FORMAT;
 use crate::vertical::{
-    load_vertical_csv, train_vertical_party, VerticalOptions, VerticalOutput, VerticalSpec,
+    load_vertical_csv, train_vertical_party, VerticalData, VerticalOptions, VerticalOutput,
+    VerticalSpec,
 };
 
 /// What one party of a vertical deployment gets.
@@ -31,6 +32,11 @@ pub struct VerticalPartyResult {
     pub files: Vec<PathBuf>,
 }
 
+/// Reads and checks this party's columns and ids (the `[train]` table's `data`), before it connects.
+pub fn load_vertical_party_data(me: PartyId, section: &TrainSection) -> Result<VerticalData> {
+    spec_of(section).and_then(|spec| load_vertical_csv(me, &section.data, &spec))
+}
+
 /// Runs this party (`ctx.id()`) of a vertical deployment. A local failure (a bad file, a repeated or empty id)
 /// aborts the session (telling the others only its [`Error::abort_category`]), so they and the dealer stop
 /// too.
@@ -38,15 +44,22 @@ pub async fn run_vertical_party(
     ctx: &mut Context,
     section: &TrainSection,
 ) -> Result<VerticalPartyResult> {
-    let me = ctx.id();
-    let loaded = spec_of(section).and_then(|spec| load_vertical_csv(me, &section.data, &spec));
-    let data = match loaded {
+    let data = match load_vertical_party_data(ctx.id(), section) {
         Ok(d) => d,
         Err(e) => {
             ctx.abort(e.abort_category()).await;
             return Err(e);
         }
     };
+    run_vertical_party_on(ctx, section, data).await
+}
+
+/// [`run_vertical_party`] on the columns already read with [`load_vertical_party_data`].
+pub async fn run_vertical_party_on(
+    ctx: &mut Context,
+    section: &TrainSection,
+    data: VerticalData,
+) -> Result<VerticalPartyResult> {
     let options = VerticalOptions {
         config: section.config.clone(),
         psi: PsiOptions {

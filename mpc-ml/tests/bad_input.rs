@@ -127,10 +127,16 @@ async fn different_options_stop_every_party() {
     )
     .await
     .unwrap();
-    for o in out {
+    // Each names the setting and both values, its own last.
+    for (o, values) in out
+        .into_iter()
+        .zip(["(4 against this party's 3)", "(3 against this party's 4)"])
+    {
         let e = o.result.unwrap_err().to_string();
         assert!(
-            e.contains("disagrees") && e.contains("training options"),
+            e.contains("disagrees")
+                && e.contains("the training option `epochs` ")
+                && e.contains(values),
             "{e}"
         );
     }

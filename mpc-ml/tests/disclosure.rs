@@ -236,7 +236,7 @@ async fn parties_that_disagree_on_epoch_models_all_stop() {
     for o in out {
         let e = o.result.unwrap_err().to_string();
         assert!(
-            e.contains("disagrees") && e.contains("training options"),
+            e.contains("disagrees") && e.contains("the training option `epoch_models`"),
             "{e}"
         );
     }

@@ -81,7 +81,7 @@ async fn each_party_from_its_config_and_only_receivers_get_the_model() {
 }
 
 #[tokio::test]
-async fn mismatched_preprocessing_or_a_missing_file_at_one_party_stops_both() {
+async fn mismatched_settings_or_a_missing_file_at_one_party_stops_both_naming_the_setting() {
     let dir = scratch("bad");
     for (bad, expect) in [
         (
@@ -89,6 +89,20 @@ async fn mismatched_preprocessing_or_a_missing_file_at_one_party_stops_both() {
             [
                 "the parties disagree on preprocessing: party 0 chose dealer, party 1 chose ot",
                 "the parties disagree on preprocessing: party 0 chose dealer, party 1 chose ot",
+            ],
+        ),
+        (
+            section(&dir, 1, "diabetes_b.csv", "epochs = 3\n"),
+            [
+                "party 1 disagrees with party 0 on the training option `epochs` (3 against this party's 10)",
+                "party 0 disagrees with party 1 on the training option `epochs` (10 against this party's 3)",
+            ],
+        ),
+        (
+            section(&dir, 1, "diabetes_b.csv", "learning_rate = 0.05\n"),
+            [
+                "on the training option `learning_rate` (0.05 against this party's 0.1)",
+                "on the training option `learning_rate` (0.1 against this party's 0.05)",
             ],
         ),
         (

@@ -217,6 +217,8 @@ pub struct PartyConfig {
     pub key_path: PathBuf,
     /// Certificate file (resolved against the config's folder).
     pub cert_path: PathBuf,
+    /// Line and column of the `certificate` field (for errors about the certificate file).
+    pub cert_at: (usize, usize),
     /// Address to listen on.
     pub listen: SocketAddr,
     /// The `[network]` table.
@@ -266,12 +268,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        line_col(self.text, offset).0
     }
 
     fn err<T>(
@@ -280,28 +277,40 @@ impl Reader<'_> {
         field: &str,
         message: impl Into<String>,
     ) -> Result<T> {
+        let (line, column) = line_col(self.text, span.start);
         Err(NetError::Config {
             path: self.path.to_path_buf(),
-            line: self.line(span.start),
+            line,
+            column,
             field: field.to_string(),
             message: message.into(),
         })
     }
 
     fn syntax(&self, e: toml::de::Error) -> NetError {
-        let (line, field) = match e.span() {
-            Some(span) => {
-                let line = self.line(span.start);
+        let message = e.message().trim().to_string();
+        // A missing field is reported over the whole table: name the field, not the key on its first line.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+            .map(str::to_string);
+        let (line, column, field) = match (e.span(), missing) {
+            (Some(span), Some(field)) => {
+                let (line, column) = line_col(self.text, span.start);
+                (line, column, field)
+            }
+            (None, Some(field)) => (1, 1, field),
+            (Some(span), None) => {
+                let (line, column) = line_col(self.text, span.start);
                 let text = self.text.lines().nth(line - 1).unwrap_or("");
                 let field = text
                     .split_once('=')
                     .map(|(k, _)| k.trim().to_string())
                     .unwrap_or_default();
-                (line, field)
+                (line, column, field)
             }
-            None => (0, String::new()),
+            (None, None) => (0, 0, String::new()),
         };
-        let message = e.message().to_string();
         let field = if field.is_empty() {
             message
                 .split('`')
@@ -314,6 +323,7 @@ impl Reader<'_> {
         NetError::Config {
             path: self.path.to_path_buf(),
             line,
+            column,
             field,
             message,
         }
@@ -334,7 +344,23 @@ impl Reader<'_> {
     }
 }
 
-fn check_address(s: &str) -> std::result::Result<(), String> {
+/// 1-based line and column of byte offset `at` (lines end at `\n`, so a CRLF file counts the same).
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+/// Checks a roster address: an IP address and port, or a host name and port (`a.example.org:7100`).
+pub fn check_address(s: &str) -> std::result::Result<(), String> {
     if s.parse::<SocketAddr>().is_ok() {
         return Ok(());
     }
@@ -354,6 +380,11 @@ impl PartyConfig {
             path: path.to_path_buf(),
             source,
         })?;
+        // A byte-order mark (as some Windows editors write) is not TOML; the lines stay the same without it.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
         Self::parse(path, text)
     }
 
@@ -414,6 +445,7 @@ impl PartyConfig {
         }
         let mut entries = Vec::new();
         let mut spans: HashMap<usize, std::ops::Range<usize>> = HashMap::new();
+        let mut addresses: HashMap<String, (usize, std::ops::Range<usize>)> = HashMap::new();
         for (i, sp) in raw.party.iter().enumerate() {
             let p = sp.get_ref();
             let f = |name: &str| format!("party[{i}].{name}");
@@ -451,6 +483,19 @@ impl PartyConfig {
                 );
             }
             spans.insert(*p.id.get_ref(), p.id.span());
+            let address = p.address.get_ref().trim().to_ascii_lowercase();
+            if let Some((other, first)) = addresses.get(&address) {
+                return r.err(
+                    p.address.span(),
+                    &f("address"),
+                    format!(
+                        "'{}' is also party {other}'s address (line {}): every party needs its own host:port",
+                        p.address.get_ref(),
+                        r.line(first.start)
+                    ),
+                );
+            }
+            addresses.insert(address, (*p.id.get_ref(), p.address.span()));
             entries.push(PartyEntry {
                 id: *p.id.get_ref(),
                 name: p.name.get_ref().clone(),
@@ -481,6 +526,7 @@ impl PartyConfig {
             party_id,
             key_path,
             cert_path,
+            cert_at: line_col(&text, raw.certificate.span().start),
             listen,
             network,
             roster,
@@ -571,6 +617,51 @@ mod tests {
         let (line, _, msg) = config_err(text);
         assert_eq!(line, 18);
         assert!(msg.contains("colour"), "{msg}");
+    }
+
+    #[test]
+    fn one_format_and_the_right_field_for_every_config_error() {
+        let good = config(&format!("{}{}", party(0, 1, ""), party(1, 2, "")));
+        let e = parse(good.replace("session_id = \"s1\"\n", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("/etc/mpc/party.toml, line ")
+                && e.contains("field `session_id`")
+                && !e.contains("field `party_id`"),
+            "{e}"
+        );
+        let e = parse(good.replace("\"127.0.0.1:7000\"", "\"nowhere\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/etc/mpc/party.toml, line 10, column 11: field `party[0].address`"),
+            "{e}"
+        );
+        let crlf = good.replace('\n', "\r\n");
+        let (line, field, _) = config_err(crlf.replace("party_id = 1", "party_id = \"one\""));
+        assert_eq!(
+            (line, field.as_str()),
+            (2, "party_id"),
+            "CRLF lines count the same"
+        );
+        let c = parse(good).unwrap();
+        assert_eq!(
+            c.cert_at,
+            (4, 15),
+            "the certificate field's line and column"
+        );
+    }
+
+    #[test]
+    fn duplicate_addresses_are_refused() {
+        let text = config(&format!("{}{}", party(0, 1, ""), party(1, 2, ""))).replace(
+            "127.0.0.1:7001\"\nfingerprint",
+            "127.0.0.1:7000\"\nfingerprint",
+        );
+        let (line, field, msg) = config_err(text);
+        assert_eq!((line, field.as_str()), (16, "party[1].address"));
+        assert!(msg.contains("also party 0's address (line 10)"), "{msg}");
     }
 
     #[test]

@@ -55,13 +55,16 @@ pub enum NetError {
     /// `keygen` refuses to overwrite an existing key or certificate.
     #[error("{0} already exists; refusing to overwrite it")]
     Exists(PathBuf),
-    /// A configuration file is wrong; `line` is 1-based.
-    #[error("{path}:{line}: {field}: {message}")]
+    /// A configuration file is wrong; `line` and `column` are 1-based. The same format as mpc-ml's errors
+    /// in the `[train]` table: file, line, column, field.
+    #[error("{}, line {line}, column {column}: field `{field}`: {message}", path.display())]
     Config {
         /// The file.
         path: PathBuf,
         /// The line of the offending value (0 if unknown).
         line: usize,
+        /// The column of the offending value (0 if unknown).
+        column: usize,
         /// The field at fault (dotted path, e.g. `party[2].fingerprint`).
         field: String,
         /// What is wrong.

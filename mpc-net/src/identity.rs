@@ -81,17 +81,22 @@ impl Identity {
 
     /// Loads a PEM private key and a PEM certificate.
     pub fn load(key_path: &Path, cert_path: &Path) -> Result<Identity> {
-        let cert_pem = read(cert_path)?;
-        let certificate =
-            CertificateDer::from_pem_slice(&cert_pem).map_err(|e| NetError::BadKey {
-                path: cert_path.to_path_buf(),
-                message: format!("not a PEM certificate: {e}"),
-            })?;
+        let certificate = load_certificate(cert_path)?;
         let key_pem = Zeroizing::new(read(key_path)?);
         let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| NetError::BadKey {
             path: key_path.to_path_buf(),
             message: format!("not a PEM private key: {e}"),
         })?;
+        if crate::tls::key_matches(&certificate, &key) == Some(false) {
+            return Err(NetError::BadKey {
+                path: key_path.to_path_buf(),
+                message: format!(
+                    "this private key does not belong to the certificate {} (their public keys differ): \
+                     give the key and the certificate that `mpc keygen` wrote together",
+                    cert_path.display()
+                ),
+            });
+        }
         Ok(Identity {
             fingerprint: Fingerprint::of_der(&certificate),
             certificate,
@@ -103,6 +108,20 @@ impl Identity {
     pub fn certificate_pem(&self) -> String {
         pem_encode("CERTIFICATE", &self.certificate)
     }
+}
+
+/// Reads a PEM certificate (such as `mpc keygen` writes).
+pub fn load_certificate(cert_path: &Path) -> Result<CertificateDer<'static>> {
+    let cert_pem = read(cert_path)?;
+    CertificateDer::from_pem_slice(&cert_pem).map_err(|e| NetError::BadKey {
+        path: cert_path.to_path_buf(),
+        message: format!("not a PEM certificate: {e}"),
+    })
+}
+
+/// The SHA-256 fingerprint of the PEM certificate at `cert_path`: what the other parties pin in their roster.
+pub fn certificate_fingerprint(cert_path: &Path) -> Result<Fingerprint> {
+    Ok(Fingerprint::of_der(&load_certificate(cert_path)?))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -227,6 +246,23 @@ mod tests {
         ));
         let _ = std::fs::remove_dir_all(&d);
         d
+    }
+
+    #[test]
+    fn a_key_of_another_certificate_is_refused_naming_both_files() {
+        let dir = temp_dir("mismatch");
+        let a = generate("hospital-a", &dir).unwrap();
+        let b = generate("hospital-b", &dir).unwrap();
+        let e = Identity::load(&b.key_path, &a.cert_path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("hospital-b.key")
+                && e.contains("hospital-a.crt")
+                && e.contains("does not belong"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

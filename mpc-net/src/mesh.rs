@@ -337,7 +337,8 @@ impl Mesh {
         if identity.fingerprint != me.fingerprint {
             return Err(NetError::Config {
                 path: config.path.clone(),
-                line: 0,
+                line: config.cert_at.0,
+                column: config.cert_at.1,
                 field: "certificate".into(),
                 message: format!(
                     "{} has fingerprint {}, but the roster pins {} for party {} ({})",
@@ -494,6 +495,22 @@ impl Mesh {
             .get(&(from, channel))
             .map(|i| i.usage())
             .unwrap_or_default()
+    }
+
+    /// The first peer (by id) that failed: it aborted the session, was lost without leaving (killed,
+    /// frozen past the idle timeout, a network failure) or broke the protocol; `None` if every peer is still
+    /// connected or left gracefully. A server that ends its loop when a peer goes (the dealer) asks this to
+    /// tell a finished session from a failed one.
+    pub fn peer_failure(&self) -> Option<NetError> {
+        let shared = &self.inner.shared;
+        shared
+            .peers
+            .iter()
+            .flatten()
+            .find_map(|p| match &*p.state.borrow() {
+                PeerState::Alive | PeerState::Left => None,
+                s => shared.state_error(p.id, s),
+            })
     }
 
     /// The local UDP address.

@@ -134,6 +134,7 @@ impl Setup<'_> {
             let (id, conn) = (link.id, link.conn.clone());
             closes.spawn(async move { (id, conn.closed().await) });
         };
+        let mut waiting = tokio::time::interval_at(Instant::now() + WAITING_REPORT, WAITING_REPORT);
         loop {
             if links.len() == needed {
                 break;
@@ -178,6 +179,7 @@ impl Setup<'_> {
                         return Err(give_up(links.values().map(|l| &l.conn), e));
                     }
                 }
+                _ = waiting.tick() => self.report_waiting(&links, &last, deadline),
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
@@ -209,6 +211,42 @@ impl Setup<'_> {
                 secs: self.opts.connect_timeout.as_secs_f64(),
             },
         ))
+    }
+}
+
+/// How often a party still setting up says whom it waits for.
+const WAITING_REPORT: Duration = Duration::from_secs(3);
+
+impl Setup<'_> {
+    /// Logs (target `mpc_net::waiting`, level info) the parties not connected yet, with their addresses and
+    /// the last failure seen, and the time left before the connect deadline.
+    fn report_waiting(&self, links: &HashMap<PartyId, Link>, last: &LastErrors, deadline: Instant) {
+        let last = last.lock().unwrap_or_else(|p| p.into_inner());
+        let missing: Vec<String> = self
+            .roster
+            .parties()
+            .iter()
+            .filter(|p| p.id != self.me && !links.contains_key(&p.id))
+            .map(|p| {
+                MissingParty {
+                    id: p.id,
+                    name: p.name.clone(),
+                    address: p.address.clone(),
+                    last_error: last.get(&p.id).cloned(),
+                }
+                .to_string()
+            })
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let left = deadline.saturating_duration_since(Instant::now()).as_secs();
+        tracing::info!(
+            target: "mpc_net::waiting",
+            "party {}: still waiting for {} ({left} s left)",
+            self.me,
+            missing.join(", ")
+        );
     }
 }
 

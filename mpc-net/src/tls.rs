@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
@@ -31,6 +31,23 @@ fn provider() -> Arc<CryptoProvider> {
     p.cipher_suites
         .sort_by_key(|s| s.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
     Arc::new(p)
+}
+
+/// Whether `key` is the private key of `cert`: `Some(false)` if their public keys differ, `None` if rustls
+/// cannot tell (a key type it does not check).
+pub(crate) fn key_matches(
+    cert: &CertificateDer<'static>,
+    key: &PrivateKeyDer<'static>,
+) -> Option<bool> {
+    let signer = provider()
+        .key_provider
+        .load_private_key(key.clone_key())
+        .ok()?;
+    match rustls::sign::CertifiedKey::new(vec![cert.clone()], signer).keys_match() {
+        Ok(()) => Some(true),
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => Some(false),
+        Err(_) => None,
+    }
 }
 
 fn tls_err(e: impl std::fmt::Display) -> NetError {

@@ -30,7 +30,8 @@ pub struct Args {
     /// `logistic` or `linear`.
     #[arg(long, default_value = "logistic")]
     pub model: ModelKind,
-    /// An id column: ignored in horizontal runs; with `--vertical`, the column the rows are matched on.
+    /// An id column (for example `patient_id`): left out of the features in horizontal runs (a file with one
+    /// needs this option, or its ids are read as numbers); with `--vertical`, the column the rows are matched on.
     #[arg(long)]
     pub id_column: Option<String>,
     /// Vertical partitioning: each `--party-data` file holds other columns about the same people; rows are
