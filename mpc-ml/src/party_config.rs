@@ -12,7 +12,9 @@
 //! min_intersection = 10          # vertical only: the smallest intersection accepted
 //! features = ["mean_radius"]     # optional: default every column but the label and the id
 //! model = "logistic"             # or "linear"
-//! solver = "gradient_descent"    # or "closed_form": linear model, standardize = "global", up to 64 features
+//! solver = "auto"                # default: "newton" for logistic regression up to 64 features, else
+//!                                # "gradient_descent"; "closed_form": linear model, up to 64 features
+//! c = 1.0                        # newton: scikit-learn's C (penalty |w|^2 / 2C on the summed loss)
 //! epochs = 10
 //! batch_size = 64
 //! learning_rate = 0.1
@@ -72,6 +74,7 @@ struct Raw {
     batch_size: Option<Spanned<i64>>,
     learning_rate: Option<Spanned<f64>>,
     l2: Option<Spanned<f64>>,
+    c: Option<Spanned<f64>>,
     standardize: Option<Spanned<String>>,
     preprocessing: Option<Spanned<String>>,
     receivers: Option<Spanned<Vec<i64>>>,
@@ -134,7 +137,7 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
         Some((v, span)) => v
             .parse::<Solver>()
             .map_err(|e| at(Some(span), &named("solver"), reason_of(e)))?,
-        None => Solver::GradientDescent,
+        None => Solver::Auto,
     };
     let standardize = match parse_enum(&raw.standardize, "standardize")? {
         Some((v, span)) => v
@@ -186,6 +189,7 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
             .as_ref()
             .map_or(defaults.learning_rate, |s| *s.get_ref()),
         l2: raw.l2.as_ref().map_or(defaults.l2, |s| *s.get_ref()),
+        c: raw.c.as_ref().map_or(defaults.c, |s| *s.get_ref()),
         standardize,
         receivers,
         solver,
@@ -209,6 +213,7 @@ pub fn parse_train_section(path: &Path, text: &str) -> Result<TrainSection> {
             "batch_size" => raw.batch_size.as_ref().map(|s| s.span()),
             "learning_rate" => raw.learning_rate.as_ref().map(|s| s.span()),
             "l2" => raw.l2.as_ref().map(|s| s.span()),
+            "c" => raw.c.as_ref().map(|s| s.span()),
             "receivers" => raw.receivers.as_ref().map(|s| s.span()),
             "solver" => raw.solver.as_ref().map(|s| s.span()),
             "sigma" => raw.sigma.as_ref().map(|s| s.span()),

@@ -53,6 +53,7 @@ pub struct Comparison {
 impl Comparison {
     /// Compares the receivers' model of `run` with plaintext training of the same rows.
     pub fn of(run: &LocalRun, config: &TrainConfig) -> Result<Self> {
+        let config = &resolved(config, run);
         let out = run
             .receiver()
             .ok_or_else(|| Error::option("receivers", "no party received the model"))?;
@@ -207,6 +208,7 @@ pub struct ModelFile {
 impl ModelFile {
     /// The file for a model trained with `config` in `run`.
     pub fn new(model: &Model, run: &LocalRun, config: &TrainConfig, info: &RunInfo) -> Self {
+        let config = &resolved(config, run);
         let out = &run.parties[0].output;
         ModelFile {
             model: model.model,
@@ -303,8 +305,20 @@ pub fn loss_svg(curves: &[(&str, &[f64], &str)]) -> String {
     s
 }
 
+/// `config` with the default solver resolved for the run's shape, as the parties resolved it.
+pub(crate) fn resolved(config: &TrainConfig, run: &LocalRun) -> TrainConfig {
+    match run.parties.first() {
+        Some(p) => config.resolve(
+            p.output.scaling.mean.len(),
+            p.output.rows_per_party.iter().sum(),
+        ),
+        None => config.clone(),
+    }
+}
+
 /// The Markdown report.
 pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &RunInfo) -> String {
+    let config = &resolved(config, run);
     let out = &run.parties[0].output;
     let mut s = String::from("# Secure training report\n\n");
     s.push_str(&format!(
@@ -344,7 +358,14 @@ pub fn markdown(cmp: &Comparison, run: &LocalRun, config: &TrainConfig, info: &R
         s.push_str(&format!("| {name} | {a} | {b} |\n"));
     }
     s.push_str(&match config.solver {
-        Solver::GradientDescent => format!(
+        Solver::Newton => format!(
+            "\nTraining time is party 0's, from input sharing to the model's opening; Newton's method took {} iterations ({} rounds from the data's masking to the weights, {:.1} per iteration; the correlated randomness of each iteration is announced to the source before it, inside the timed span). The plaintext baseline is the same objective's converged model in f64 with the exact sigmoid: scikit-learn's `LogisticRegression(C = {})` on the standardized features.\n\n",
+            out.timing.steps,
+            out.timing.step_rounds,
+            out.timing.rounds_per_step,
+            config.c
+        ),
+        Solver::GradientDescent | Solver::Auto => format!(
             "\nTraining time is party 0's, from input sharing to the model's opening; it takes {} steps of {:.1} rounds each (correlated randomness is fetched before each chunk of batches, from the dealer or by OT, inside the timed span, and is not counted in the steps' rounds).\n\n",
             out.timing.steps,
             out.timing.rounds_per_step
@@ -428,11 +449,15 @@ pub(crate) fn security_line(
 ) -> String {
     let sigma = config.sigma;
     match config.solver {
+        Solver::Newton => format!(
+            "Statistical security of this run: not computed for Newton's method, whose masks are uniform but whose truncations of the Hessian, gradient and inverse use the format's bound 2^{} (sigma = {sigma} covers gradient descent).\n\n",
+            FORMAT.bound_bits
+        ),
         Solver::ClosedForm => format!(
             "Statistical security of this run: not computed for the closed form, whose truncations use the format's bound 2^{} (sigma = {sigma} covers gradient descent).\n\n",
             FORMAT.bound_bits
         ),
-        Solver::GradientDescent => match run_security_bits(shape, config, preprocessing, horizontal) {
+        Solver::GradientDescent | Solver::Auto => match run_security_bits(shape, config, preprocessing, horizontal) {
             Ok(bits) => format!(
                 "Statistical security of this run: {:.1} bits (sigma = {sigma}).\n\n",
                 (bits * 10.0).floor() / 10.0

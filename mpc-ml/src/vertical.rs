@@ -502,7 +502,8 @@ async fn run(
     .map_err(mpc(me))?;
     let y = Shared::from_share(std::mem::take(&mut *ys));
 
-    // 6. Training.
+    // 6. Training, with the default solver resolved for the joined shape (every party alike).
+    let config = &config.resolve(d_all, total);
     let descent = fit(ctx, source, &x, &y, None, config, progress).await?;
     let training_seconds = start.elapsed().as_secs_f64();
     let run_stats = ctx.stats().since(&stats_start);
@@ -534,6 +535,15 @@ async fn run(
             what: format!(
                 "the mean and standard deviation of every feature{} over the joined training rows (each party computes its own columns' and announces them)",
                 if linear { " and of the label" } else { "" }
+            ),
+            to: (0..n).collect(),
+        });
+    }
+    if config.solver == crate::config::Solver::Newton {
+        revealed.push(Disclosure {
+            what: format!(
+                "one bit per Newton iteration: whether the update's norm is below {} (so every party learns the number of iterations)",
+                crate::newton::TOLERANCE
             ),
             to: (0..n).collect(),
         });

@@ -145,7 +145,7 @@ fn write_outputs(
     };
     md.push_str(&security_line(
         &shape,
-        &section.config,
+        &section.config.resolve(shape.features, shape.rows),
         section.preprocessing,
         false,
     ));
