@@ -351,12 +351,15 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// This configuration with [`Solver::Auto`] replaced by the solver it picks for `features` features and
-    /// `rows` training rows (every party computes it alike from public values); other solvers unchanged.
-    pub fn resolve(&self, features: usize, rows: usize) -> TrainConfig {
+    /// This configuration with [`Solver::Auto`] replaced by the solver it picks for `features` features,
+    /// `rows` training rows and the preprocessing (`ot`: the `ot` source); every party computes it alike from
+    /// public values. Other solvers unchanged. Newton's method is picked with a dealer only: with `ot` its
+    /// Hessian's correlated randomness (matrix triples for the inverse, one Beaver triple per value of
+    /// `S X`) costs seconds per iteration, far more than gradient descent's whole run.
+    pub fn resolve(&self, features: usize, rows: usize, ot: bool) -> TrainConfig {
         let mut out = self.clone();
         if self.solver == Solver::Auto {
-            out.solver = if crate::newton::fits(self, features, rows) {
+            out.solver = if !ot && crate::newton::fits(self, features, rows) {
                 Solver::Newton
             } else {
                 Solver::GradientDescent

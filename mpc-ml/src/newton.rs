@@ -132,6 +132,11 @@ const STOP_BITS: u32 = FORMAT.bound_bits;
 /// exact sigmoid's 1/4; the unit test checks it).
 pub const MAX_SLOPE: f64 = 0.25;
 
+/// The least slope of Newton's sigmoid on the clamp's interval: the polynomial dips slightly near
+/// `+-CLAMP_AT` (-0.0027), so a row whose `z` lies there adds a slightly negative weight to the Hessian,
+/// far below the penalty's `1 / C` on the diagonal for the data this solver takes.
+pub const MIN_SLOPE: f64 = -0.003;
+
 /// `c`: a public bound on `trace H` for standardized data (each feature column has `sum x^2 = N`, the
 /// intercept column `N`, and `S <= MAX_SLOPE`), plus the penalties: the start `I / c` of the inverse.
 pub fn trace_bound(rows: usize, features: usize, lambda: f64) -> f64 {
@@ -588,8 +593,8 @@ mod tests {
     use super::*;
     use crate::sigmoid::approx;
 
-    /// The polynomial's slope stays below `MAX_SLOPE` and non-negative on the clamp's interval (so the
-    /// trace bound holds and `S >= 0`), and `poly_slope` is the derivative of `approx`.
+    /// The slope of Newton's sigmoid stays within `[MIN_SLOPE, MAX_SLOPE)` on the clamp's interval (so the
+    /// trace bound holds), and `poly_slope` is the derivative of `approx`.
     #[test]
     fn slope_is_bounded_and_is_the_derivative() {
         let mut max: f64 = 0.0;
@@ -597,7 +602,7 @@ mod tests {
             let z = -CLAMP_AT + i as f64 * 1e-3;
             let s = poly_slope(z);
             let k = saturation() * s;
-            assert!((0.0..MAX_SLOPE).contains(&k), "slope {k} at {z}");
+            assert!((MIN_SLOPE..MAX_SLOPE).contains(&k), "slope {k} at {z}");
             max = max.max(k);
             let h = 1e-5;
             if z.abs() < CLAMP_AT - h {

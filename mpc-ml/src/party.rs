@@ -63,10 +63,10 @@ fn write_party_outputs(
 ) -> Result<Vec<PathBuf>> {
     let mut dir = OutputDir::create(&section.out)?;
     let me = output.party;
-    let config = &section.config.resolve(
-        output.scaling.mean.len(),
-        output.rows_per_party.iter().sum(),
-    );
+    let config = &crate::config::TrainConfig {
+        solver: output.solver,
+        ..section.config.clone()
+    };
     let mut md = format!(
         "# Secure training report, party {me}\n\n{} regression with {parties} parties, {}, {} preprocessing; ring Z128, {} fractional bits.\n\nTraining rows per party: {:?}. Training took {:.3} s (input sharing to model opening), {} {} of {:.1} rounds; this party sent {} bytes.\n\n",
         config.model.name(),

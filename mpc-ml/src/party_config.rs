@@ -349,7 +349,7 @@ mod tests {
         assert_eq!(s.config.batch_size, 64);
         assert_eq!(s.preprocessing, PreprocessingKind::Dealer);
         assert_eq!(s.partitioning, Partitioning::Horizontal);
-        assert_eq!(s.config.solver, Solver::GradientDescent);
+        assert_eq!(s.config.solver, Solver::Auto);
         assert!(
             !s.config.epoch_models,
             "per-epoch models are off by default"
@@ -427,9 +427,9 @@ mod tests {
             e.contains("line 7") && e.contains("train.learning_rate"),
             "{e}"
         );
-        let e = err(&GOOD.replace("epochs = 5", "solver = \"newton\""));
+        let e = err(&GOOD.replace("epochs = 5", "solver = \"bogus\""));
         assert!(
-            e.contains("line 7, column 10: field `train.solver`") && e.contains("`newton`"),
+            e.contains("line 7, column 10: field `train.solver`") && e.contains("`bogus`"),
             "{e}"
         );
         let e = err(&GOOD.replace("epochs = 5", "solver = \"closed_form\""));

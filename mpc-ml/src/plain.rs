@@ -49,11 +49,13 @@ pub fn batches(n: usize, batch: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Trains on the pooled training rows of `parties` (in party order), as the secure run does.
+/// Trains on the pooled training rows of `parties` (in party order), as the secure run does. The default
+/// solver ([`Solver::Auto`]) is resolved as with a dealer: to compare with an `ot` run, pass the solver the
+/// run used ([`crate::secure::TrainOutput::solver`]).
 pub fn train_plain(parties: &[PartyData], config: &TrainConfig, link: Link) -> PlainResult {
     let (rows, labels) = pool(parties);
     let d = rows.first().map_or(0, Vec::len);
-    let config = &config.resolve(d, rows.len());
+    let config = &config.resolve(d, rows.len(), false);
     let scaling = match config.standardize {
         Standardize::Global => Scaling::of_rows(&rows, &labels, config.model == ModelKind::Linear),
         Standardize::None => Scaling::identity(d),

@@ -308,10 +308,10 @@ pub fn loss_svg(curves: &[(&str, &[f64], &str)]) -> String {
 /// `config` with the default solver resolved for the run's shape, as the parties resolved it.
 pub(crate) fn resolved(config: &TrainConfig, run: &LocalRun) -> TrainConfig {
     match run.parties.first() {
-        Some(p) => config.resolve(
-            p.output.scaling.mean.len(),
-            p.output.rows_per_party.iter().sum(),
-        ),
+        Some(p) => TrainConfig {
+            solver: p.output.solver,
+            ..config.clone()
+        },
         None => config.clone(),
     }
 }

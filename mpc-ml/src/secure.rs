@@ -151,6 +151,8 @@ pub struct TrainOutput {
     pub revealed: Vec<Disclosure>,
     /// Time and traffic.
     pub timing: Timing,
+    /// The solver the run used (the default, [`crate::config::Solver::Auto`], resolved).
+    pub solver: crate::config::Solver,
 }
 
 /// The public parameters every party announces and checks.
@@ -215,7 +217,7 @@ async fn run(
         });
     }
     // The default solver's choice, now that the shape is known (every party alike).
-    let config = &config.resolve(d, total);
+    let config = &config.resolve(d, total, source.name() == "ot");
     tracing::info!(
         party = me,
         parties = n,
@@ -290,6 +292,7 @@ async fn run(
         own_loss_per_epoch,
         feature_owners: Vec::new(),
         revealed: disclosures(n, config),
+        solver: config.solver,
         scaling,
         rows_per_party,
         timing: Timing {
@@ -326,7 +329,7 @@ pub(crate) async fn fit(
     config: &TrainConfig,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Descent> {
-    let config = &config.resolve(x.cols().saturating_sub(1), x.rows());
+    let config = &config.resolve(x.cols().saturating_sub(1), x.rows(), source.name() == "ot");
     match config.solver {
         Solver::GradientDescent | Solver::Auto => {
             descend(ctx, source, x, y, owned, config, progress).await

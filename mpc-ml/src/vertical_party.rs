@@ -145,7 +145,10 @@ fn write_outputs(
     };
     md.push_str(&security_line(
         &shape,
-        &section.config.resolve(shape.features, shape.rows),
+        &crate::config::TrainConfig {
+            solver: train.solver,
+            ..section.config.clone()
+        },
         section.preprocessing,
         false,
     ));

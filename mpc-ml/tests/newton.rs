@@ -8,7 +8,10 @@ use mpc_ml::split::pool;
 use mpc_ml::{metrics, LocalOptions, PreprocessingKind, Solver, TrainConfig, Transport};
 
 async fn breast_cancer(preprocessing: PreprocessingKind) {
-    let config = TrainConfig::default();
+    let config = TrainConfig {
+        solver: Solver::Newton,
+        ..TrainConfig::default()
+    };
     let options = LocalOptions {
         config: config.clone(),
         preprocessing,
@@ -60,7 +63,7 @@ async fn breast_cancer(preprocessing: PreprocessingKind) {
         .iter()
         .any(|d| d.what.contains("one bit per Newton iteration")));
     assert!(t.steps >= 3 && t.steps < mpc_ml::newton::MAX_ITERATIONS);
-    let _ = Solver::Newton;
+    assert_eq!(out.solver, Solver::Newton);
 }
 
 #[tokio::test]
