@@ -133,9 +133,9 @@ const STOP_BITS: u32 = FORMAT.bound_bits;
 pub const MAX_SLOPE: f64 = 0.25;
 
 /// The least slope of Newton's sigmoid on the clamp's interval: the polynomial dips slightly near
-/// `+-CLAMP_AT` (-0.0027), so a row whose `z` lies there adds a slightly negative weight to the Hessian,
+/// `+-CLAMP_AT` (to -0.0044), so a row whose `z` lies there adds a slightly negative weight to the Hessian,
 /// far below the penalty's `1 / C` on the diagonal for the data this solver takes.
-pub const MIN_SLOPE: f64 = -0.003;
+pub const MIN_SLOPE: f64 = -0.0045;
 
 /// `c`: a public bound on `trace H` for standardized data (each feature column has `sum x^2 = N`, the
 /// intercept column `N`, and `S <= MAX_SLOPE`), plus the penalties: the start `I / c` of the inverse.
