@@ -35,7 +35,10 @@
 //!    their own rows (one value, or the loss curve). Non-receivers get nothing.
 //!
 //! With `solver = closed_form` (linear regression), steps 4 to 6 are replaced by the normal equations and a
-//! Newton–Schulz inverse on the shares ([`crate::closed_form`]), and the model is opened once.
+//! Newton–Schulz inverse on the shares ([`crate::closed_form`]), and the model is opened once. With
+//! `solver = newton` (logistic regression; the default `auto` picks it with a dealer for up to 64 features,
+//! [`TrainConfig::resolve`]) they are replaced by Newton's method on the shares ([`crate::newton`]): the
+//! data matrix is masked once as in step 4, and the model is opened once.
 //!
 //! Fixed-point bounds: every value and every product before truncation stays below `2^87` after scaling: a
 //! forward product `z` at 40 fractional bits needs `|z| < 2^47`; the update before its truncation has 60
