@@ -343,10 +343,7 @@ impl TrainConfig {
             }
         }
         if self.solver == Solver::Newton {
-            let probe = crate::newton::check(self, 1, 1);
-            if probe.is_err() {
-                return probe;
-            }
+            crate::newton::check(self, 1, 1)?;
         }
         Ok(())
     }
