@@ -72,8 +72,9 @@ impl std::str::FromStr for Standardize {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Solver {
-    /// The default: Newton's method for logistic regression with global standardization, at most
+    /// The default: Newton's method for logistic regression with a dealer, global standardization, at most
     /// [`crate::newton::MAX_FEATURES`] features and [`crate::newton::MAX_ROWS`] rows and no per-epoch models;
+    /// the closed form for linear regression with global standardization and at most 64 features;
     /// gradient descent otherwise ([`TrainConfig::resolve`], once the shape is known).
     #[default]
     Auto,
@@ -350,14 +351,25 @@ impl TrainConfig {
 
     /// This configuration with [`Solver::Auto`] replaced by the solver it picks for `features` features,
     /// `rows` training rows and the preprocessing (`ot`: the `ot` source); every party computes it alike from
-    /// public values. Other solvers unchanged. Newton's method is picked with a dealer only: with `ot` its
+    /// public values. Other solvers unchanged. A linear model gets the closed form (up to
+    /// [`crate::closed_form::MAX_FEATURES`] features with global standardization, no per-epoch models): the
+    /// converged least-squares (ridge, with `l2`) model. Newton's method is picked with a dealer only: with `ot` its
     /// Hessian's correlated randomness (matrix triples for the inverse, one Beaver triple per value of
     /// `S X`) costs seconds per iteration, far more than gradient descent's whole run.
     pub fn resolve(&self, features: usize, rows: usize, ot: bool) -> TrainConfig {
         let mut out = self.clone();
         if self.solver == Solver::Auto {
+            let closed_form = TrainConfig {
+                solver: Solver::ClosedForm,
+                ..self.clone()
+            };
             out.solver = if !ot && crate::newton::fits(self, features, rows) {
                 Solver::Newton
+            } else if self.model == ModelKind::Linear
+                && !self.epoch_models
+                && crate::closed_form::check(&closed_form, features).is_ok()
+            {
+                Solver::ClosedForm
             } else {
                 Solver::GradientDescent
             };

@@ -54,6 +54,7 @@ async fn diabetes_linear_matches_least_squares() {
     let config = TrainConfig {
         model: ModelKind::Linear,
         receivers: vec![0, 1],
+        solver: Solver::GradientDescent,
         ..TrainConfig::default()
     };
     let run = common::run(common::diabetes(), config.clone())

@@ -291,19 +291,35 @@ async fn generated_data_sets_match_scikit_learn() {
     }
 }
 
-/// Linear regression on diabetes: the closed form against `LinearRegression()`'s test R^2.
+/// Linear regression on diabetes with the default options (the closed form) against `LinearRegression()`'s
+/// test R^2, with both sources.
 #[tokio::test]
-async fn diabetes_closed_form_matches_scikit_learn() {
+async fn diabetes_default_matches_scikit_learn() {
+    for preprocessing in [PreprocessingKind::Dealer, PreprocessingKind::Ot] {
+        diabetes(preprocessing).await;
+    }
+}
+
+async fn diabetes(preprocessing: PreprocessingKind) {
     let known = figures();
     let config = TrainConfig {
         model: ModelKind::Linear,
-        solver: Solver::ClosedForm,
         ..TrainConfig::default()
     };
-    let run = common::run(common::diabetes(), config).await.unwrap();
-    let model = run.receiver().unwrap().model.clone().unwrap();
+    let options = LocalOptions {
+        config,
+        preprocessing,
+        progress: None,
+    };
+    let run = mpc_ml::run_local(common::diabetes(), options, Transport::InMemory)
+        .await
+        .unwrap();
+    let out = run.receiver().unwrap();
+    assert_eq!(out.solver, Solver::ClosedForm);
+    let model = out.model.clone().unwrap();
     let (rows, labels) = pool(&run.test);
     let r2 = metrics::evaluate(&model, &rows, &labels).r2.unwrap();
     let sk = known["linear"]["diabetes"]["r2"].as_f64().unwrap();
+    eprintln!("diabetes {preprocessing:?}: R^2 {r2:.4} (scikit-learn {sk:.4})");
     assert!((r2 - sk).abs() <= 0.005, "R^2 {r2} vs scikit-learn {sk}");
 }
