@@ -506,10 +506,20 @@ pub(crate) fn security_line(
 ) -> String {
     let sigma = config.sigma;
     match config.solver {
-        Solver::Newton => format!(
-            "Statistical security of this run: not computed for Newton's method, whose masks are uniform but whose truncations of the Hessian, gradient and inverse use the format's bound 2^{} (sigma = {sigma} covers gradient descent).\n\n",
-            FORMAT.bound_bits
-        ),
+        Solver::Newton => {
+            let ot = preprocessing == PreprocessingKind::Ot;
+            let bits = crate::newton::security_bits(shape.rows, shape.features, shape.parties, ot);
+            format!(
+                "Statistical security of this run: {:.1} bits{}: Newton's method's masks are uniform, but its truncations of the Hessian, the gradient and the inverse use the format's bound 2^{} (no public bound of the weights yet), so with `{}` each may {} with probability up to 2^-{} (counted for {} iterations; see `mpc_ml::newton::security_bits`). Gradient descent (`solver = \"gradient_descent\"`) meets sigma.\n\n",
+                (bits * 10.0).floor() / 10.0,
+                if bits < sigma as f64 { format!(", **below sigma = {sigma}**") } else { format!(" (sigma = {sigma})") },
+                FORMAT.bound_bits,
+                preprocessing.name(),
+                if ot { "leak its value statistically" } else { "fail" },
+                if ot { 125 - FORMAT.bound_bits } else { 127 - FORMAT.bound_bits },
+                crate::newton::MAX_ITERATIONS
+            )
+        }
         Solver::ClosedForm => format!(
             "Statistical security of this run: not computed for the closed form, whose truncations use the format's bound 2^{} (sigma = {sigma} covers gradient descent).\n\n",
             FORMAT.bound_bits
