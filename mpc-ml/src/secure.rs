@@ -593,7 +593,8 @@ pub fn disclosures(parties: usize, config: &TrainConfig) -> Vec<Disclosure> {
     if config.solver == Solver::Newton {
         out.push(Disclosure {
             what: format!(
-                "one bit per Newton iteration: whether the update's norm is below {} (so every party learns the number of iterations)",
+                "one bit per Newton iteration from the {}th on: whether the update's norm is below {} (so every party learns the number of iterations)",
+                crate::newton::FIRST_TEST,
                 crate::newton::TOLERANCE
             ),
             to: all.clone(),
