@@ -72,9 +72,19 @@ impl std::str::FromStr for Standardize {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Solver {
-    /// Mini-batch gradient descent (`epochs`, `batch_size`, `learning_rate`, `l2`): every model.
+    /// The default: Newton's method for logistic regression with a dealer, global standardization, at most
+    /// [`crate::newton::MAX_FEATURES`] features and [`crate::newton::MAX_ROWS`] rows and no per-epoch models;
+    /// the closed form for linear regression with global standardization and at most 64 features;
+    /// gradient descent otherwise ([`TrainConfig::resolve`], once the shape is known).
     #[default]
+    Auto,
+    /// Mini-batch gradient descent (`epochs`, `batch_size`, `learning_rate`, `l2`): every model.
     GradientDescent,
+    /// Newton's method (IRLS) for logistic regression on the shares ([`crate::newton`]), with
+    /// scikit-learn's penalty `1 / (2 c)` on the summed loss: converges to the model of
+    /// `LogisticRegression(C = c)`. Uses `c`; ignores `epochs`, `batch_size` and `learning_rate`; `l2` must
+    /// be 0. The progress callback is told `(iterations_done, MAX_ITERATIONS)`.
+    Newton,
     /// The normal equations of linear (ridge) regression, solved on the shares with a Newton–Schulz inverse
     /// ([`crate::closed_form`]): linear model with `standardize = global` and at most
     /// [`crate::closed_form::MAX_FEATURES`] features only. Uses `l2`; ignores `epochs`, `batch_size`,
@@ -86,7 +96,9 @@ impl Solver {
     /// The name used in config files.
     pub fn name(self) -> &'static str {
         match self {
+            Solver::Auto => "auto",
             Solver::GradientDescent => "gradient_descent",
+            Solver::Newton => "newton",
             Solver::ClosedForm => "closed_form",
         }
     }
@@ -98,10 +110,12 @@ impl std::str::FromStr for Solver {
         match s {
             "gd" | "gradient_descent" | "gradient-descent" => Ok(Solver::GradientDescent),
             "closed_form" | "closed-form" => Ok(Solver::ClosedForm),
+            "newton" | "irls" => Ok(Solver::Newton),
+            "auto" => Ok(Solver::Auto),
             other => Err(Error::option(
                 "solver",
                 format!(
-                    "`{other}` is not a solver: use `gradient_descent` (or `gd`) or `closed_form` (or `closed-form`)"
+                    "`{other}` is not a solver: use `auto`, `newton`, `gradient_descent` (or `gd`) or `closed_form` (or `closed-form`)"
                 ),
             )),
         }
@@ -186,9 +200,14 @@ pub struct TrainConfig {
     pub standardize: Standardize,
     /// The parties that receive the model.
     pub receivers: Vec<usize>,
-    /// Gradient descent (the default) or the closed form of linear regression.
+    /// The solver: [`Solver::Auto`] (the default) picks Newton's method or gradient descent.
     #[serde(default)]
     pub solver: Solver,
+    /// scikit-learn's `C` for Newton's method: the penalty `|w|^2 / (2 C)` on the summed loss (weights
+    /// on standardized features, not the intercept). Default 1, scikit-learn's. Gradient descent uses
+    /// `l2` instead.
+    #[serde(default = "default_c")]
+    pub c: f64,
     /// Open the model after every epoch to the receivers, not only the final one (gradient descent only;
     /// the closed form has one model). Off by default: each snapshot is one more output, and a receiver
     /// can difference consecutive snapshots (the sum of an epoch's updates). The per-epoch loss curve of
@@ -208,13 +227,21 @@ pub const DEFAULT_SIGMA: u32 = 40;
 /// Accepted values of [`TrainConfig::sigma`].
 pub const SIGMA_RANGE: std::ops::RangeInclusive<u32> = 20..=80;
 
+fn default_c() -> f64 {
+    1.0
+}
+
+/// Accepted values of [`TrainConfig::c`].
+pub const C_RANGE: std::ops::RangeInclusive<f64> = 1e-4..=1e4;
+
 fn default_sigma() -> u32 {
     DEFAULT_SIGMA
 }
 
 impl Default for TrainConfig {
-    /// The benchmark recipe: gradient descent, 10 epochs, batch 64, learning rate 0.1, no penalty, final model
-    /// to party 0 (no per-epoch snapshots).
+    /// The default solver ([`Solver::Auto`]: Newton's method with `C = 1` where it applies), and for gradient
+    /// descent 10 epochs, batch 64, learning rate 0.1, no penalty; final model to party 0 (no per-epoch
+    /// snapshots).
     fn default() -> Self {
         TrainConfig {
             model: ModelKind::Logistic,
@@ -224,7 +251,8 @@ impl Default for TrainConfig {
             l2: 0.0,
             standardize: Standardize::Global,
             receivers: vec![0],
-            solver: Solver::GradientDescent,
+            solver: Solver::Auto,
+            c: 1.0,
             epoch_models: false,
             sigma: DEFAULT_SIGMA,
         }
@@ -293,6 +321,17 @@ impl TrainConfig {
                 format!("{} is not in [0, 100]", self.l2),
             ));
         }
+        if !(self.c.is_finite() && C_RANGE.contains(&self.c)) {
+            return Err(Error::option(
+                "c",
+                format!(
+                    "{} is not in [{:e}, {:e}]",
+                    self.c,
+                    C_RANGE.start(),
+                    C_RANGE.end()
+                ),
+            ));
+        }
         if !SIGMA_RANGE.contains(&self.sigma) {
             return Err(Error::option(
                 "sigma",
@@ -333,14 +372,45 @@ impl TrainConfig {
                 ));
             }
         }
+        if self.solver == Solver::Newton {
+            crate::newton::check(self, 1, 1)?;
+        }
         Ok(())
+    }
+
+    /// This configuration with [`Solver::Auto`] replaced by the solver it picks for `features` features,
+    /// `rows` training rows and the preprocessing (`ot`: the `ot` source); every party computes it alike from
+    /// public values. Other solvers unchanged. A linear model gets the closed form (up to
+    /// [`crate::closed_form::MAX_FEATURES`] features with global standardization, no per-epoch models): the
+    /// converged least-squares (ridge, with `l2`) model. Newton's method is picked with a dealer only: with `ot` its
+    /// Hessian's correlated randomness (matrix triples for the inverse, one Beaver triple per value of
+    /// `S X`) costs seconds per iteration, far more than gradient descent's whole run.
+    pub fn resolve(&self, features: usize, rows: usize, ot: bool) -> TrainConfig {
+        let mut out = self.clone();
+        if self.solver == Solver::Auto {
+            let closed_form = TrainConfig {
+                solver: Solver::ClosedForm,
+                ..self.clone()
+            };
+            out.solver = if !ot && crate::newton::fits(self, features, rows) {
+                Solver::Newton
+            } else if self.model == ModelKind::Linear
+                && !self.epoch_models
+                && crate::closed_form::check(&closed_form, features).is_ok()
+            {
+                Solver::ClosedForm
+            } else {
+                Solver::GradientDescent
+            };
+        }
+        out
     }
 
     /// How many weight vectors the run opens to the receivers: one per epoch with gradient descent and
     /// [`TrainConfig::epoch_models`], otherwise one (the final model).
     pub fn models_opened(&self) -> usize {
         match self.solver {
-            Solver::GradientDescent if self.epoch_models => self.epochs,
+            Solver::GradientDescent | Solver::Auto if self.epoch_models => self.epochs,
             _ => 1,
         }
     }
@@ -348,11 +418,12 @@ impl TrainConfig {
     /// What the run opens to the receivers, for the disclosures of reports and model files.
     pub fn model_disclosure(&self) -> String {
         match self.solver {
-            Solver::GradientDescent if self.epoch_models => format!(
+            Solver::GradientDescent | Solver::Auto if self.epoch_models => format!(
                 "the model's weights and intercept after each of the {} epochs (`epoch_models`: {} models; the last is the model, the others give the loss curve)",
                 self.epochs, self.epochs
             ),
-            Solver::GradientDescent => "the final model's weights and intercept, opened once (no per-epoch snapshots)".into(),
+            Solver::GradientDescent | Solver::Auto => "the final model's weights and intercept, opened once (no per-epoch snapshots)".into(),
+            Solver::Newton => "the model's weights and intercept (Newton's method: opened once)".into(),
             Solver::ClosedForm => "the model's weights and intercept (closed form: opened once)".into(),
         }
     }
@@ -376,6 +447,17 @@ impl TrainConfig {
             Solver::ClosedForm => format!(
                 "closed form (normal equations, Newton–Schulz inverse), L2 {}",
                 self.l2
+            ),
+            Solver::Newton => format!(
+                "Newton's method (IRLS), C = {} (scikit-learn's: penalty |w|^2 / 2C on the summed loss), until the update's norm is below {}",
+                self.c,
+                crate::newton::TOLERANCE
+            ),
+            Solver::Auto => format!(
+                "auto (Newton's method with C = {} up to {} features, else {} epochs of gradient descent)",
+                self.c,
+                crate::newton::MAX_FEATURES,
+                self.epochs
             ),
         }
     }

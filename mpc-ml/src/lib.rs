@@ -50,6 +50,7 @@ pub mod hiding;
 pub mod local;
 pub mod metrics;
 pub mod model;
+pub mod newton;
 pub mod party;
 pub mod party_config;
 pub mod plain;

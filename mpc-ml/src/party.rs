@@ -76,18 +76,23 @@ fn write_party_outputs(
 ) -> Result<Vec<PathBuf>> {
     let mut dir = OutputDir::create(&section.out)?;
     let me = output.party;
+    let config = &crate::config::TrainConfig {
+        solver: output.solver,
+        ..section.config.clone()
+    };
     let mut md = format!(
         "# Secure training report, party {me}\n\n{} regression with {parties} parties, {}, {} preprocessing; ring Z128, {} fractional bits.\n\nTraining rows per party: {:?}. Training took {:.3} s (input sharing to model opening), {} {} of {:.1} rounds; this party sent {} bytes.\n\n",
-        section.config.model.name(),
-        section.config.describe(),
+        config.model.name(),
+        config.describe(),
         section.preprocessing.name(),
         FORMAT.frac_bits,
         output.rows_per_party,
         output.timing.training_seconds,
         output.timing.steps,
-        match section.config.solver {
-            crate::config::Solver::GradientDescent => "steps",
+        match config.solver {
+            crate::config::Solver::GradientDescent | crate::config::Solver::Auto => "steps",
             crate::config::Solver::ClosedForm => "Newton–Schulz iterations",
+            crate::config::Solver::Newton => "Newton iterations",
         },
         output.timing.rounds_per_step,
         output.timing.bytes_sent,
@@ -101,7 +106,7 @@ fn write_party_outputs(
             "party": me,
             "parties": parties,
             "rows_per_party": output.rows_per_party,
-            "config": section.config,
+            "config": config,
             "preprocessing": section.preprocessing,
             "ring": "Z128",
             "frac_bits": FORMAT.frac_bits,
@@ -134,7 +139,7 @@ fn write_party_outputs(
             }
         }
         md.push_str("\nThe loss uses the models opened to the receivers (listed below), evaluated on this party's rows only.");
-        if !per_epoch && section.config.solver == crate::config::Solver::GradientDescent {
+        if !per_epoch && config.solver == crate::config::Solver::GradientDescent {
             md.push_str(" Only the final model was opened; a per-epoch curve needs `epoch_models = true` in every party's `[train]` table, which opens the model after every epoch to the receivers.");
         }
         md.push_str("\n\n");
@@ -146,12 +151,7 @@ fn write_party_outputs(
         features: output.scaling.mean.len(),
         parties,
     };
-    md.push_str(&security_line(
-        &shape,
-        &section.config,
-        section.preprocessing,
-        true,
-    ));
+    md.push_str(&security_line(&shape, config, section.preprocessing, true));
     md.push_str(&revealed_section(
         &output.revealed,
         section.preprocessing,

@@ -12,7 +12,9 @@
 //! min_intersection = 10          # vertical only: the smallest intersection accepted
 //! features = ["mean_radius"]     # optional: default every column but the label and the id
 //! model = "logistic"             # or "linear"
-//! solver = "gradient_descent"    # or "closed_form": linear model, standardize = "global", up to 64 features
+//! solver = "auto"                # default: "newton" for logistic regression up to 64 features, else
+//!                                # "gradient_descent"; "closed_form": linear model, up to 64 features
+//! c = 1.0                        # newton: scikit-learn's C (penalty |w|^2 / 2C on the summed loss)
 //! epochs = 10
 //! batch_size = 64
 //! learning_rate = 0.1
@@ -72,6 +74,7 @@ struct Raw {
     batch_size: Option<Spanned<i64>>,
     learning_rate: Option<Spanned<f64>>,
     l2: Option<Spanned<f64>>,
+    c: Option<Spanned<f64>>,
     standardize: Option<Spanned<String>>,
     preprocessing: Option<Spanned<String>>,
     receivers: Option<Spanned<Vec<i64>>>,
@@ -172,7 +175,7 @@ fn parse(path: &Path, text: &str, session: Option<Session>) -> Result<TrainSecti
         Some((v, span)) => v
             .parse::<Solver>()
             .map_err(|e| at(Some(span), &named("solver"), reason_of(e)))?,
-        None => Solver::GradientDescent,
+        None => Solver::Auto,
     };
     let standardize = match parse_enum(&raw.standardize, "standardize")? {
         Some((v, span)) => v
@@ -224,6 +227,7 @@ fn parse(path: &Path, text: &str, session: Option<Session>) -> Result<TrainSecti
             .as_ref()
             .map_or(defaults.learning_rate, |s| *s.get_ref()),
         l2: raw.l2.as_ref().map_or(defaults.l2, |s| *s.get_ref()),
+        c: raw.c.as_ref().map_or(defaults.c, |s| *s.get_ref()),
         standardize,
         receivers,
         solver,
@@ -248,6 +252,7 @@ fn parse(path: &Path, text: &str, session: Option<Session>) -> Result<TrainSecti
             "batch_size" => raw.batch_size.as_ref().map(|s| s.span()),
             "learning_rate" => raw.learning_rate.as_ref().map(|s| s.span()),
             "l2" => raw.l2.as_ref().map(|s| s.span()),
+            "c" => raw.c.as_ref().map(|s| s.span()),
             "receivers" => raw.receivers.as_ref().map(|s| s.span()),
             "solver" => raw.solver.as_ref().map(|s| s.span()),
             "sigma" => raw.sigma.as_ref().map(|s| s.span()),
@@ -398,7 +403,7 @@ mod tests {
         assert_eq!(s.config.batch_size, 64);
         assert_eq!(s.preprocessing, PreprocessingKind::Dealer);
         assert_eq!(s.partitioning, Partitioning::Horizontal);
-        assert_eq!(s.config.solver, Solver::GradientDescent);
+        assert_eq!(s.config.solver, Solver::Auto);
         assert!(
             !s.config.epoch_models,
             "per-epoch models are off by default"
@@ -516,9 +521,9 @@ mod tests {
             e.contains("line 7") && e.contains("train.learning_rate"),
             "{e}"
         );
-        let e = err(&GOOD.replace("epochs = 5", "solver = \"newton\""));
+        let e = err(&GOOD.replace("epochs = 5", "solver = \"bogus\""));
         assert!(
-            e.contains("line 7, column 10: field `train.solver`") && e.contains("`newton`"),
+            e.contains("line 7, column 10: field `train.solver`") && e.contains("`bogus`"),
             "{e}"
         );
         let e = err(&GOOD.replace("epochs = 5", "solver = \"closed_form\""));

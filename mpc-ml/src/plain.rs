@@ -8,6 +8,10 @@
 //! With `solver = closed_form` the baseline is the same closed form in f64: the normal equations
 //! `(X^T X / N + l2 I') w = X^T y / N` on the standardized rows (penalty not on the intercept), solved by
 //! Gauss-Jordan elimination ([`ridge`]), one model.
+//!
+//! With `solver = newton` (the default for logistic regression up to 64 features) it is the converged
+//! model of the same objective ([`newton`]): with the exact sigmoid, scikit-learn's
+//! `LogisticRegression(C = c)` on the standardized features.
 
 use crate::config::{ModelKind, Solver, Standardize, TrainConfig};
 use crate::data::PartyData;
@@ -45,10 +49,13 @@ pub fn batches(n: usize, batch: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Trains on the pooled training rows of `parties` (in party order), as the secure run does.
+/// Trains on the pooled training rows of `parties` (in party order), as the secure run does. The default
+/// solver ([`Solver::Auto`]) is resolved as with a dealer: to compare with an `ot` run, pass the solver the
+/// run used ([`crate::secure::TrainOutput::solver`]).
 pub fn train_plain(parties: &[PartyData], config: &TrainConfig, link: Link) -> PlainResult {
     let (rows, labels) = pool(parties);
     let d = rows.first().map_or(0, Vec::len);
+    let config = &config.resolve(d, rows.len(), false);
     let scaling = match config.standardize {
         Standardize::Global => Scaling::of_rows(&rows, &labels, config.model == ModelKind::Linear),
         Standardize::None => Scaling::identity(d),
@@ -62,8 +69,12 @@ pub fn train_plain(parties: &[PartyData], config: &TrainConfig, link: Link) -> P
         .first()
         .map(|p| p.features.clone())
         .unwrap_or_default();
-    if config.solver == Solver::ClosedForm {
-        let mut w = ridge(&x, &y, config.l2);
+    if matches!(config.solver, Solver::ClosedForm | Solver::Newton) {
+        let mut w = if config.solver == Solver::Newton {
+            newton(&x, &y, config.c, link)
+        } else {
+            ridge(&x, &y, config.l2)
+        };
         let b = w.pop().unwrap_or(0.0);
         let (weights, intercept) = scaling.to_raw(&w, b);
         let model = Model {
@@ -212,4 +223,90 @@ pub fn least_squares(rows: &[Vec<f64>], labels: &[f64], features: &[String]) -> 
         weights: a[..d - 1].iter().map(|r| r[d]).collect(),
         intercept: a[d - 1][d],
     })
+}
+
+/// Logistic regression's converged weights (intercept last) on standardized `rows`: the zero of the gradient
+/// `X^T (f(X w) - y) + I' w / c` (scikit-learn's `LogisticRegression(C = c)` objective: penalty
+/// `|w|^2 / (2c)` on the summed loss, intercept not penalized) by Newton's method in f64, with `f` the
+/// exact sigmoid or the one of the secure run ([`Link::Approx`]: [`sigmoid::saturating`], whose Hessian
+/// weights are its derivative, zero where clamped, the intercept's diagonal damped by `1 / c` as on the
+/// shares). Stops
+/// when no weight moves by `1e-12`, or after 200 iterations.
+pub fn newton(rows: &[Vec<f64>], labels: &[f64], c: f64, link: Link) -> Vec<f64> {
+    let p = rows.first().map_or(0, Vec::len) + 1;
+    let lambda = 1.0 / c;
+    let mut w = vec![0.0; p];
+    for _ in 0..200 {
+        let mut a = vec![vec![0.0; p + 1]; p];
+        for (r, &y) in rows.iter().zip(labels) {
+            let v: Vec<f64> = r.iter().copied().chain([1.0]).collect();
+            let z: f64 = v.iter().zip(&w).map(|(a, b)| a * b).sum();
+            let (s, slope) = match link {
+                Link::Exact => {
+                    let s = sigmoid::sigmoid(z);
+                    (s, s * (1.0 - s))
+                }
+                Link::Approx => {
+                    let slope = if z.abs() > sigmoid::CLAMP_AT {
+                        0.0
+                    } else {
+                        sigmoid::saturation() * crate::newton::poly_slope(z)
+                    };
+                    (sigmoid::saturating(z), slope)
+                }
+            };
+            for (row, &vi) in a.iter_mut().zip(&v) {
+                row.iter_mut()
+                    .zip(&v)
+                    .for_each(|(acc, &vj)| *acc += slope * vi * vj);
+                row[p] += vi * (s - y);
+            }
+        }
+        for (j, row) in a.iter_mut().enumerate() {
+            row[j] += lambda;
+            if j + 1 < p {
+                row[p] += lambda * w[j];
+            }
+        }
+        if link == Link::Exact {
+            // The exact Hessian needs no damping of the intercept.
+            a[p - 1][p - 1] -= lambda;
+        }
+        let step = gauss_jordan(a);
+        let moved = step.iter().map(|s| s.abs()).fold(0.0, f64::max);
+        w.iter_mut().zip(&step).for_each(|(w, s)| *w -= s);
+        if moved < 1e-12 || !moved.is_finite() {
+            break;
+        }
+    }
+    w
+}
+
+/// Solves the augmented system `a` (`p x (p + 1)`) by Gauss-Jordan elimination with partial pivoting; a
+/// pivot below `1e-12` leaves its unknown at 0.
+fn gauss_jordan(mut a: Vec<Vec<f64>>) -> Vec<f64> {
+    let p = a.len();
+    let mut solved = vec![false; p];
+    for i in 0..p {
+        let Some(best) = (i..p).max_by(|&x, &y| a[x][i].abs().total_cmp(&a[y][i].abs())) else {
+            continue;
+        };
+        if a[best][i].abs() < 1e-12 {
+            continue;
+        }
+        a.swap(i, best);
+        let pivot = a[i][i];
+        a[i].iter_mut().for_each(|v| *v /= pivot);
+        let row_i = a[i].clone();
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != i {
+                let f = row[i];
+                row.iter_mut().zip(&row_i).for_each(|(v, q)| *v -= f * q);
+            }
+        }
+        solved[i] = true;
+    }
+    (0..p)
+        .map(|i| if solved[i] { a[i][p] } else { 0.0 })
+        .collect()
 }

@@ -111,6 +111,22 @@ impl Scaling {
             .sum();
         (w, self.label_mean + self.label_sd * (intercept - shift))
     }
+
+    /// The inverse of [`Scaling::to_raw`]: weights on standardized values with the intercept last.
+    pub fn to_standardized(&self, weights: &[f64], intercept: f64) -> Vec<f64> {
+        let w: Vec<f64> = weights
+            .iter()
+            .zip(&self.sd)
+            .map(|(&w, &s)| w * s / self.label_sd)
+            .collect();
+        let shift: f64 = w
+            .iter()
+            .zip(self.mean.iter().zip(&self.sd))
+            .map(|(&w, (&m, &s))| w * m / s)
+            .sum();
+        let b = (intercept - self.label_mean) / self.label_sd + shift;
+        w.into_iter().chain([b]).collect()
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +157,9 @@ mod tests {
             let raw: f64 = r.iter().zip(&rw).map(|(x, w)| x * w).sum::<f64>() + rb;
             assert!((s.label_mean + s.label_sd * z - raw).abs() < 1e-9);
         }
+        let back = s.to_standardized(&rw, rb);
+        assert!((back[0] - w[0]).abs() < 1e-12 && (back[1] - w[1]).abs() < 1e-12);
+        assert!((back[2] - b).abs() < 1e-12);
         let c = Scaling::of_rows(&[vec![3.0], vec![3.0]], &[0.0, 1.0], false);
         assert_eq!((c.sd[0], c.label_sd), (1.0, 1.0));
     }

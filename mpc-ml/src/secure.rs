@@ -35,7 +35,10 @@
 //!    their own rows (one value, or the loss curve). Non-receivers get nothing.
 //!
 //! With `solver = closed_form` (linear regression), steps 4 to 6 are replaced by the normal equations and a
-//! Newton–Schulz inverse on the shares ([`crate::closed_form`]), and the model is opened once.
+//! Newton–Schulz inverse on the shares ([`crate::closed_form`]), and the model is opened once. With
+//! `solver = newton` (logistic regression; the default `auto` picks it with a dealer for up to 64 features,
+//! [`TrainConfig::resolve`]) they are replaced by Newton's method on the shares ([`crate::newton`]): the
+//! data matrix is masked once as in step 4, and the model is opened once.
 //!
 //! Fixed-point bounds: every value and every product before truncation stays below `2^87` after scaling: a
 //! forward product `z` at 40 fractional bits needs `|z| < 2^47`; the update before its truncation has 60
@@ -151,6 +154,8 @@ pub struct TrainOutput {
     pub revealed: Vec<Disclosure>,
     /// Time and traffic.
     pub timing: Timing,
+    /// The solver the run used (the default, [`crate::config::Solver::Auto`], resolved).
+    pub solver: crate::config::Solver,
 }
 
 /// The public parameters every party announces and checks.
@@ -214,6 +219,8 @@ async fn run(
             reason: format!("{total} training rows in all parties; 1 to {MAX_ROWS} per party and in total are accepted"),
         });
     }
+    // The default solver's choice, now that the shape is known (every party alike).
+    let config = &config.resolve(d, total, source.name() == "ot");
     tracing::info!(
         party = me,
         parties = n,
@@ -288,6 +295,7 @@ async fn run(
         own_loss_per_epoch,
         feature_owners: Vec::new(),
         revealed: disclosures(n, config),
+        solver: config.solver,
         scaling,
         rows_per_party,
         timing: Timing {
@@ -324,9 +332,13 @@ pub(crate) async fn fit(
     config: &TrainConfig,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Descent> {
+    let config = &config.resolve(x.cols().saturating_sub(1), x.rows(), source.name() == "ot");
     match config.solver {
-        Solver::GradientDescent => descend(ctx, source, x, y, owned, config, progress).await,
+        Solver::GradientDescent | Solver::Auto => {
+            descend(ctx, source, x, y, owned, config, progress).await
+        }
         Solver::ClosedForm => crate::closed_form::solve(ctx, source, x, y, config, progress).await,
+        Solver::Newton => crate::newton::solve(ctx, source, x, y, owned, config, progress).await,
     }
 }
 
@@ -365,6 +377,42 @@ impl OwnedRows<'_> {
         }
         (segments, values)
     }
+}
+
+/// Masks rows `c0..c1` of the shared training matrix once for many products ([`MaskedMatrix`]): with
+/// `owned` (the rows as their owners hold them) by a source that supports it, with the owners' own rows
+/// ([`Preprocessing::owned_mask`]: nothing opened); otherwise with a random mask, opening `E = X - A`.
+pub(crate) async fn mask_rows(
+    ctx: &mut Context,
+    source: &mut dyn Preprocessing<Z128>,
+    x: &SharedMatrix<Z128>,
+    owned: Option<&OwnedRows<'_>>,
+    c0: usize,
+    c1: usize,
+) -> Result<MaskedMatrix<Z128>> {
+    let me = ctx.id();
+    let mpc = Error::mpc;
+    let k = x.cols();
+    let by_owner = match owned {
+        Some(o) => {
+            let (segments, values) = o.chunk(me, c0, c1, k);
+            source
+                .owned_mask(ctx, &segments, k, values, o.value_bits)
+                .await
+                .map_err(mpc(me))?
+        }
+        None => None,
+    };
+    Ok(match by_owner {
+        Some(mask) => MaskedMatrix::owned(mask),
+        None => {
+            let mask = source.matrix_mask(ctx, c1 - c0, k).await.map_err(mpc(me))?;
+            let rows = x.row_range(c0..c1).map_err(mpc(me))?;
+            MaskedMatrix::open(ctx, &rows, mask)
+                .await
+                .map_err(mpc(me))?
+        }
+    })
 }
 
 /// Steps 4 to 6 on shares: masks the shared training matrix `x` (rows, features plus the intercept column),
@@ -432,32 +480,7 @@ pub(crate) async fn descend(
             let (c0, c1) = (c * chunk_rows, ((c + 1) * chunk_rows).min(total));
             let masked = match chunk {
                 Some(m) => m,
-                None => {
-                    let by_owner = match owned {
-                        Some(o) => {
-                            let (segments, values) = o.chunk(me, c0, c1, d + 1);
-                            source
-                                .owned_mask(ctx, &segments, d + 1, values, o.value_bits)
-                                .await
-                                .map_err(mpc(me))?
-                        }
-                        None => None,
-                    };
-                    let masked = match by_owner {
-                        Some(mask) => MaskedMatrix::owned(mask),
-                        None => {
-                            let mask = source
-                                .matrix_mask(ctx, c1 - c0, d + 1)
-                                .await
-                                .map_err(mpc(me))?;
-                            let rows = x.row_range(c0..c1).map_err(mpc(me))?;
-                            MaskedMatrix::open(ctx, &rows, mask)
-                                .await
-                                .map_err(mpc(me))?
-                        }
-                    };
-                    chunk.insert(masked)
-                }
+                None => chunk.insert(mask_rows(ctx, source, x, owned, c0, c1).await?),
             };
             let here: Vec<(usize, usize)> = schedule
                 .iter()
@@ -563,9 +586,19 @@ pub fn disclosures(parties: usize, config: &TrainConfig) -> Vec<Disclosure> {
                     "with two parties, the other party's mean and variance of every feature{} over its own training rows: the global sums minus a party's own are the other's",
                     if config.model == ModelKind::Linear { " and of the label" } else { "" }
                 ),
-                to: all,
+                to: all.clone(),
             });
         }
+    }
+    if config.solver == Solver::Newton {
+        out.push(Disclosure {
+            what: format!(
+                "one bit per Newton iteration from the {}th on: whether the update's norm is below {} (so every party learns the number of iterations)",
+                crate::newton::FIRST_TEST,
+                crate::newton::TOLERANCE
+            ),
+            to: all.clone(),
+        });
     }
     if config.model == ModelKind::Linear && config.solver == Solver::GradientDescent {
         out.push(Disclosure {

@@ -66,6 +66,21 @@ pub fn approx(z: f64) -> f64 {
         .fold(0.0, |acc, &c| acc * t + c)
 }
 
+/// The factor that makes the clamped polynomial saturate at exactly 0 and 1:
+/// `1/2 / (approx(CLAMP_AT) - 1/2)` (about 1.0123).
+pub fn saturation() -> f64 {
+    0.5 / (approx(CLAMP_AT) - 0.5)
+}
+
+/// The sigmoid of Newton's method ([`crate::newton`]): `1/2 + saturation() (approx(z) - 1/2)`, the clamped
+/// polynomial stretched to reach exactly 0 and 1 at `+-CLAMP_AT`. Continuous, flat beyond the clamp, with
+/// a largest error of 0.0083 (against 0.0061 for [`approx`]), but right where most rows of a fitted model
+/// lie: far from the boundary, where [`approx`]'s saturation error of 0.006 per row, summed over many rows,
+/// pulled the converged weights far from the exact sigmoid's (0.60 against 0.075 on breast cancer).
+pub fn saturating(z: f64) -> f64 {
+    0.5 + saturation() * (approx(z) - 0.5)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +109,17 @@ mod tests {
         }
         let (max, _) = errors(50.0);
         assert!(max > MAX_ERROR - 0.001, "max {max}");
+    }
+
+    #[test]
+    fn newtons_sigmoid_saturates_exactly() {
+        assert!((saturating(CLAMP_AT) - 1.0).abs() < 1e-12);
+        assert!(saturating(-100.0).abs() < 1e-12);
+        let worst = (0..=40_000)
+            .map(|i| -20.0 + i as f64 * 1e-3)
+            .map(|z| (saturating(z) - sigmoid(z)).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 0.0083 && worst > 0.008, "{worst}");
     }
 
     #[test]

@@ -503,7 +503,8 @@ async fn run(
     .map_err(mpc(me))?;
     let y = Shared::from_share(std::mem::take(&mut *ys));
 
-    // 6. Training.
+    // 6. Training, with the default solver resolved for the joined shape (every party alike).
+    let config = &config.resolve(d_all, total, source.name() == "ot");
     let descent = fit(ctx, source, &x, &y, None, config, progress).await?;
     let training_seconds = start.elapsed().as_secs_f64();
     let run_stats = ctx.stats().since(&stats_start);
@@ -539,6 +540,16 @@ async fn run(
             to: (0..n).collect(),
         });
     }
+    if config.solver == crate::config::Solver::Newton {
+        revealed.push(Disclosure {
+            what: format!(
+                "one bit per Newton iteration from the {}th on: whether the update's norm is below {} (so every party learns the number of iterations)",
+                crate::newton::FIRST_TEST,
+                crate::newton::TOLERANCE
+            ),
+            to: (0..n).collect(),
+        });
+    }
     revealed.push(Disclosure {
         what: config.model_disclosure(),
         to: config.receivers.clone(),
@@ -553,6 +564,7 @@ async fn run(
             scaling,
             rows_per_party: vec![total; n],
             revealed,
+            solver: config.solver,
             timing: Timing {
                 training_seconds,
                 steps,

@@ -158,7 +158,10 @@ fn write_outputs(
     };
     md.push_str(&security_line(
         &shape,
-        &section.config,
+        &crate::config::TrainConfig {
+            solver: train.solver,
+            ..section.config.clone()
+        },
         section.preprocessing,
         false,
     ));

@@ -4,11 +4,14 @@ mod common;
 
 use mpc_ml::plain::{train_plain, Link};
 use mpc_ml::split::pool;
-use mpc_ml::{metrics, ModelKind, TrainConfig};
+use mpc_ml::{metrics, ModelKind, Solver, TrainConfig};
 
 #[tokio::test]
 async fn breast_cancer_logistic_matches_plaintext() {
-    let config = TrainConfig::default();
+    let config = TrainConfig {
+        solver: Solver::GradientDescent,
+        ..TrainConfig::default()
+    };
     let run = common::run(common::hospitals(), config.clone())
         .await
         .unwrap();
@@ -51,6 +54,7 @@ async fn diabetes_linear_matches_least_squares() {
     let config = TrainConfig {
         model: ModelKind::Linear,
         receivers: vec![0, 1],
+        solver: Solver::GradientDescent,
         ..TrainConfig::default()
     };
     let run = common::run(common::diabetes(), config.clone())
@@ -180,6 +184,7 @@ async fn without_standardization_on_data_already_scaled() {
 async fn breast_cancer_with_ot_matches_the_f64_recipe() {
     let config = TrainConfig {
         epochs: 2,
+        solver: Solver::GradientDescent,
         ..TrainConfig::default()
     };
     let options = mpc_ml::LocalOptions {

@@ -26,6 +26,7 @@ fn config(epochs: usize, epoch_models: bool) -> TrainConfig {
         epochs,
         receivers: vec![0],
         epoch_models,
+        solver: Solver::GradientDescent,
         ..TrainConfig::default()
     }
 }

@@ -380,8 +380,18 @@ async fn outlier_records_match_plaintext_on_the_join() {
         let out0 = &run.outputs[0];
         let train = table(&run, &parties, &out0.train_positions);
         let test = table(&run, &parties, &out0.test_positions);
-        let model = run.run.receiver().unwrap().model.clone().unwrap();
-        let plain = train_plain(&[train], &config, Link::Exact).model;
+        let receiver = run.run.receiver().unwrap();
+        let model = receiver.model.clone().unwrap();
+        // The default solver as the run resolved it (Newton's method with a dealer, descent with ot).
+        let used = TrainConfig {
+            solver: receiver.solver,
+            ..config.clone()
+        };
+        let plain = train_plain(&[train], &used, Link::Exact).model;
+        // Vertical training gets the same solver: Newton's method by default with a dealer.
+        if pre == PreprocessingKind::Dealer {
+            assert_eq!(receiver.solver, mpc_ml::Solver::Newton);
+        }
         let secure = metrics::evaluate(&model, &test.rows, &test.labels)
             .accuracy
             .unwrap();

@@ -30,6 +30,10 @@ pub struct Args {
     /// `train.breast_cancer/quic/ot` or `mul.fixed_point_z64_local_trunc/memory`), contains this text.
     #[arg(long)]
     filter: Option<String>,
+    /// The training figures' solver: `auto` (the default: Newton's method with a dealer up to 64 features,
+    /// gradient descent otherwise), `newton`, `gd` or `closed_form` (linear only).
+    #[arg(long, default_value = "auto")]
+    solver: mpc_ml::Solver,
 }
 
 /// One figure: what `--json` prints.
@@ -63,6 +67,14 @@ pub struct Figure {
     /// training figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes_per_step: Option<f64>,
+    /// Communication rounds of the whole training session (the slowest party: agreement, standardization,
+    /// input sharing, the solver and the model's opening), for training figures: what decides the time
+    /// between parties far apart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounds_total: Option<u64>,
+    /// The solver a training figure used (the default, `auto`, resolved).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solver: Option<&'static str>,
     /// Peak resident memory of this process during the figure's runs (all parties, and the dealer, run in
     /// this one process, so it bounds each party's), for training figures on Linux.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -289,6 +301,8 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
                     bytes_per_party: Some(bytes),
                     rounds_per_step: None,
                     bytes_per_step: None,
+                    rounds_total: None,
+                    solver: None,
                     peak_rss_bytes: None,
                     quality: None,
                 });
@@ -342,6 +356,8 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             bytes_per_party: Some(bytes),
             rounds_per_step: None,
             bytes_per_step: None,
+            rounds_total: None,
+            solver: None,
             peak_rss_bytes: None,
             quality: None,
         });
@@ -377,6 +393,8 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             bytes_per_party: Some(bytes),
             rounds_per_step: None,
             bytes_per_step: None,
+            rounds_total: None,
+            solver: None,
             peak_rss_bytes: None,
             quality: None,
         });
@@ -401,6 +419,8 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             bytes_per_party: Some(bytes),
             rounds_per_step: None,
             bytes_per_step: None,
+            rounds_total: None,
+            solver: None,
             peak_rss_bytes: None,
             quality: None,
         });
@@ -442,11 +462,13 @@ pub fn figures(args: &Args) -> Result<Vec<Figure>, mpc_core::Error> {
             bytes_per_party: Some(bytes),
             rounds_per_step: None,
             bytes_per_step: None,
+            rounds_total: None,
+            solver: None,
             peak_rss_bytes: None,
             quality: None,
         });
     }
-    super::bench_train::figures(&rt, args.runs, &wanted, &mut out)
+    super::bench_train::figures(&rt, args.runs, args.solver, &wanted, &mut out)
         .map_err(|e| mpc_core::Error::InvalidArgument(e.to_string()))?;
     Ok(out)
 }
@@ -477,7 +499,10 @@ pub fn run(args: Args) -> CliResult {
                 f.name,
                 f.parties,
                 f.transport,
-                f.preprocessing,
+                match f.solver {
+                    Some(s) => format!("{}, {s}", f.preprocessing),
+                    None => f.preprocessing.to_string(),
+                },
                 format!("{:.3e} {}", f.value, f.unit),
                 format!("{:.3e}", f.baseline),
                 if f.unit == "s" {
@@ -485,7 +510,10 @@ pub fn run(args: Args) -> CliResult {
                 } else {
                     f.value / f.baseline
                 },
-                f.rounds.map(|r| r.to_string()).unwrap_or_default(),
+                f.rounds
+                    .or(f.rounds_total)
+                    .map(|r| r.to_string())
+                    .unwrap_or_default(),
                 f.bytes_per_party.map(|b| b.to_string()).unwrap_or_default(),
             );
         }

@@ -216,6 +216,8 @@ struct Measured {
     seconds: f64,
     rounds_per_step: f64,
     steps: usize,
+    rounds_total: u64,
+    solver: mpc_ml::Solver,
     bytes: u64,
     quality: f64,
 }
@@ -259,6 +261,16 @@ async fn train_once(
             .map(|p| p.output.timing.steps)
             .max()
             .unwrap_or(0),
+        rounds_total: run
+            .parties
+            .iter()
+            .map(|p| p.output.timing.total_rounds)
+            .max()
+            .unwrap_or(0),
+        solver: run
+            .parties
+            .first()
+            .map_or(mpc_ml::Solver::Auto, |p| p.output.solver),
         bytes: run
             .parties
             .iter()
@@ -284,6 +296,7 @@ fn plaintext_seconds(train: &[PartyData], config: &TrainConfig) -> f64 {
 pub(super) fn figures(
     rt: &tokio::runtime::Runtime,
     runs: usize,
+    solver: mpc_ml::Solver,
     wanted: &dyn Fn(&str) -> bool,
     out: &mut Vec<Figure>,
 ) -> Result<(), mpc_ml::Error> {
@@ -328,8 +341,10 @@ pub(super) fn figures(
             model: task.model,
             epochs: task.epochs,
             batch_size: task.batch_size,
+            solver,
             ..TrainConfig::default()
         };
+        // With `auto` the plaintext baseline is the solver a dealer run resolves to.
         let baseline = plaintext_seconds(&parties, &config);
         let repeat = if parties.iter().map(PartyData::len).sum::<usize>() > 200_000 {
             1
@@ -373,6 +388,8 @@ pub(super) fn figures(
                 bytes_per_party: Some(m.bytes),
                 rounds_per_step: Some(m.rounds_per_step),
                 bytes_per_step: Some(m.bytes as f64 / m.steps.max(1) as f64),
+                rounds_total: Some(m.rounds_total),
+                solver: Some(m.solver.name()),
                 peak_rss_bytes: peak_rss(false),
                 quality: Some(m.quality),
             });

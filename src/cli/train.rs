@@ -44,10 +44,17 @@ pub struct Args {
     /// Feature columns, comma separated (default: every column but the label and the id).
     #[arg(long, value_delimiter = ',')]
     pub features: Option<Vec<String>>,
-    /// `gd` (mini-batch gradient descent) or `closed-form` (linear model only: the normal equations solved on
-    /// the shares, up to 64 features; uses `--l2`, ignores the epochs, batch size and learning rate).
-    #[arg(long, default_value = "gd")]
+    /// `auto` (the default: `newton` for a logistic model up to 64 features with the dealer, `gd`
+    /// otherwise), `newton` (Newton's method on the shares, logistic only: converges to scikit-learn's
+    /// `LogisticRegression(C = --c)` model; ignores the epochs, batch size and learning rate), `gd`
+    /// (mini-batch gradient descent) or `closed-form` (linear model only: the normal equations solved on the
+    /// shares, up to 64 features; uses `--l2`, ignores the epochs, batch size and learning rate).
+    #[arg(long, default_value = "auto")]
     pub solver: Solver,
+    /// scikit-learn's `C` for `newton`: the penalty `|w|^2 / 2C` on the summed loss (standardized
+    /// weights, not the intercept).
+    #[arg(long, default_value_t = 1.0)]
+    pub c: f64,
     /// Passes over the training rows.
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
@@ -115,6 +122,7 @@ pub fn run(args: Args) -> CliResult {
         standardize: args.standardize,
         receivers: args.receivers.clone(),
         solver: args.solver,
+        c: args.c,
         epoch_models: args.epoch_models,
         sigma: args.sigma,
     };
