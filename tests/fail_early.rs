@@ -184,7 +184,7 @@ fn long_run(tag: &str, idle: u32) -> (PathBuf, Vec<PathBuf>) {
             &cfg[i],
             &train_table(
                 &data(f),
-                &format!("epochs = 300\nreceivers = [0, 1]\nout = \"out-{i}\"\n"),
+                &format!("solver = \"gradient_descent\"\nepochs = 5000\nreceivers = [0, 1]\nout = \"out-{i}\"\n"),
             ),
         );
     }
@@ -211,10 +211,12 @@ fn the_dealer_fails_when_the_party_it_serves_is_killed() {
     signal(&children[0], "KILL");
     let out = wait_all(children, Duration::from_secs(40));
     let dealer = &out[2];
+    // Whoever notices first: the dealer loses party 0 itself, or party 1 does and aborts the session.
     assert!(
         !dealer.ok
-            && dealer.text.contains("dealer: the session failed")
-            && dealer.text.contains("party 0"),
+            && (dealer.text.contains("dealer: the session failed")
+                && dealer.text.contains("party 0")
+                || dealer.text.contains("party 1 aborted the session")),
         "the dealer's exit status says the session failed: {}",
         dealer.text
     );

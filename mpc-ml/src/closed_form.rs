@@ -133,6 +133,20 @@ pub fn iterations(features: usize, l2: f64, frac_bits: u32) -> usize {
     need.log2().ceil().max(1.0) as usize
 }
 
+/// The statistical security, in bits, of a closed-form run on `rows` rows and `features` features with
+/// penalty `l2` among `parties` parties (`ot`: the `ot` source): `-log2` of the summed
+/// [`crate::hiding::truncation_term`] of its truncations (the Gram matrix's `p (p + 1)`, two `p x p` per
+/// Newton–Schulz iteration, the weights' `p`), each counted at the format's bound `2^87` (the bounds argued
+/// above are not yet used to size them). About 28 bits for 10 features: below the default sigma, so the
+/// closed form runs only where `sigma` is set that low ([`crate::hiding::require_sigma`]).
+pub fn security_bits(features: usize, l2: f64, parties: usize, ot: bool) -> f64 {
+    let p = (features + 1) as f64;
+    let k = iterations(features, l2, FORMAT.frac_bits) as f64;
+    let count = p * (p + 1.0) + 2.0 * k * p * p + p;
+    let each = crate::hiding::truncation_term(FORMAT.bound_bits, parties, ot);
+    (-(count * each).log2()).min(Z128::BITS as f64)
+}
+
 /// The stated bound on the error of every entry of the computed inverse, for a `p x p` matrix whose smallest
 /// eigenvalue is `lambda_min` (at least the floor), with truncation errors of at most `t` units of `2^-f`.
 pub fn inverse_error_bound(p: usize, lambda_min: f64, t: usize, frac_bits: u32) -> f64 {

@@ -73,9 +73,10 @@ impl std::str::FromStr for Standardize {
 #[serde(rename_all = "snake_case")]
 pub enum Solver {
     /// The default: Newton's method for logistic regression with a dealer, global standardization, at most
-    /// [`crate::newton::MAX_FEATURES`] features and [`crate::newton::MAX_ROWS`] rows and no per-epoch models;
-    /// the closed form for linear regression with global standardization and at most 64 features;
-    /// gradient descent otherwise ([`TrainConfig::resolve`], once the shape is known).
+    /// [`crate::newton::MAX_FEATURES`] features and [`crate::newton::MAX_ROWS`] rows and no per-epoch models,
+    /// the closed form for linear regression with global standardization and at most 64 features, each only
+    /// where its run meets `sigma`; gradient descent otherwise, which at the default sigma of 40 is every run
+    /// for now ([`TrainConfig::resolve`], once the shape is known).
     #[default]
     Auto,
     /// Mini-batch gradient descent (`epochs`, `batch_size`, `learning_rate`, `l2`): every model.
@@ -200,7 +201,7 @@ pub struct TrainConfig {
     pub standardize: Standardize,
     /// The parties that receive the model.
     pub receivers: Vec<usize>,
-    /// The solver: [`Solver::Auto`] (the default) picks Newton's method or gradient descent.
+    /// The solver: [`Solver::Auto`] (the default) picks Newton's method, the closed form or gradient descent.
     #[serde(default)]
     pub solver: Solver,
     /// scikit-learn's `C` for Newton's method: the penalty `|w|^2 / (2 C)` on the summed loss (weights
@@ -239,8 +240,8 @@ fn default_sigma() -> u32 {
 }
 
 impl Default for TrainConfig {
-    /// The default solver ([`Solver::Auto`]: Newton's method with `C = 1` where it applies), and for gradient
-    /// descent 10 epochs, batch 64, learning rate 0.1, no penalty; final model to party 0 (no per-epoch
+    /// The default solver ([`Solver::Auto`]: gradient descent at the default sigma; Newton's method with
+    /// `C = 1` where it applies and meets sigma), and for gradient descent 10 epochs, batch 64, learning rate 0.1, no penalty; final model to party 0 (no per-epoch
     /// snapshots).
     fn default() -> Self {
         TrainConfig {
@@ -379,24 +380,32 @@ impl TrainConfig {
     }
 
     /// This configuration with [`Solver::Auto`] replaced by the solver it picks for `features` features,
-    /// `rows` training rows and the preprocessing (`ot`: the `ot` source); every party computes it alike from
-    /// public values. Other solvers unchanged. A linear model gets the closed form (up to
-    /// [`crate::closed_form::MAX_FEATURES`] features with global standardization, no per-epoch models): the
-    /// converged least-squares (ridge, with `l2`) model. Newton's method is picked with a dealer only: with `ot` its
-    /// Hessian's correlated randomness (matrix triples for the inverse, one Beaver triple per value of
-    /// `S X`) costs seconds per iteration, far more than gradient descent's whole run.
-    pub fn resolve(&self, features: usize, rows: usize, ot: bool) -> TrainConfig {
+    /// `rows` training rows, `parties` computing parties and the preprocessing (`ot`: the `ot` source); every
+    /// party computes it alike from public values. Other solvers unchanged. Newton's method (logistic, with a
+    /// dealer only: with `ot` its Hessian's correlated randomness costs seconds per iteration) and the closed
+    /// form (linear, up to [`crate::closed_form::MAX_FEATURES`] features with global standardization, no
+    /// per-epoch models) are picked only where their run meets `sigma` ([`crate::newton::security_bits`],
+    /// [`crate::closed_form::security_bits`]); at the default sigma of 40 neither does yet, and gradient
+    /// descent, whose run-wide security is checked by [`crate::hiding::Plan`], is picked.
+    pub fn resolve(&self, features: usize, rows: usize, parties: usize, ot: bool) -> TrainConfig {
         let mut out = self.clone();
         if self.solver == Solver::Auto {
             let closed_form = TrainConfig {
                 solver: Solver::ClosedForm,
                 ..self.clone()
             };
-            out.solver = if !ot && crate::newton::fits(self, features, rows) {
+            let meets = |bits: f64| bits >= self.sigma as f64;
+            out.solver = if !ot
+                && crate::newton::fits(self, features, rows)
+                && meets(crate::newton::security_bits(rows, features, parties, ot))
+            {
                 Solver::Newton
             } else if self.model == ModelKind::Linear
                 && !self.epoch_models
                 && crate::closed_form::check(&closed_form, features).is_ok()
+                && meets(crate::closed_form::security_bits(
+                    features, self.l2, parties, ot,
+                ))
             {
                 Solver::ClosedForm
             } else {
@@ -454,9 +463,9 @@ impl TrainConfig {
                 crate::newton::TOLERANCE
             ),
             Solver::Auto => format!(
-                "auto (Newton's method with C = {} up to {} features, else {} epochs of gradient descent)",
+                "auto (Newton's method with C = {} or the closed form where the run meets sigma {}, else {} epochs of gradient descent)",
                 self.c,
-                crate::newton::MAX_FEATURES,
+                self.sigma,
                 self.epochs
             ),
         }

@@ -127,6 +127,34 @@ pub(crate) fn aligned_distance(shifted: f64, y_bound: f64, shift: u32, rho: u32,
     q * exp2(shift as f64 - rho as f64) + (q + y_bound) * exp2(-(bits as f64))
 }
 
+/// One truncation's share of a run's statistical budget when its input is only known to be below `2^k`
+/// (raw ring units): with a dealer's uniform pairs it fails with probability up to `2^(k + 1) / 2^128`,
+/// with the `ot` source its bounded mask hides the input within `2^k / 2^rho` (`rho`
+/// [`trunc_mask_bits`] for `parties` parties).
+pub fn truncation_term(k: u32, parties: usize, ot: bool) -> f64 {
+    if ot {
+        (k as f64 - trunc_mask_bits(Z128::BITS, parties) as f64).exp2()
+    } else {
+        (k as f64 + 1.0 - Z128::BITS as f64).exp2()
+    }
+}
+
+/// Refuses a run of `solver` whose statistical security `bits` ([`crate::newton::security_bits`],
+/// [`crate::closed_form::security_bits`]) is below `sigma`, naming both and the way out.
+pub(crate) fn require_sigma(solver: &str, bits: f64, sigma: u32) -> Result<()> {
+    if bits >= sigma as f64 {
+        return Ok(());
+    }
+    Err(Error::option(
+        "sigma",
+        format!(
+            "a {solver} run of this shape has {:.1} bits of statistical security, below sigma = {sigma} (its truncations of the matrices it inverts are counted at the fixed-point format's bound, having no tighter public bound yet); use `solver = \"gradient_descent\"`, which meets sigma, or set `sigma` to at most {}",
+            (bits * 10.0).floor() / 10.0,
+            bits.floor() as u32
+        ),
+    ))
+}
+
 /// `ceil(log2 x)` for `x >= 1`.
 fn ceil_log2(x: f64) -> u32 {
     x.max(1.0).log2().ceil() as u32

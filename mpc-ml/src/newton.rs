@@ -1,5 +1,5 @@
 //! Logistic regression by Newton's method (iteratively reweighted least squares) on secret shares, with
-//! scikit-learn's L2 penalty: `solver = newton` ([`crate::config::Solver::Newton`]), the default for up to
+//! scikit-learn's L2 penalty: `solver = newton` ([`crate::config::Solver::Newton`]), picked by the default solver, where its run meets `sigma`, for up to
 //! [`MAX_FEATURES`] features.
 //!
 //! # The objective
@@ -91,8 +91,9 @@
 //! masks), but with a dealer each truncation fails with probability `(|x| + 2^k) / 2^128`, `2^-40` at the
 //! format's bound, and with `ot` its mask hides it within `2^k / 2^125`. [`security_bits`] sums them over
 //! [`MAX_ITERATIONS`] iterations as [`crate::hiding`] does for gradient descent, and the report prints
-//! it: about 23 bits for breast cancer, **below the default sigma of 40** (the run is not refused, as the
-//! closed form's is not). Bounding the weights (a clamp of `w` to a box the objective guarantees) would
+//! it: about 23 bits for breast cancer, **below the default sigma of 40**, so such a run is refused
+//! ([`crate::hiding::require_sigma`]: it runs only with `sigma` set that low) and the default solver
+//! picks gradient descent instead. Bounding the weights (a clamp of `w` to a box the objective guarantees) would
 //! give those truncations tight bounds; it is not done.
 //!
 //! Opened: `E = X - A` once (uniform; nothing with owned masks), the Beaver and matrix-triple differences
@@ -253,17 +254,12 @@ fn truncations(rows: usize, p: usize, refinements: usize, x_max: f64) -> Vec<(us
 /// statistical distance with the `ot` source (`2^k / 2^rho` per element, `rho` its masks' bits,
 /// [`mpc_core::preprocessing::trunc_mask_bits`]), as [`crate::hiding`] counts gradient descent's. Every
 /// other opened value is masked uniformly. The truncations of `H`, `g`, `M` and the update use the
-/// format's bound, which dominates: about 23 bits for breast cancer, **below the default sigma of 40**.
+/// format's bound, which dominates: about 23 bits for breast cancer, **below the default sigma of 40** (such
+/// runs are refused).
 pub fn security_bits(rows: usize, features: usize, parties: usize, ot: bool) -> f64 {
     let p = features + 1;
     let x_max = owned_value_limit(rows, Standardize::Global).max(1.0);
-    let each = |k: u32| {
-        if ot {
-            (k as f64 - mpc_core::preprocessing::trunc_mask_bits(Z128::BITS, parties) as f64).exp2()
-        } else {
-            (k as f64 + 1.0 - Z128::BITS as f64).exp2()
-        }
-    };
+    let each = |k: u32| crate::hiding::truncation_term(k, parties, ot);
     let iteration = |refinements| -> f64 {
         truncations(rows, p, refinements, x_max)
             .into_iter()

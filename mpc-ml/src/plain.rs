@@ -9,7 +9,7 @@
 //! `(X^T X / N + l2 I') w = X^T y / N` on the standardized rows (penalty not on the intercept), solved by
 //! Gauss-Jordan elimination ([`ridge`]), one model.
 //!
-//! With `solver = newton` (the default for logistic regression up to 64 features) it is the converged
+//! With `solver = newton` it is the converged
 //! model of the same objective ([`newton`]): with the exact sigmoid, scikit-learn's
 //! `LogisticRegression(C = c)` on the standardized features.
 
@@ -55,7 +55,7 @@ pub fn batches(n: usize, batch: usize) -> Vec<(usize, usize)> {
 pub fn train_plain(parties: &[PartyData], config: &TrainConfig, link: Link) -> PlainResult {
     let (rows, labels) = pool(parties);
     let d = rows.first().map_or(0, Vec::len);
-    let config = &config.resolve(d, rows.len(), false);
+    let config = &config.resolve(d, rows.len(), parties.len(), false);
     let scaling = match config.standardize {
         Standardize::Global => Scaling::of_rows(&rows, &labels, config.model == ModelKind::Linear),
         Standardize::None => Scaling::identity(d),

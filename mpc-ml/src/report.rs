@@ -510,9 +510,8 @@ pub(crate) fn security_line(
             let ot = preprocessing == PreprocessingKind::Ot;
             let bits = crate::newton::security_bits(shape.rows, shape.features, shape.parties, ot);
             format!(
-                "Statistical security of this run: {:.1} bits{}: Newton's method's masks are uniform, but its truncations of the Hessian, the gradient and the inverse use the format's bound 2^{} (no public bound of the weights yet), so with `{}` each may {} with probability up to 2^-{} (counted for {} iterations; see `mpc_ml::newton::security_bits`). Gradient descent (`solver = \"gradient_descent\"`) meets sigma.\n\n",
+                "Statistical security of this run: {:.1} bits (sigma = {sigma}; runs below it are refused): Newton's method's masks are uniform, but its truncations of the Hessian, the gradient and the inverse use the format's bound 2^{} (no public bound of the weights yet), so with `{}` each may {} with probability up to 2^-{} (counted for {} iterations; see `mpc_ml::newton::security_bits`).\n\n",
                 (bits * 10.0).floor() / 10.0,
-                if bits < sigma as f64 { format!(", **below sigma = {sigma}**") } else { format!(" (sigma = {sigma})") },
                 FORMAT.bound_bits,
                 preprocessing.name(),
                 if ot { "leak its value statistically" } else { "fail" },
@@ -520,17 +519,27 @@ pub(crate) fn security_line(
                 crate::newton::MAX_ITERATIONS
             )
         }
-        Solver::ClosedForm => format!(
-            "Statistical security of this run: not computed for the closed form, whose truncations use the format's bound 2^{} (sigma = {sigma} covers gradient descent).\n\n",
-            FORMAT.bound_bits
-        ),
-        Solver::GradientDescent | Solver::Auto => match run_security_bits(shape, config, preprocessing, horizontal) {
-            Ok(bits) => format!(
-                "Statistical security of this run: {:.1} bits (sigma = {sigma}).\n\n",
-                (bits * 10.0).floor() / 10.0
-            ),
-            Err(e) => format!("Statistical security of this run: below sigma = {sigma} ({e}).\n\n"),
-        },
+        Solver::ClosedForm => {
+            let ot = preprocessing == PreprocessingKind::Ot;
+            let bits =
+                crate::closed_form::security_bits(shape.features, config.l2, shape.parties, ot);
+            format!(
+                "Statistical security of this run: {:.1} bits (sigma = {sigma}): the closed form's truncations are counted at the format's bound 2^{} (see `mpc_ml::closed_form::security_bits`); runs below sigma are refused.\n\n",
+                (bits * 10.0).floor() / 10.0,
+                FORMAT.bound_bits,
+            )
+        }
+        Solver::GradientDescent | Solver::Auto => {
+            match run_security_bits(shape, config, preprocessing, horizontal) {
+                Ok(bits) => format!(
+                    "Statistical security of this run: {:.1} bits (sigma = {sigma}).\n\n",
+                    (bits * 10.0).floor() / 10.0
+                ),
+                Err(e) => {
+                    format!("Statistical security of this run: below sigma = {sigma} ({e}).\n\n")
+                }
+            }
+        }
     }
 }
 

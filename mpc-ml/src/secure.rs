@@ -220,7 +220,7 @@ async fn run(
         });
     }
     // The default solver's choice, now that the shape is known (every party alike).
-    let config = &config.resolve(d, total, source.name() == "ot");
+    let config = &config.resolve(d, total, n, source.name() == "ot");
     tracing::info!(
         party = me,
         parties = n,
@@ -332,7 +332,23 @@ pub(crate) async fn fit(
     config: &TrainConfig,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Descent> {
-    let config = &config.resolve(x.cols().saturating_sub(1), x.rows(), source.name() == "ot");
+    let (d, ot) = (x.cols().saturating_sub(1), source.name() == "ot");
+    let config = &config.resolve(d, x.rows(), ctx.parties(), ot);
+    // Newton's method and the closed form count their run-wide security here (gradient descent's plan
+    // refuses its own runs below sigma).
+    match config.solver {
+        Solver::Newton => crate::hiding::require_sigma(
+            "Newton's-method",
+            crate::newton::security_bits(x.rows(), d, ctx.parties(), ot),
+            config.sigma,
+        )?,
+        Solver::ClosedForm => crate::hiding::require_sigma(
+            "closed-form",
+            crate::closed_form::security_bits(d, config.l2, ctx.parties(), ot),
+            config.sigma,
+        )?,
+        Solver::GradientDescent | Solver::Auto => {}
+    }
     match config.solver {
         Solver::GradientDescent | Solver::Auto => {
             descend(ctx, source, x, y, owned, config, progress).await

@@ -504,7 +504,7 @@ async fn run(
     let y = Shared::from_share(std::mem::take(&mut *ys));
 
     // 6. Training, with the default solver resolved for the joined shape (every party alike).
-    let config = &config.resolve(d_all, total, source.name() == "ot");
+    let config = &config.resolve(d_all, total, ctx.parties(), source.name() == "ot");
     let descent = fit(ctx, source, &x, &y, None, config, progress).await?;
     let training_seconds = start.elapsed().as_secs_f64();
     let run_stats = ctx.stats().since(&stats_start);

@@ -10,6 +10,9 @@ use mpc_ml::{metrics, LocalOptions, PreprocessingKind, Solver, TrainConfig, Tran
 async fn breast_cancer(preprocessing: PreprocessingKind) {
     let config = TrainConfig {
         solver: Solver::Newton,
+        // Newton's method's run-wide security is about 23 bits (`mpc_ml::newton::security_bits`): below
+        // the default sigma it is refused.
+        sigma: 20,
         ..TrainConfig::default()
     };
     let options = LocalOptions {
@@ -74,4 +77,47 @@ async fn breast_cancer_newton_dealer() {
 #[tokio::test]
 async fn breast_cancer_newton_ot() {
     breast_cancer(PreprocessingKind::Ot).await;
+}
+
+/// At the default sigma of 40 an explicit Newton run is refused before any data is shared, naming sigma and
+/// the run's bits, and the default solver picks gradient descent instead: nothing runs below sigma.
+#[tokio::test]
+async fn newton_below_sigma_is_refused_and_auto_picks_descent() {
+    let bits = mpc_ml::newton::security_bits(455, 30, 3, false);
+    assert!(bits < 40.0, "{bits}");
+    let refused = mpc_ml::run_local(
+        common::hospitals(),
+        LocalOptions {
+            config: TrainConfig {
+                solver: Solver::Newton,
+                ..TrainConfig::default()
+            },
+            preprocessing: PreprocessingKind::Dealer,
+            progress: None,
+        },
+        Transport::InMemory,
+    )
+    .await;
+    let Err(e) = refused else {
+        panic!("a Newton run below sigma is refused");
+    };
+    let e = e.to_string();
+    assert!(
+        e.contains("sigma = 40")
+            && e.contains("gradient_descent")
+            && e.contains("bits of statistical security"),
+        "{e}"
+    );
+    let auto = mpc_ml::run_local(
+        common::hospitals(),
+        LocalOptions {
+            config: TrainConfig::default(),
+            preprocessing: PreprocessingKind::Dealer,
+            progress: None,
+        },
+        Transport::InMemory,
+    )
+    .await
+    .unwrap();
+    assert_eq!(auto.receiver().unwrap().solver, Solver::GradientDescent);
 }
