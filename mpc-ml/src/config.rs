@@ -75,8 +75,8 @@ pub enum Solver {
     /// The default: Newton's method for logistic regression with a dealer, global standardization, at most
     /// [`crate::newton::MAX_FEATURES`] features and [`crate::newton::MAX_ROWS`] rows and no per-epoch models,
     /// the closed form for linear regression with global standardization and at most 64 features, each only
-    /// where its run meets `sigma`; gradient descent otherwise, which at the default sigma of 40 is every run
-    /// for now ([`TrainConfig::resolve`], once the shape is known).
+    /// where its run meets `sigma` (at the default sigma of 40: Newton's method on breast cancer's shape, the
+    /// closed form never yet); gradient descent otherwise ([`TrainConfig::resolve`], once the shape is known).
     #[default]
     Auto,
     /// Mini-batch gradient descent (`epochs`, `batch_size`, `learning_rate`, `l2`): every model.
@@ -240,8 +240,8 @@ fn default_sigma() -> u32 {
 }
 
 impl Default for TrainConfig {
-    /// The default solver ([`Solver::Auto`]: gradient descent at the default sigma; Newton's method with
-    /// `C = 1` where it applies and meets sigma), and for gradient descent 10 epochs, batch 64, learning rate 0.1, no penalty; final model to party 0 (no per-epoch
+    /// The default solver ([`Solver::Auto`]: Newton's method with `C = 1` where it applies and meets sigma,
+    /// else gradient descent), and for gradient descent 10 epochs, batch 64, learning rate 0.1, no penalty; final model to party 0 (no per-epoch
     /// snapshots).
     fn default() -> Self {
         TrainConfig {
@@ -385,8 +385,8 @@ impl TrainConfig {
     /// dealer only: with `ot` its Hessian's correlated randomness costs seconds per iteration) and the closed
     /// form (linear, up to [`crate::closed_form::MAX_FEATURES`] features with global standardization, no
     /// per-epoch models) are picked only where their run meets `sigma` ([`crate::newton::security_bits`],
-    /// [`crate::closed_form::security_bits`]); at the default sigma of 40 neither does yet, and gradient
-    /// descent, whose run-wide security is checked by [`crate::hiding::Plan`], is picked.
+    /// [`crate::closed_form::security_bits`]; at the default sigma of 40 the closed form never does yet);
+    /// otherwise gradient descent, whose run-wide security is checked by [`crate::hiding::Plan`].
     pub fn resolve(&self, features: usize, rows: usize, parties: usize, ot: bool) -> TrainConfig {
         let mut out = self.clone();
         if self.solver == Solver::Auto {
@@ -397,8 +397,9 @@ impl TrainConfig {
             let meets = |bits: f64| bits >= self.sigma as f64;
             out.solver = if !ot
                 && crate::newton::fits(self, features, rows)
-                && meets(crate::newton::security_bits(rows, features, parties, ot))
-            {
+                && meets(crate::newton::security_bits(
+                    rows, features, self.c, parties, ot,
+                )) {
                 Solver::Newton
             } else if self.model == ModelKind::Linear
                 && !self.epoch_models

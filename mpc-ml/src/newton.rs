@@ -1,6 +1,6 @@
 //! Logistic regression by Newton's method (iteratively reweighted least squares) on secret shares, with
-//! scikit-learn's L2 penalty: `solver = newton` ([`crate::config::Solver::Newton`]), picked by the default solver, where its run meets `sigma`, for up to
-//! [`MAX_FEATURES`] features.
+//! scikit-learn's L2 penalty: `solver = newton` ([`crate::config::Solver::Newton`]), picked by the default
+//! solver, where its run meets `sigma`, for up to [`MAX_FEATURES`] features.
 //!
 //! # The objective
 //!
@@ -27,78 +27,87 @@
 //! `X` (`N x p`, `p = d + 1`) is masked once ([`MaskedMatrix`]; with `ot` preprocessing by its owners' rows,
 //! as gradient descent does), so its products open only the right operand.
 //!
+//! The first iteration is at `w = 0`, where the sigmoid is `1/2`: it takes every row's Hessian weight as
+//! `1/4`, so `[H | g] = X^T [X | 4 (1/2 - y)] / 4 + [I / C | 0]` is one masked product and one truncation by
+//! 22 bits, with no sigmoid. It then checks `trace(X^T X) <= G = 1.1 N p` (one comparison, one bit opened;
+//! global standardization gives each column `sum x^2 = N`, so this fails only where the fixed-point
+//! statistics lost precision, and the run then stops with an error): every later bound rests on it. Its
+//! inverse starts cold (below). Every later iteration:
+//!
 //! 1. `z = X w` (one round), clamped to `[-5.5, 5.5]` with the secure comparison of issue 17
-//!    ([`mpc_core::protocols::compare::clamp_flagged`], exactly at 40 fractional bits, for every `z` the
-//!    format can hold: [`CLAMP_BITS`]), which also gives a shared flag per row where it clamped.
-//! 2. The sigmoid `s = 1/2 + t q(t^2)` (`t = z / 6`) and its derivative `s' = q'(t^2) / 6`,
+//!    ([`mpc_core::protocols::compare::clamp_flagged`], exact at 40 fractional bits for every `z` the
+//!    bounds allow: `|z| <= sqrt(p) x_max |w|`), which also gives a shared flag per row where it clamped.
+//! 2. The sigmoid `s = 1/2 + t q(t^2)` (`t = z / 6`) and the Hessian weight `S = (q'(u) + a u^4) / 6`,
 //!    `q'(u) = C0 + 3 C1 u + 5 C2 u^2 + 7 C3 u^3 + 9 C4 u^4`: both from `u = t^2` and `v = u^2`, with the two
 //!    products of `v` in one round. The coefficients are [`crate::sigmoid`]'s times the public
 //!    [`crate::sigmoid::saturation`] (1.0123), so that `s` reaches exactly 0 and 1 at the clamp
 //!    ([`crate::sigmoid::saturating`]): with the plain polynomial every far-away row kept a residual of
 //!    0.006, and on breast cancer the converged weights lay 0.60 from the exact sigmoid's (0.075 with the
-//!    stretch), at no cost in rounds. A clamped row's derivative is zero (the clamp is flat):
-//!    `S = s'(z) - flag * s'(5.5)`, a local correction, since `s'` is even.
+//!    stretch), at no cost in rounds. `S` is the slope plus [`HESSIAN_TAIL`]` u^4 / 6`, positive on the
+//!    whole interval where the slope dips below 0; a clamped row gets [`CLAMPED_WEIGHT`] (a local
+//!    correction with the flag).
 //! 3. `S X` (row `i` times `S_i`, one round of Beaver products), then `X^T [S X | s - y]` in one masked
 //!    product: the Hessian `H = X^T S X + lambda I' + lambda e e^T` and the gradient `g` together. The
-//!    extra `lambda` on the intercept's diagonal (`e` its unit vector) damps the one unpenalized direction
-//!    so that `H` stays positive definite even when every row is clamped; it changes the path, not the
-//!    point where `g = 0`.
-//! 4. The inverse `M ~ H^-1` by Newton–Schulz ([`crate::closed_form`]'s iteration
-//!    `M <- M (2I - H M)`), warm-started: the first iteration starts from `I / c` with `c` a public bound
-//!    on `trace H` ([`trace_bound`]) and refines [`FIRST_REFINEMENTS`] times, every later one refines the
-//!    previous iteration's `M` [`REFINEMENTS`] times against the new Hessian (the Hessian changes little
-//!    from one iteration to the next, and Newton–Schulz converges quadratically from a close start: an
-//!    inexact Newton method, whose fixed point is still `g = 0` as long as `M` is non-singular).
+//!    extra `lambda` on the intercept's diagonal (`e` its unit vector) damps the one unpenalized direction,
+//!    so `H >= lambda I`; it changes the path, not the point where `g = 0`.
+//! 4. The warm check: `H M_prev` (the previous iteration's inverse), then `|I - H M_prev|_F^2 <= p`
+//!    ([`WARM_LIMIT`]) by one round of squares and a comparison, one bit opened. If it holds,
+//!    Newton–Schulz ([`crate::closed_form`]'s `M <- M (2I - H M)`) refines `M_prev` [`REFINEMENTS`] times
+//!    (its first product already made): the Hessian changes little from one iteration to the next, and
+//!    the iteration converges quadratically from a close start (an inexact Newton method, whose fixed point
+//!    is still `g = 0`). If not, the inverse starts cold, from `I / c` with `c` the public bound on `|H|`
+//!    ([`Bounds::hessian`]), refined [`FIRST_REFINEMENTS`] times. In f64 on breast cancer the largest
+//!    `|I - H M_prev|_F^2` is `0.81 p` (the second iteration); the known-answer tests never started cold.
 //! 5. `w <- w - M g`.
-//! 6. The stopping test: `|M g|^2 < TOLERANCE^2` by a secure comparison, opened to every party (one bit per
-//!    iteration from the [`FIRST_TEST`]th on, declared in [`crate::secure::disclosures`]). After the first bit that says "converged",
-//!    the weights are opened to the receivers; after [`MAX_ITERATIONS`] without it the run stops with an
-//!    error (the objective is then too ill-conditioned for this solver: a smaller `C` or gradient descent).
+//! 6. From the second iteration on, `|M g|^2` is compared with `TOLERANCE^2` (the stopping test) and with
+//!    the divergence limit ([`Bounds::step_limit`]) in one comparison, both bits opened to every party.
+//!    After the first bit that says "converged", the weights are opened to the receivers; an update beyond
+//!    the divergence limit, or [`MAX_ITERATIONS`] without convergence, stops the run with an error (the
+//!    objective is then too ill-conditioned for this solver: a smaller `C` or gradient descent).
 //!
-//! Sums, not means: `H` and `g` are the summed-loss quantities, so `M` is at most `C` in norm and `g` keeps
-//! all 20 fractional bits of each row's contribution (a mean would lose `log2 N` of them before `M`
-//! multiplies them back).
+//! Sums, not means: `H` and `g` are the summed-loss quantities, so `M` is at most about `C` in norm and `g`
+//! keeps all 20 fractional bits of each row's contribution.
 //!
 //! # Rounds
 //!
-//! Per iteration, for three parties: 1 (`X w`) + the clamp's ([`ClampPlan::rounds`] at [`CLAMP_BITS`]:
-//! 11) + 1 (`t`) + 2 (`u`) + 2 (`v`) + 2 (`q`, `q'`) + 2 (`t q`, then `s - y` and `S`) + 2 (`S X`) + 2
-//! (`X^T [S X | s - y]`) + 4 per Newton–Schulz refinement + 2 (`M g`) + 1 (`|M g|^2`) + the comparison's
-//! (9) + 1 (the bit): `38 + 4 K`, i.e. 46 with `K = 2`; the first [`FIRST_TEST`]` - 1` iterations skip
-//! the test's 11. Breast cancer converges in 12 iterations with a dealer (540 rounds from the masking to
-//! the weights), against 80 steps of 16 rounds (1,280) for
-//! ten epochs of gradient descent, which moreover stop short of the converged model.
+//! Breast cancer (3 parties, a dealer) converges in 12 iterations and 680 rounds from the masking to the
+//! weights (the known-answer test prints them), against 80 steps of 16 rounds (1,280) for ten epochs of
+//! gradient descent, which moreover stop short of the converged model. The checks that make the run's
+//! bounds hold cost about 11 rounds per iteration (the warm check's comparison), and the first iteration
+//! saves the clamp and the sigmoid.
 //!
 //! # Cost
 //!
 //! Per iteration the solver computes on all `N` rows (`S X` is `N (d + 1)` Beaver products, the clamp
-//! compares `2N` values at 88 bits) where a descent step touches one batch: with a dealer breast cancer
-//! takes about 60 ms of computation per iteration in memory, most of it in the clamp's comparisons, so
-//! Newton's method wins where rounds cost more than computation (parties far apart) and loses on loopback.
-//! With `ot` preprocessing the `d^3`-sized matrix triples of the inverse and the `N d` Beaver triples of
-//! `S X` cost seconds of OT per iteration (about 5 s for breast cancer): `auto` then keeps gradient
-//! descent. The correlated randomness of an iteration
-//! is announced to the source before it starts ([`Preprocessing::announce`]: a dealer answers it in one
-//! round trip).
+//! compares `2N` values) where a descent step touches one batch, so Newton's method wins where rounds cost
+//! more than computation (parties far apart) and loses on loopback. With `ot` preprocessing the `d^3`-sized
+//! matrix triples of the inverse and the `N d` Beaver triples of `S X` cost seconds of OT per iteration
+//! (about 5 s for breast cancer): `auto` then keeps gradient descent. The correlated randomness of an
+//! iteration is announced to the source before it starts, in two parts (before and after the warm check:
+//! [`Preprocessing::announce`], a dealer answers each in one round trip).
 //!
 //! # Bounds and what is revealed
 //!
-//! Every sigmoid input is clamped. The truncations of the sigmoid's values use the bounds the clamp gives
-//! them (`|t| <= 0.93`, `u, v <= 1.01`, `|q|, |q'| <= 128`, `|s - y|, |S| <= 2`), and `S X` the owned
-//! values' public bound; those of `H`, `g`, `M` and the update use the format's (`2^87`), as the closed
-//! form's do: the weights have no public bound yet (Newton's iterates are not bounded by construction as
-//! descent's are, and the warm-started inverse is not either). This solver's masks are uniform (no bounded
-//! masks), but with a dealer each truncation fails with probability `(|x| + 2^k) / 2^128`, `2^-40` at the
-//! format's bound, and with `ot` its mask hides it within `2^k / 2^125`. [`security_bits`] sums them over
-//! [`MAX_ITERATIONS`] iterations as [`crate::hiding`] does for gradient descent, and the report prints
-//! it: about 23 bits for breast cancer, **below the default sigma of 40**, so such a run is refused
-//! ([`crate::hiding::require_sigma`]: it runs only with `sigma` set that low) and the default solver
-//! picks gradient descent instead. Bounding the weights (a clamp of `w` to a box the objective guarantees) would
-//! give those truncations tight bounds; it is not done.
+//! Every truncation uses a public bound of its input ([`Bounds`], spectral norms, which bound every entry):
+//! `|X|_2^2 <= G` (checked); `0 < S <= 1/4` by construction, so `|H| <= G / 4 + 1 / C + |F|` and
+//! `|H^-1| <= 1 / (1 / C - |F|)`, `F` the truncation error of `S X` times `X` (a run where `|F|` could reach
+//! half of `1 / C` is refused by `check`); the warm check gives `|I - H M_0| <= sqrt(p)`, and since
+//! `I - H M_{j+1} = (I - H M_j)^2` up to the truncations, every later `H M_j` and `M_j = H^-1 (I - (I -
+//! H M_j))` is bounded; a cold start grows at most as `(2^(2^j) - 1) / c`; the updates after the first are
+//! checked against the divergence limit, so `|w|` is bounded by the first update's a-priori bound plus
+//! [`MAX_ITERATIONS`] limits; the gradient by `sqrt(G N) |s - y| + |w| / C`. This solver's masks are
+//! uniform, but with a dealer each truncation fails with probability `(|x| + 2^k) / 2^128` for its bound
+//! `2^k`, and with `ot` its mask hides it within `2^k / 2^125`. [`security_bits`] sums them over
+//! [`MAX_ITERATIONS`] iterations (counting both a warm and a cold inverse for each), and the report prints
+//! it: 43.2 bits for breast cancer with a dealer, 41.2 with `ot`. A shape below `sigma` is refused
+//! ([`crate::hiding::require_sigma`]) and the default solver picks gradient descent instead; larger data
+//! (about 5,000 rows of 20 features and beyond) falls below 40 bits, mostly through the warm check's
+//! `sqrt(p)` (a Frobenius norm standing for a spectral one).
 //!
 //! Opened: `E = X - A` once (uniform; nothing with owned masks), the Beaver and matrix-triple differences
-//! (uniform), the truncations' masked values, one bit per iteration (the stopping test: every party learns
-//! the iteration count), and the weights to the receivers.
+//! (uniform), the truncations' masked values, the check bits of `disclosures` (the trace check, one warm
+//! check per iteration, the stopping and divergence bits per iteration: every party learns the iteration
+//! count and whether each started warm), and the weights to the receivers.
 //!
 //! # References
 //!
@@ -133,86 +142,76 @@ pub const MAX_ITERATIONS: usize = 30;
 /// The stopping test: the update's Euclidean norm (standardized weights) below this.
 pub const TOLERANCE: f64 = 1e-4;
 
-/// The first iteration after which the stopping test runs (counting from 1): before it the test is skipped
-/// (its rounds saved). Continuing past convergence only refines the model (at the solution `M g` stays
-/// below the tolerance), so this never stops a run early; Newton's method from `w = 0` took at least 6
-/// iterations on every data set of the known-answer tests.
-pub const FIRST_TEST: usize = 4;
+/// The first iteration (counting from 1) that ends with the stopping test and the divergence check. The
+/// first iteration's update has an a-priori bound ([`Bounds::first_update`]); every later one is checked.
+pub const FIRST_TEST: usize = 2;
 
-/// Newton–Schulz refinements of the first iteration (from `I / c`) and of every later one (warm).
+/// Newton–Schulz refinements of a cold start (from `I / c`: the first iteration, and any iteration whose
+/// warm start fails its check) and of a warm one.
 pub const FIRST_REFINEMENTS: usize = 4;
 /// See [`FIRST_REFINEMENTS`].
 pub const REFINEMENTS: usize = 2;
-
-/// Bits of the clamp's comparisons: every `z` the format holds at 40 fractional bits (`|z| < 2^87`), plus
-/// the threshold, so the clamp is right for any weights.
-pub const CLAMP_BITS: u32 = FORMAT.bound_bits + 1;
-
-/// Bits of the stopping test's comparison: `|M g|^2` at 40 fractional bits within the format.
-const STOP_BITS: u32 = FORMAT.bound_bits;
 
 /// A bound on the slope of Newton's sigmoid on `[-CLAMP_AT, CLAMP_AT]` (its largest is 0.2466, below the
 /// exact sigmoid's 1/4; the unit test checks it).
 pub const MAX_SLOPE: f64 = 0.25;
 
 /// The least slope of Newton's sigmoid on the clamp's interval: the polynomial dips slightly near
-/// `+-CLAMP_AT` (to -0.0044), so a row whose `z` lies there adds a slightly negative weight to the Hessian,
-/// far below the penalty's `1 / C` on the diagonal for the data this solver takes.
+/// `+-CLAMP_AT` (to -0.0044): the Hessian uses [`hessian_weight`] instead.
 pub const MIN_SLOPE: f64 = -0.0045;
 
-/// `c`: a public bound on `trace H` for standardized data (each feature column has `sum x^2 = N`, the
-/// intercept column `N`, and `S <= MAX_SLOPE`), plus the penalties: the start `I / c` of the inverse.
-pub fn trace_bound(rows: usize, features: usize, lambda: f64) -> f64 {
-    let p = (features + 1) as f64;
-    MAX_SLOPE * rows as f64 * p + lambda * p
-}
+/// The Hessian's row weight is not the sigmoid's slope `s'(z) = (kappa / 6) q'(u)` (`u = (z / 6)^2`), which
+/// dips to -0.0044 near the clamp, but `S(z) = (kappa / 6) (q'(u) + HESSIAN_TAIL u^4)`: the extra term costs
+/// nothing (`q'` has a `u^4 = v^2` term already), is below 0.0006 for `|z| < 4`, and makes `S >= 0.0006`
+/// on the whole clamp interval ([`hessian_weight`]; the unit test checks it), far above its fixed-point
+/// error (below `1e-5`: the coefficients' encodings and three truncations of values below 128, each off by
+/// at most `2^-20`, scaled by at most 3). A clamped row's weight is [`CLAMPED_WEIGHT`]. Every computed
+/// weight is then positive, `X^T S X` positive semi-definite and `H >= I / C` up to the truncation error
+/// `F` of `S X` ([`Bounds::hessian_error`]), which bounds the inverse. A weight that is not the slope
+/// changes the Hessian (an inexact Newton method, as the warm-started inverse already is), not the point
+/// where the gradient vanishes; on breast cancer it costs no iteration (12 with either, in f64).
+pub const HESSIAN_TAIL: f64 = 0.075;
 
-/// Checks that Newton's method can fit `features` features and `rows` rows with `config`.
-pub(crate) fn check(config: &TrainConfig, features: usize, rows: usize) -> Result<()> {
-    let why = if config.model != ModelKind::Logistic {
-        Some("Newton's method fits logistic regression only".to_string())
-    } else if config.standardize != Standardize::Global {
-        Some("Newton's method needs `standardize = global` (its inverse starts from the trace bound that standardization gives)".into())
-    } else if features == 0 || features > MAX_FEATURES {
-        Some(format!(
-            "{features} features: Newton's method handles 1 to {MAX_FEATURES}"
-        ))
-    } else if rows > MAX_ROWS {
-        Some(format!(
-            "{rows} rows: Newton's method handles up to {MAX_ROWS}"
-        ))
-    } else if config.l2 != 0.0 {
-        Some("Newton's method takes its penalty from `c` (scikit-learn's C), not `l2`".into())
-    } else {
-        None
-    };
-    match why {
-        Some(why) => Err(Error::option(
-            "solver",
-            format!("{why}; use `gradient_descent` (`--solver gd`)"),
-        )),
-        None => Ok(()),
+/// The Hessian weight of a clamped row (the slope there is 0): positive by more than the weight's
+/// fixed-point error, small enough not to slow convergence (0.0005 took breast cancer from 12 to 16
+/// iterations in f64; this, 12).
+pub const CLAMPED_WEIGHT: f64 = 3e-5;
+
+/// The Hessian weight `S(z)` of a row with `z = x . w` (see [`HESSIAN_TAIL`]).
+pub fn hessian_weight(z: f64) -> f64 {
+    if z.abs() >= CLAMP_AT {
+        return CLAMPED_WEIGHT;
     }
+    let u = (z / RANGE).powi(2);
+    saturation() * (poly_slope(z) + HESSIAN_TAIL * u.powi(4) / RANGE)
 }
 
-/// `k` with `|x| 2^frac_bits < 2^k` for `|x| <= bound`, at most the format's bound.
+/// The first iteration's Hessian weight, `2^-FIRST_WEIGHT_SHIFT = 1/4` for every row (at `w = 0` the
+/// sigmoid is `1/2` and its slope `0.2465`): `H_1 = X^T X / 4 + I / C` is `X^T X` shifted.
+const FIRST_WEIGHT_SHIFT: u32 = 2;
+
+/// `G = TRACE_SLACK N p`, the bound on `trace(X^T X)` the first iteration checks: global standardization
+/// gives every feature column `sum x^2 = N` (the intercept column `N`), up to the fixed-point statistics.
+pub const TRACE_SLACK: f64 = 1.1;
+
+/// A warm start is kept while `|I - H M_prev|_F^2 <= WARM_LIMIT p` (the check opens one bit); else the
+/// iteration starts cold. In f64 on breast cancer the largest value is 0.80 p (the second iteration).
+pub const WARM_LIMIT: f64 = 1.0;
+
+/// An upper bound on one unit in the last place of the 20-fractional-bit values.
+const ULP: f64 = 1.0 / (1u64 << 20) as f64;
+
+/// `k` with `|x| 2^frac_bits < 2^k` for `|x| <= bound` (not capped: [`Bounds`] refuses a run whose values
+/// could leave the format).
 fn bound_bits(bound: f64, frac_bits: u32) -> u32 {
-    ((bound.log2() + frac_bits as f64).floor() as u32 + 2).min(FORMAT.bound_bits)
+    (bound.max(1e-9).log2() + frac_bits as f64).floor().max(0.0) as u32 + 2
 }
 
 /// A truncation by `shift` bits of an input below `bound` (real units) at `frac_bits` fractional bits.
 fn fx(shift: u32, bound: f64, frac_bits: u32) -> FixedPoint {
     FixedPoint {
         frac_bits: shift,
-        bound_bits: bound_bits(bound, frac_bits),
-    }
-}
-
-/// The format's bound, for values without a tighter public one.
-fn full(shift: u32) -> FixedPoint {
-    FixedPoint {
-        frac_bits: shift,
-        bound_bits: FORMAT.bound_bits,
+        bound_bits: bound_bits(bound, frac_bits).min(FORMAT.bound_bits),
     }
 }
 
@@ -231,43 +230,268 @@ fn sx_bound(x_max: f64) -> f64 {
     x_max * 1.01
 }
 
-/// The truncations of one iteration with `refinements` Newton–Schulz refinements, for `rows` rows of `p`
-/// columns: how many elements, and the bound `k` (bits of the input) of each.
-fn truncations(rows: usize, p: usize, refinements: usize, x_max: f64) -> Vec<(usize, u32)> {
-    let f = FORMAT.frac_bits;
-    let full = FORMAT.bound_bits;
-    vec![
-        (rows, bound_bits(T_BOUND, 3 * f)),
-        (2 * rows, bound_bits(U_BOUND, 2 * f)),
-        (2 * rows, bound_bits(Q_BOUND, 3 * f)),
-        (2 * rows, bound_bits(RS_BOUND, 2 * f)),
-        (rows * p, bound_bits(sx_bound(x_max), 2 * f)),
-        (p * (p + 1), full),
-        (2 * refinements * p * p, full),
-        (p, full),
-    ]
+/// The public bounds of a run (real units, spectral norms, which also bound every entry), argued in the
+/// module docs ("Bounds"). Every later one rests on the first iteration's check `trace(X^T X) <= gram`
+/// and, per iteration, on the warm-start check and the previous update's divergence check.
+#[derive(Clone, Debug)]
+pub struct Bounds {
+    rows: usize,
+    p: usize,
+    x_max: f64,
+    lambda: f64,
+    /// `G`: `trace(X^T X)`, checked, so `|X|_2^2 <= G`.
+    pub gram: f64,
+    /// The fixed-point error `|F|_2` of the computed Hessian: `S X`'s truncation errors times `X`, and the
+    /// Hessian's own.
+    pub hessian_error: f64,
+    /// `|H|_2` from the second iteration on: `(MAX_SLOPE + ULP) G + 1 / C + |F|`; also the
+    /// cold start's `c` (`I / c`).
+    pub hessian: f64,
+    /// `|H^-1|_2 <= 1 / (1 / C - |F|)` (`H`'s symmetric part is at least `I / C`).
+    pub inverse: f64,
+    /// `|I - H M_j|_2` after `j = 0, 1, 2` warm refinements.
+    pub residual: [f64; 3],
+    /// `|M|_2` at the end of any iteration: warm `inverse (1 + residual[2])`, cold `(2^16 - 1) / c`.
+    pub inverse_out: f64,
+    /// The divergence check's limit on the update's norm: `16 + 4 sqrt(2 C N ln 2)` (the penalized
+    /// objective bounds the solution's norm by `sqrt(2 C N ln 2)`).
+    pub step_limit: f64,
+    /// The first update's norm: `(2^16 - 1) / c` times the first gradient's `sqrt(G N) / 2`.
+    pub first_update: f64,
+    /// `|w|_2`: the first update plus [`MAX_ITERATIONS`] checked ones.
+    pub weights: f64,
+    /// `|g|_2 <= sqrt(G N) RS_BOUND + |w| / C`.
+    pub gradient: f64,
+    /// `|M g|_2`, before its check.
+    pub update: f64,
+}
+
+impl Bounds {
+    /// The bounds for `rows` rows of `p` columns (intercept included), `C = c`; `None` where the fixed-point
+    /// error of the Hessian could reach half its penalty `1 / C` (no bound on the inverse).
+    pub fn new(rows: usize, p: usize, c: f64) -> Option<Bounds> {
+        let (n, pf) = (rows as f64, p as f64);
+        let x_max = owned_value_limit(rows, Standardize::Global).max(1.0);
+        let lambda = 1.0 / c;
+        let gram = TRACE_SLACK * n * pf;
+        let hessian_error = gram.sqrt() * (n * pf).sqrt() * ULP + pf * ULP;
+        // (NaN for a bad `c` is refused too.)
+        if lambda.is_nan() || lambda <= 2.0 * hessian_error {
+            return None;
+        }
+        let hessian = (MAX_SLOPE + ULP) * gram + lambda + hessian_error;
+        let inverse = 1.0 / (lambda - hessian_error);
+        // e_{j+1} <= e_j^2 + (1 + e_j) p ulp + |H| p ulp (the truncations of H M_j and of M_{j+1}).
+        let noise = |e: f64| (1.0 + e) * pf * ULP + hessian * pf * ULP;
+        let e0 = (WARM_LIMIT * pf).sqrt() + pf * ULP;
+        let e1 = e0 * e0 + noise(e0);
+        let e2 = e1 * e1 + noise(e1);
+        let cold_out = COLD_GROWTH[FIRST_REFINEMENTS] / hessian * 2.0;
+        let inverse_out = (inverse * (1.0 + e2)).max(cold_out);
+        let step_limit = 16.0 + 4.0 * (2.0 * c * n * std::f64::consts::LN_2).sqrt();
+        let first_update = cold_out * (gram * n).sqrt() * 0.5;
+        let weights = first_update + MAX_ITERATIONS as f64 * step_limit;
+        let gradient = (gram * n).sqrt() * RS_BOUND + lambda * weights;
+        Some(Bounds {
+            rows,
+            p,
+            x_max,
+            lambda,
+            gram,
+            hessian_error,
+            hessian,
+            inverse,
+            residual: [e0, e1, e2],
+            inverse_out,
+            step_limit,
+            first_update,
+            weights,
+            gradient,
+            update: inverse_out * gradient,
+        })
+    }
+
+    /// `|z| = |x_i . w|`, at most `sqrt(p) x_max |w|`, plus the clamp's threshold.
+    fn z(&self) -> f64 {
+        (self.p as f64).sqrt() * self.x_max * self.weights + CLAMP_AT
+    }
+
+    /// The first iteration's `X^T [X | 4 (1/2 - y)]` before its shift, entry by entry: `N x_max^2` and
+    /// `2 N x_max` a priori (its check comes after).
+    fn first_products(&self) -> f64 {
+        let n = self.rows as f64;
+        (n * self.x_max * self.x_max).max(2.0 * n * self.x_max)
+    }
+
+    /// `|trace H_1|` a priori, and the limit it is checked against: `G / 4 + p / C` plus the truncations.
+    fn trace(&self) -> (f64, f64) {
+        let pf = self.p as f64;
+        (
+            pf * (self.first_products() / 4.0 + self.lambda),
+            self.gram / 4.0 + pf * self.lambda + pf * ULP,
+        )
+    }
+
+    /// The cold refinements' products, in order: `H M_j` then `M_{j+1}` for `j < FIRST_REFINEMENTS`
+    /// (`|M_0| = 1 / c`, `|H M_j| <= |H| |M_j|`, `|M_{j+1}| <= |M_j| (2 + |H M_j|)`: `(2^(2^j) - 1)` and
+    /// `(2^(2^(j+1)) - 1) / c`), doubled for the fixed-point errors.
+    fn cold(&self) -> Vec<f64> {
+        (0..FIRST_REFINEMENTS)
+            .flat_map(|j| {
+                [
+                    COLD_GROWTH[j] * 2.0,
+                    COLD_GROWTH[j + 1] / self.hessian * 2.0,
+                ]
+            })
+            .collect()
+    }
+
+    /// The warm refinements' products after the check: `M_1`, `H M_1`, `M_2`
+    /// (`|H M_j| <= 1 + e_j`, `|M_j| <= |H^-1| (1 + e_j)`).
+    fn warm(&self) -> Vec<f64> {
+        let [_, e1, e2] = self.residual;
+        vec![
+            self.inverse * (1.0 + e1),
+            1.0 + e1,
+            self.inverse * (1.0 + e2),
+        ]
+    }
+
+    /// The warm check's `H M_prev` (a priori `|H| |M_prev|`), and `|E|_F^2 <= p^2 (1 + |H M_prev|)^2`.
+    fn check_product(&self) -> f64 {
+        self.hessian * self.inverse_out + self.p as f64 * ULP
+    }
+
+    /// Bits of the comparisons: the trace check, the warm check, the stopping and divergence check, the
+    /// clamp of `z`.
+    fn comparison_bits(&self) -> [u32; 4] {
+        let f = FORMAT.frac_bits;
+        let (trace, limit) = self.trace();
+        let e = 1.0 + self.check_product();
+        let pf = self.p as f64;
+        [
+            bound_bits(trace + limit, f),
+            bound_bits(pf * pf * e * e + WARM_LIMIT * pf, 2 * f),
+            bound_bits(
+                self.update * self.update + self.step_limit * self.step_limit,
+                2 * f,
+            ),
+            bound_bits(self.z(), 2 * f) + 1,
+        ]
+    }
+
+    /// The truncations of the first iteration and of every later one: how many elements, and the bound
+    /// `k` (bits of the input) of each.
+    fn truncations(&self) -> (Vec<Truncations>, Vec<Truncations>) {
+        let (n, p, f) = (self.rows, self.p, FORMAT.frac_bits);
+        let mat = |b: f64| (p * p, bound_bits(b, 2 * f));
+        let mut first = vec![(p * (p + 1), bound_bits(self.first_products(), 2 * f))];
+        first.extend(self.cold().into_iter().map(mat));
+        first.push((p, bound_bits(self.first_update, 2 * f)));
+        let mut later = vec![
+            (n, bound_bits(T_BOUND, 3 * f)),
+            (2 * n, bound_bits(U_BOUND, 2 * f)),
+            (2 * n, bound_bits(Q_BOUND, 3 * f)),
+            (2 * n, bound_bits(RS_BOUND, 2 * f)),
+            (n * p, bound_bits(sx_bound(self.x_max), 2 * f)),
+            (
+                p * (p + 1),
+                bound_bits(self.hessian.max(self.gradient), 2 * f),
+            ),
+            mat(self.check_product()),
+        ];
+        // A warm iteration, or one whose check failed and that starts cold: both counted.
+        later.extend(self.warm().into_iter().map(mat));
+        later.extend(self.cold().into_iter().map(mat));
+        later.push((p, bound_bits(self.update, 2 * f)));
+        (first, later)
+    }
+
+    /// Whether every bounded value fits the format and every comparison the ring.
+    fn fit(&self) -> bool {
+        let (first, later) = self.truncations();
+        first
+            .iter()
+            .chain(&later)
+            .all(|&(_, k)| k <= FORMAT.bound_bits)
+            && self.comparison_bits().iter().all(|&k| k < Z128::BITS - 2)
+    }
+}
+
+/// How many elements a truncation takes, and the bound `k` (bits of its input) of each.
+type Truncations = (usize, u32);
+
+/// `2^(2^j) - 1`: the cold start's growth after `j` refinements.
+const COLD_GROWTH: [f64; FIRST_REFINEMENTS + 1] = [1.0, 3.0, 15.0, 255.0, 65535.0];
+
+/// Checks that Newton's method can fit `features` features and `rows` rows with `config`.
+pub(crate) fn check(config: &TrainConfig, features: usize, rows: usize) -> Result<()> {
+    let why = if config.model != ModelKind::Logistic {
+        Some("Newton's method fits logistic regression only".to_string())
+    } else if config.standardize != Standardize::Global {
+        Some("Newton's method needs `standardize = global` (its bounds rest on the standardized columns' sums of squares)".into())
+    } else if features == 0 || features > MAX_FEATURES {
+        Some(format!(
+            "{features} features: Newton's method handles 1 to {MAX_FEATURES}"
+        ))
+    } else if rows > MAX_ROWS {
+        Some(format!(
+            "{rows} rows: Newton's method handles up to {MAX_ROWS}"
+        ))
+    } else if config.l2 != 0.0 {
+        Some("Newton's method takes its penalty from `c` (scikit-learn's C), not `l2`".into())
+    } else {
+        match Bounds::new(rows, features + 1, config.c) {
+            None => Some(format!(
+                "with c = {} the fixed-point error of the Hessian of {rows} rows could reach half its penalty 1/c, which leaves its inverse unbounded: use a smaller `c`",
+                config.c
+            )),
+            Some(b) if !b.fit() => Some(format!(
+                "with c = {} on {rows} rows and {features} features the bounds of the weights and the inverse leave the fixed-point format: use a smaller `c`",
+                config.c
+            )),
+            Some(_) => None,
+        }
+    };
+    match why {
+        Some(why) => Err(Error::option(
+            "solver",
+            format!("{why}; or use `gradient_descent` (`--solver gd`)"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The statistical security, in bits, of a run of at most [`MAX_ITERATIONS`] iterations on `rows` rows and
-/// `features` features among `parties` parties: `-log2` of the summed failure probability of its
-/// truncations with a dealer (`(|x| + 2^k) / 2^128` per element under a bound `2^k`), or of their summed
-/// statistical distance with the `ot` source (`2^k / 2^rho` per element, `rho` its masks' bits,
-/// [`mpc_core::preprocessing::trunc_mask_bits`]), as [`crate::hiding`] counts gradient descent's. Every
-/// other opened value is masked uniformly. The truncations of `H`, `g`, `M` and the update use the
-/// format's bound, which dominates: about 23 bits for breast cancer, **below the default sigma of 40** (such
-/// runs are refused).
-pub fn security_bits(rows: usize, features: usize, parties: usize, ot: bool) -> f64 {
-    let p = features + 1;
-    let x_max = owned_value_limit(rows, Standardize::Global).max(1.0);
+/// `features` features with `C = c` among `parties` parties: `-log2` of the summed failure probability of
+/// its truncations with a dealer (`(|x| + 2^k) / 2^128` per element under a bound `2^k`), or of their
+/// summed statistical distance with the `ot` source (`2^k / 2^rho` per element, `rho` its masks' bits,
+/// [`mpc_core::preprocessing::trunc_mask_bits`]), as [`crate::hiding`] counts gradient descent's, every
+/// bound from [`Bounds`]. Every other opened value is masked uniformly. 0 for a shape [`check`] refuses.
+pub fn security_bits(rows: usize, features: usize, c: f64, parties: usize, ot: bool) -> f64 {
+    let Some(bounds) = Bounds::new(rows, features + 1, c).filter(Bounds::fit) else {
+        return 0.0;
+    };
     let each = |k: u32| crate::hiding::truncation_term(k, parties, ot);
-    let iteration = |refinements| -> f64 {
-        truncations(rows, p, refinements, x_max)
-            .into_iter()
+    let sum = |list: Vec<Truncations>| -> f64 {
+        list.into_iter()
             .map(|(count, k)| count as f64 * each(k))
             .sum()
     };
-    let total = iteration(FIRST_REFINEMENTS) + (MAX_ITERATIONS - 1) as f64 * iteration(REFINEMENTS);
+    let (first, later) = bounds.truncations();
+    let total = sum(first) + (MAX_ITERATIONS - 1) as f64 * sum(later);
     (-total.log2()).min(Z128::BITS as f64)
+}
+
+/// What Newton's method opens to every party besides the model, for the report's "what was revealed":
+/// the checks its bounds rest on (a failed check stops the run with an error, or for the warm start costs
+/// a cold one) and the stopping bit.
+pub(crate) fn disclosures() -> Vec<String> {
+    vec![
+        format!("one bit in the first iteration: whether the standardized columns' sum of squares is within {TRACE_SLACK} times rows x columns (always, unless the global statistics lost precision; the run then stops with an error)"),
+        format!("one bit per iteration from the second: whether the previous iteration's inverse is close enough to the new Hessian's to start from (|I - H M|_F^2 <= {WARM_LIMIT} (d + 1); else the iteration starts from I / c)"),
+        format!("two bits per iteration from the {FIRST_TEST}nd: whether the update's norm is below {TOLERANCE} (so every party learns the number of iterations), and whether it is below the divergence limit of `mpc_ml::newton::Bounds` (else the run stops with an error)"),
+    ]
 }
 
 /// `x 2^frac_bits`, rounded, in the ring.
@@ -292,28 +516,75 @@ struct Params {
     rows: usize,
     p: usize,
     parties: usize,
-    /// `1 / C`.
-    lambda: f64,
-    /// The bound of the standardized values.
-    x_max: f64,
+    bounds: Bounds,
+    /// The bits of the comparisons ([`Bounds::comparison_bits`]).
+    bits: [u32; 4],
+    /// Test only: the iterations (counting from 1) whose warm check is taken as failed, to run the cold
+    /// fallback.
+    #[cfg(test)]
+    force_cold: Vec<usize>,
+}
+
+/// The correlated randomness of `values` comparisons at `bits` (an even count: two per plan element).
+fn comparisons(values: usize, bits: u32, parties: usize) -> impl Iterator<Item = Request> {
+    ClampPlan::new(values.div_ceil(2), bits, parties)
+        .and_words
+        .into_iter()
+        .map(|words| Request::BitTriples { words })
 }
 
 impl Params {
-    /// The requests of one iteration with `refinements` Newton–Schulz refinements, in the order it makes
-    /// them.
-    fn requests(&self, mask: u64, refinements: usize, test: bool) -> Vec<Request> {
-        let (n, p, f) = (self.rows, self.p, FORMAT.frac_bits);
-        let triples = |count| Request::Triples {
+    fn triples(count: usize) -> Request {
+        Request::Triples {
             count,
             a_bits: Some(Z128::BITS),
-        };
+        }
+    }
+
+    /// The requests of a product of `p x p` by `p x cols`, truncated.
+    fn product(&self, cols: usize) -> [Request; 2] {
+        let p = self.p;
+        [
+            Request::MatrixTriple {
+                m: p,
+                k: p,
+                n: cols,
+            },
+            Request::Trunc {
+                count: p * cols,
+                frac_bits: FORMAT.frac_bits,
+            },
+        ]
+    }
+
+    /// The first iteration's requests: `X^T [X | r]`, the trace check, the cold inverse and the update.
+    fn first_requests(&self, mask: u64) -> Vec<Request> {
+        let (n, p, f) = (self.rows, self.p, FORMAT.frac_bits);
+        let mut v = vec![
+            Request::MaskTriple {
+                mask,
+                using: backward(n, p),
+            },
+            Request::Trunc {
+                count: p * (p + 1),
+                frac_bits: f + FIRST_WEIGHT_SHIFT,
+            },
+        ];
+        v.extend(comparisons(2, self.bits[0], self.parties));
+        v.extend(self.refinement_requests(FIRST_REFINEMENTS, false, false));
+        v
+    }
+
+    /// The requests of a later iteration up to its warm check: `z`, the clamp, the sigmoid, `S X`, the
+    /// Hessian and gradient, `H M_prev`, `|I - H M_prev|_F^2` and its comparison.
+    fn head_requests(&self, mask: u64) -> Vec<Request> {
+        let (n, p, f) = (self.rows, self.p, FORMAT.frac_bits);
         let trunc = |count, frac_bits| Request::Trunc { count, frac_bits };
-        let matrix = |m, k, n| Request::MatrixTriple { m, k, n };
         let mut v = vec![Request::MaskTriple {
             mask,
             using: forward(n),
         }];
-        let clamp = ClampPlan::new(n, CLAMP_BITS, self.parties);
+        let clamp = ClampPlan::new(n, self.bits[3], self.parties);
         v.extend(
             clamp
                 .and_words
@@ -324,17 +595,17 @@ impl Params {
             Request::DaBits {
                 count: clamp.dabits,
             },
-            triples(clamp.triples),
+            Self::triples(clamp.triples),
             trunc(n, 2 * f),
-            triples(n),
+            Self::triples(n),
             trunc(n, f),
-            triples(n),
+            Self::triples(n),
             trunc(n, f),
-            triples(2 * n),
+            Self::triples(2 * n),
             trunc(2 * n, 2 * f),
-            triples(n),
+            Self::triples(n),
             trunc(2 * n, f),
-            triples(n * p),
+            Self::triples(n * p),
             trunc(n * p, f),
             Request::MaskTriple {
                 mask,
@@ -342,23 +613,28 @@ impl Params {
             },
             trunc(p * (p + 1), f),
         ]);
-        for _ in 0..refinements {
-            v.extend([
-                matrix(p, p, p),
-                trunc(p * p, f),
-                matrix(p, p, p),
-                trunc(p * p, f),
-            ]);
+        v.extend(self.product(p));
+        v.push(Self::triples(p * p));
+        v.extend(comparisons(2, self.bits[1], self.parties));
+        v
+    }
+
+    /// The requests after the warm check (`warm`: its first product `H M_prev` already made) or after the
+    /// first iteration's trace check: the refinements, the update, and from [`FIRST_TEST`] on the stopping
+    /// and divergence check (`test`).
+    fn refinement_requests(&self, refinements: usize, warm: bool, test: bool) -> Vec<Request> {
+        let p = self.p;
+        let mut v = Vec::new();
+        for j in 0..refinements {
+            if !(warm && j == 0) {
+                v.extend(self.product(p));
+            }
+            v.extend(self.product(p));
         }
-        v.extend([matrix(p, p, 1), trunc(p, f)]);
+        v.extend(self.product(1));
         if test {
-            v.push(triples(p));
-            let stop = ClampPlan::new(1, STOP_BITS, self.parties);
-            v.extend(
-                stop.and_words
-                    .iter()
-                    .map(|&words| Request::BitTriples { words }),
-            );
+            v.push(Self::triples(p));
+            v.extend(comparisons(2, self.bits[2], self.parties));
         }
         v
     }
@@ -394,29 +670,47 @@ pub(crate) async fn solve(
     config: &TrainConfig,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Descent> {
+    let (rows, p) = (x.rows(), x.cols());
+    check(config, p.saturating_sub(1), rows)?;
+    let bounds = Bounds::new(rows, p, config.c)
+        .ok_or_else(|| Error::option("c", "no bound on the Hessian's inverse".to_string()))?;
+    let params = Params {
+        rows,
+        p,
+        parties: ctx.parties(),
+        bits: bounds.comparison_bits(),
+        bounds,
+        #[cfg(test)]
+        force_cold: Vec::new(),
+    };
+    solve_with(ctx, source, (x, y), owned, config, progress, &params).await
+}
+
+async fn solve_with(
+    ctx: &mut Context,
+    source: &mut dyn Preprocessing<Z128>,
+    (x, y): (&SharedMatrix<Z128>, &Shared<Z128>),
+    owned: Option<&OwnedRows<'_>>,
+    config: &TrainConfig,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    params: &Params,
+) -> Result<Descent> {
     let me = ctx.id();
     let mpc = Error::mpc;
-    let (rows, p) = (x.rows(), x.cols());
-    let d = p.saturating_sub(1);
-    check(config, d, rows)?;
+    let rows = params.rows;
     if y.len() != rows || rows == 0 {
         return Err(mpc(me)(mpc_core::Error::Shape(format!(
             "{rows} rows and {} labels",
             y.len()
         ))));
     }
-    let params = Params {
-        rows,
-        p,
-        parties: ctx.parties(),
-        lambda: 1.0 / config.c,
-        x_max: owned_value_limit(rows, config.standardize).max(1.0),
-    };
     let online = ctx.stats();
     let masked = mask_rows(ctx, source, x, owned, 0, rows).await?;
-    let mut w = Shared::<Z128>::zeros(p);
+    let mask = masked.mask().id();
+    let mut w = Shared::<Z128>::zeros(params.p);
     let mut inverse: Option<SharedMatrix<Z128>> = None;
     let mut iterations = 0;
+    let mut cold_starts = 0;
     loop {
         if iterations == MAX_ITERATIONS {
             return Err(Error::option(
@@ -426,35 +720,77 @@ pub(crate) async fn solve(
                 ),
             ));
         }
-        let refinements = if inverse.is_some() {
-            REFINEMENTS
-        } else {
-            FIRST_REFINEMENTS
+        let step = match inverse.take() {
+            None => {
+                source
+                    .announce(ctx, &params.first_requests(mask))
+                    .await
+                    .map_err(mpc(me))?;
+                first_iteration(ctx, source, &masked, (x, y), params)
+                    .await
+                    .map_err(mpc(me))?
+            }
+            Some(previous) => {
+                source
+                    .announce(ctx, &params.head_requests(mask))
+                    .await
+                    .map_err(mpc(me))?;
+                let head = head(ctx, source, &masked, (x, y), &w, &previous, params)
+                    .await
+                    .map_err(mpc(me))?;
+                #[cfg(test)]
+                let head = Head {
+                    warm: head.warm && !params.force_cold.contains(&(iterations + 1)),
+                    ..head
+                };
+                let refinements = if head.warm {
+                    REFINEMENTS
+                } else {
+                    cold_starts += 1;
+                    FIRST_REFINEMENTS
+                };
+                source
+                    .announce(
+                        ctx,
+                        &params.refinement_requests(refinements, head.warm, true),
+                    )
+                    .await
+                    .map_err(mpc(me))?;
+                let start = if head.warm {
+                    Start::Warm(previous, head.hm)
+                } else {
+                    Start::Cold
+                };
+                tail(ctx, source, &head.h, &head.g, start, params, true)
+                    .await
+                    .map_err(mpc(me))?
+            }
         };
-        let test = iterations + 1 >= FIRST_TEST;
-        let requests = params.requests(masked.mask().id(), refinements, test);
-        source.announce(ctx, &requests).await.map_err(mpc(me))?;
-        let (update, stop) = iteration(
-            ctx,
-            source,
-            &masked,
-            (x, y),
-            &w,
-            &mut inverse,
-            &params,
-            test,
-        )
-        .await
-        .map_err(mpc(me))?;
-        w = w.try_sub(&update).map_err(mpc(me))?;
+        inverse = Some(step.inverse);
+        w = w.try_sub(&step.update).map_err(mpc(me))?;
         iterations += 1;
         progress(iterations, MAX_ITERATIONS);
-        if stop {
-            break;
+        match step.test {
+            Some((_, false)) => {
+                return Err(Error::option(
+                    "c",
+                    format!(
+                        "Newton's method diverged: an update's norm exceeded {:.0} (the bound its fixed-point ranges rest on); train with a smaller `c` or with `gradient_descent`",
+                        params.bounds.step_limit
+                    ),
+                ))
+            }
+            Some((true, true)) => break,
+            _ => {}
         }
     }
     let step_rounds = ctx.stats().since(&online).rounds;
-    tracing::info!(party = me, iterations, "Newton's method converged");
+    tracing::info!(
+        party = me,
+        iterations,
+        cold_starts,
+        "Newton's method converged"
+    );
     let opened = open::open_to(ctx, &w, &config.receivers)
         .await
         .map_err(mpc(me))?;
@@ -465,23 +801,145 @@ pub(crate) async fn solve(
     })
 }
 
-/// One Newton iteration at `w`: returns the update `M g` (to subtract) and the opened stopping bit.
-#[allow(clippy::too_many_arguments)]
-async fn iteration(
+/// What an iteration ends with: the update `M g` (to subtract), the inverse for the next warm start, and
+/// from [`FIRST_TEST`] on the opened bits `(|M g| < TOLERANCE, |M g| < step_limit)`.
+struct Step {
+    update: Shared<Z128>,
+    inverse: SharedMatrix<Z128>,
+    test: Option<(bool, bool)>,
+}
+
+/// How the inverse starts: from the previous one (with `H M_prev`, already made by the warm check), or
+/// from `I / c`.
+enum Start {
+    Warm(SharedMatrix<Z128>, SharedMatrix<Z128>),
+    Cold,
+}
+
+/// `p x p` identity times `x` at `frac_bits`, as public values.
+fn scaled_identity(p: usize, x: f64, frac_bits: u32) -> Vec<Z128> {
+    let mut d = vec![Z128::ZERO; p * p];
+    (0..p).for_each(|j| d[j * p + j] = encode(x, frac_bits));
+    d
+}
+
+/// Splits `p x (p + 1)` rows `[H | g]` into `H` and `g`.
+fn split(
+    hg: &Shared<Z128>,
+    p: usize,
+) -> mpc_core::Result<(SharedMatrix<Z128>, SharedMatrix<Z128>)> {
+    let hv = hg.share_values();
+    let mut h = Vec::with_capacity(p * p);
+    let mut g = Vec::with_capacity(p);
+    for j in 0..p {
+        h.extend_from_slice(&hv[j * (p + 1)..j * (p + 1) + p]);
+        g.push(hv[j * (p + 1) + p]);
+    }
+    Ok((
+        SharedMatrix::new(p, p, Shared::from_share(h))?,
+        SharedMatrix::new(p, 1, Shared::from_share(g))?,
+    ))
+}
+
+/// `[x < 0]` for each of `values` (`|x| < 2^bits`), opened to every party.
+async fn opened_signs(
+    ctx: &mut Context,
+    src: &mut dyn Preprocessing<Z128>,
+    values: &[&Shared<Z128>],
+    bits: u32,
+) -> mpc_core::Result<Vec<bool>> {
+    let all = Shared::concat(values);
+    let signs = less_than_zero(ctx, src, &all, bits).await?;
+    let opened = open_bits(ctx, &signs).await?;
+    Ok((0..all.len()).map(|i| lane(&opened, i)).collect())
+}
+
+/// The first iteration, at `w = 0`: the sigmoid is `1/2` and every row's weight `1/4`, so
+/// `[H | g] = X^T [X | 4 (1/2 - y)] / 4 + [I / C | 0]` needs no sigmoid; then the check
+/// `trace(X^T X) <= G` (one opened bit) and a cold inverse.
+async fn first_iteration(
+    ctx: &mut Context,
+    src: &mut dyn Preprocessing<Z128>,
+    masked: &MaskedMatrix<Z128>,
+    (x, y): (&SharedMatrix<Z128>, &Shared<Z128>),
+    pp: &Params,
+) -> mpc_core::Result<Step> {
+    let me = ctx.id();
+    let (n, p, f) = (pp.rows, pp.p, FORMAT.frac_bits);
+    let r = y
+        .scale(Z128::from_i128(-4))
+        .add_public(me, &vec![encode(2.0, f); n])?;
+    let (xv, rv) = (x.as_shared().share_values(), r.share_values());
+    let mut right = Vec::with_capacity(n * (p + 1));
+    for (i, &ri) in rv.iter().enumerate() {
+        right.extend_from_slice(&xv[i * p..(i + 1) * p]);
+        right.push(ri);
+    }
+    let back = backward(n, p);
+    let t = src.mask_triple(ctx, masked.mask(), back.clone()).await?;
+    let hg = masked
+        .mul(
+            ctx,
+            &back,
+            &SharedMatrix::new(n, p + 1, Shared::from_share(right))?,
+            t,
+        )
+        .await?
+        .into_shared();
+    let pairs = src
+        .trunc_pairs(ctx, p * (p + 1), f + FIRST_WEIGHT_SHIFT)
+        .await?;
+    let hg = trunc::trunc(
+        ctx,
+        &hg,
+        fx(f + FIRST_WEIGHT_SHIFT, pp.bounds.first_products(), 2 * f),
+        pairs,
+    )
+    .await?;
+    let (h, g) = split(&hg, p)?;
+    let h = SharedMatrix::new(
+        p,
+        p,
+        h.as_shared()
+            .add_public(me, &scaled_identity(p, pp.bounds.lambda, f))?,
+    )?;
+    // The check every later bound rests on: trace(H_1) = trace(X^T X) / 4 + p / C within its limit.
+    let hv = h.as_shared().share_values();
+    let trace = Shared::from_share(vec![(0..p).fold(Z128::ZERO, |acc, j| acc + hv[j * p + j])]);
+    let below = trace.add_public(me, &[-encode(pp.bounds.trace().1, f)])?;
+    let signs = opened_signs(ctx, src, &[&below, &below], pp.bits[0]).await?;
+    if !signs[0] {
+        return Err(mpc_core::Error::InvalidArgument(format!(
+            "the standardized columns' sum of squares exceeds {TRACE_SLACK} times rows x columns (the global statistics lost precision: a column whose mean is far larger than its spread); Newton's method's bounds rest on it: train with `gradient_descent`"
+        )));
+    }
+    tail(ctx, src, &h, &g, Start::Cold, pp, false).await
+}
+
+/// What a later iteration has before its inverse: the Hessian, the gradient, `H M_prev` and whether the
+/// warm start passed its check.
+struct Head {
+    h: SharedMatrix<Z128>,
+    g: SharedMatrix<Z128>,
+    hm: SharedMatrix<Z128>,
+    warm: bool,
+}
+
+/// A later iteration at `w` up to its warm check against `previous` (the last iteration's inverse).
+async fn head(
     ctx: &mut Context,
     src: &mut dyn Preprocessing<Z128>,
     masked: &MaskedMatrix<Z128>,
     (x, y): (&SharedMatrix<Z128>, &Shared<Z128>),
     w: &Shared<Z128>,
-    inverse: &mut Option<SharedMatrix<Z128>>,
+    previous: &SharedMatrix<Z128>,
     pp: &Params,
-    test: bool,
-) -> mpc_core::Result<(Shared<Z128>, bool)> {
+) -> mpc_core::Result<Head> {
     let me = ctx.id();
     let (n, p, f) = (pp.rows, pp.p, FORMAT.frac_bits);
     let uniform = Z128::BITS;
 
-    // 1. z = X w (40 fractional bits), clamped exactly.
+    // 1. z = X w (40 fractional bits), clamped exactly (|z| is bounded through |w|).
     let fwd = forward(n);
     let t = src.mask_triple(ctx, masked.mask(), fwd.clone()).await?;
     let z = masked
@@ -489,7 +947,7 @@ async fn iteration(
         .await?
         .into_shared();
     let at = encode(CLAMP_AT, 2 * f);
-    let (z, flags) = clamp_flagged(ctx, src, &z, -at, at, CLAMP_BITS).await?;
+    let (z, flags) = clamp_flagged(ctx, src, &z, -at, at, pp.bits[3]).await?;
 
     // 2. t = z / 6, u = t^2, v = u^2 (20 fractional bits).
     let pairs = src.trunc_pairs(ctx, n, 2 * f).await?;
@@ -515,7 +973,11 @@ async fn iteration(
             .try_add(&v.scale(c(4, m4)))?
             .add_public(me, &vec![encode(m2 * kappa * COEFFS[2], 2 * f); n])
     };
-    let (wq, wd) = (linear(1.0, 1.0, 1.0)?, linear(5.0, 7.0, 9.0)?);
+    // q' with the Hessian's tail: the weight S, not the slope ([`HESSIAN_TAIL`]).
+    let (wq, wd) = (
+        linear(1.0, 1.0, 1.0)?,
+        linear(5.0, 7.0, 9.0 + HESSIAN_TAIL / COEFFS[4])?,
+    );
     let tr = src.triples_bounded(ctx, 2 * n, uniform).await?;
     let vw = mul(
         ctx,
@@ -536,7 +998,8 @@ async fn iteration(
     let qs = trunc::trunc(ctx, &q3, fx(2 * f, Q_BOUND, 3 * f), pairs).await?;
     let (q, dq) = (qs.slice(0..n)?, qs.slice(n..2 * n)?);
 
-    // s - y = 1/2 + t q - y, and S = q' / 6 - flag s'(5.5) (40 fractional bits), truncated together.
+    // s - y = 1/2 + t q - y, and S = (q' + tail) / 6, or CLAMPED_WEIGHT where clamped (40 fractional
+    // bits), truncated together.
     let tr = src.triples_bounded(ctx, n, uniform).await?;
     let tq = mul(ctx, &t, &q, tr).await?;
     let r = tq
@@ -544,7 +1007,10 @@ async fn iteration(
         .try_sub(&y.scale(lift))?;
     let s = dq
         .scale(encode(1.0 / RANGE, f))
-        .try_sub(&flags.scale(encode(kappa * poly_slope(CLAMP_AT), 2 * f)))?;
+        .try_sub(&flags.scale(encode(
+            hessian_weight(CLAMP_AT - 1e-12) - CLAMPED_WEIGHT,
+            2 * f,
+        )))?;
     let pairs = src.trunc_pairs(ctx, 2 * n, f).await?;
     let rs = trunc::trunc(
         ctx,
@@ -564,7 +1030,7 @@ async fn iteration(
     let tr = src.triples_bounded(ctx, n * p, uniform).await?;
     let sx = mul(ctx, &Shared::from_share(spread), x.as_shared(), tr).await?;
     let pairs = src.trunc_pairs(ctx, n * p, f).await?;
-    let sx = trunc::trunc(ctx, &sx, fx(f, sx_bound(pp.x_max), 2 * f), pairs).await?;
+    let sx = trunc::trunc(ctx, &sx, fx(f, sx_bound(pp.bounds.x_max), 2 * f), pairs).await?;
     let (sxv, rv) = (sx.share_values(), r.share_values());
     let mut right = Vec::with_capacity(n * (p + 1));
     for (i, &ri) in rv.iter().enumerate() {
@@ -583,14 +1049,14 @@ async fn iteration(
         .await?
         .into_shared();
     // lambda on the diagonal (the intercept's too: damping), lambda w' in the gradient.
-    let lambda2 = encode(pp.lambda, 2 * f);
+    let lambda2 = encode(pp.bounds.lambda, 2 * f);
     let mut diagonal = vec![Z128::ZERO; p * (p + 1)];
     for j in 0..p {
         diagonal[j * (p + 1) + j] = lambda2;
     }
     let mut penalty = vec![Z128::ZERO; p * (p + 1)];
     for j in 0..p - 1 {
-        penalty[j * (p + 1) + p] = encode(pp.lambda, f);
+        penalty[j * (p + 1) + p] = encode(pp.bounds.lambda, f);
     }
     let mut weights = vec![Z128::ZERO; p * (p + 1)];
     for (j, &wj) in w.share_values().iter().enumerate() {
@@ -600,52 +1066,96 @@ async fn iteration(
         .add_public(me, &diagonal)?
         .try_add(&Shared::from_share(weights).mul_public(&penalty)?)?;
     let pairs = src.trunc_pairs(ctx, p * (p + 1), f).await?;
-    let hg = trunc::trunc(ctx, &hg, full(f), pairs).await?;
-    let hv = hg.share_values();
-    let mut h = Vec::with_capacity(p * p);
-    let mut g = Vec::with_capacity(p);
-    for j in 0..p {
-        h.extend_from_slice(&hv[j * (p + 1)..j * (p + 1) + p]);
-        g.push(hv[j * (p + 1) + p]);
-    }
-    let h = SharedMatrix::new(p, p, Shared::from_share(h))?;
-    let g = SharedMatrix::new(p, 1, Shared::from_share(g))?;
+    let b = &pp.bounds;
+    let hg = trunc::trunc(ctx, &hg, fx(f, b.hessian.max(b.gradient), 2 * f), pairs).await?;
+    let (h, g) = split(&hg, p)?;
 
-    // 4. M ~ H^-1: Newton–Schulz, warm-started.
-    let (mut m, refinements) = match inverse.take() {
-        Some(m) => (m, REFINEMENTS),
-        None => {
-            let start = encode(1.0 / trace_bound(n, p - 1, pp.lambda), f);
-            let mut diag = vec![Z128::ZERO; p * p];
-            (0..p).for_each(|j| diag[j * p + j] = start);
+    // 4. The warm check: |I - H M_prev|_F^2 <= WARM_LIMIT p, one bit opened to all.
+    let hm = product(ctx, src, &h, previous, b.check_product()).await?;
+    let e = (-hm.as_shared()).add_public(me, &scaled_identity(p, 1.0, f))?;
+    let tr = src.triples_bounded(ctx, p * p, uniform).await?;
+    let squares = mul(ctx, &e, &e, tr).await?.sum();
+    let below = squares.add_public(me, &[-encode(WARM_LIMIT * p as f64, 2 * f)])?;
+    let signs = opened_signs(ctx, src, &[&below, &below], pp.bits[1]).await?;
+    Ok(Head {
+        h,
+        g,
+        hm,
+        warm: signs[0],
+    })
+}
+
+/// The inverse from `start` (Newton–Schulz, `M <- M (2I - H M)`), the update `M g`, and with `test` the
+/// stopping and divergence check.
+async fn tail(
+    ctx: &mut Context,
+    src: &mut dyn Preprocessing<Z128>,
+    h: &SharedMatrix<Z128>,
+    g: &SharedMatrix<Z128>,
+    start: Start,
+    pp: &Params,
+    test: bool,
+) -> mpc_core::Result<Step> {
+    let me = ctx.id();
+    let (p, f) = (pp.p, FORMAT.frac_bits);
+    let b = &pp.bounds;
+    let (mut m, mut first, bounds, refinements) = match start {
+        Start::Warm(m, hm) => {
+            let [m1, hm1, m2] = b.warm()[..] else {
+                unreachable!("three warm bounds")
+            };
+            (m, Some(hm), vec![0.0, m1, hm1, m2], REFINEMENTS)
+        }
+        Start::Cold => {
+            let start = Shared::from_public(me, &scaled_identity(p, 1.0 / b.hessian, f));
             (
-                SharedMatrix::new(p, p, Shared::from_public(me, &diag))?,
+                SharedMatrix::new(p, p, start)?,
+                None,
+                b.cold(),
                 FIRST_REFINEMENTS,
             )
         }
     };
-    let mut two = vec![Z128::ZERO; p * p];
-    (0..p).for_each(|j| two[j * p + j] = encode(2.0, f));
-    for _ in 0..refinements {
-        let hm = product(ctx, src, &h, &m).await?;
+    let two = scaled_identity(p, 2.0, f);
+    for j in 0..refinements {
+        let hm = match first.take() {
+            Some(hm) => hm,
+            None => product(ctx, src, h, &m, bounds[2 * j]).await?,
+        };
         let r = (-hm.as_shared()).add_public(me, &two)?;
-        m = product(ctx, src, &m, &SharedMatrix::new(p, p, r)?).await?;
+        m = product(
+            ctx,
+            src,
+            &m,
+            &SharedMatrix::new(p, p, r)?,
+            bounds[2 * j + 1],
+        )
+        .await?;
     }
 
-    // 5. The update M g.
-    let update = product(ctx, src, &m, &g).await?.into_shared();
-    *inverse = Some(m);
-
-    // 6. The stopping test: |M g|^2 < TOLERANCE^2 (40 fractional bits), one bit opened to all.
+    // The update M g.
+    let bound = if test { b.update } else { b.first_update };
+    let update = product(ctx, src, &m, g, bound).await?.into_shared();
     if !test {
-        return Ok((update, false));
+        return Ok(Step {
+            update,
+            inverse: m,
+            test: None,
+        });
     }
-    let tr = src.triples_bounded(ctx, p, uniform).await?;
+
+    // The stopping test |M g| < TOLERANCE and the divergence check |M g| < step_limit (40 fractional
+    // bits), two bits opened to all.
+    let tr = src.triples_bounded(ctx, p, Z128::BITS).await?;
     let squares = mul(ctx, &update, &update, tr).await?.sum();
-    let below = squares.add_public(me, &[-encode(TOLERANCE * TOLERANCE, 2 * f)])?;
-    let bits = less_than_zero(ctx, src, &Shared::concat(&[&below, &below]), STOP_BITS).await?;
-    let opened = open_bits(ctx, &bits).await?;
-    Ok((update, lane(&opened, 0)))
+    let stop = squares.add_public(me, &[-encode(TOLERANCE * TOLERANCE, 2 * f)])?;
+    let within = squares.add_public(me, &[-encode(b.step_limit * b.step_limit, 2 * f)])?;
+    let signs = opened_signs(ctx, src, &[&stop, &within], pp.bits[2]).await?;
+    Ok(Step {
+        update,
+        inverse: m,
+        test: Some((signs[0], signs[1])),
+    })
 }
 
 /// `a^2` element-wise for `|a| <= 1.005`, truncated by 20 bits (two rounds).
@@ -661,19 +1171,20 @@ async fn square(
     trunc::trunc(ctx, &sq, fx(f, U_BOUND, 2 * f), pairs).await
 }
 
-/// `a b` truncated by 20 bits (matrix triple, two rounds).
+/// `a b` truncated by 20 bits (matrix triple, two rounds), for products below `bound` in every entry.
 async fn product(
     ctx: &mut Context,
     src: &mut dyn Preprocessing<Z128>,
     a: &SharedMatrix<Z128>,
     b: &SharedMatrix<Z128>,
+    bound: f64,
 ) -> mpc_core::Result<SharedMatrix<Z128>> {
     let f = FORMAT.frac_bits;
     let t = src.matrix_triple(ctx, a.rows(), a.cols(), b.cols()).await?;
     let z = matmul::matmul(ctx, a, b, t).await?;
     let (rows, cols) = (z.rows(), z.cols());
     let pairs = src.trunc_pairs(ctx, rows * cols, f).await?;
-    let out = trunc::trunc(ctx, z.as_shared(), full(f), pairs).await?;
+    let out = trunc::trunc(ctx, z.as_shared(), fx(f, bound, 2 * f), pairs).await?;
     SharedMatrix::new(rows, cols, out)
 }
 
@@ -702,6 +1213,14 @@ mod tests {
             let s = poly_slope(z);
             let k = saturation() * s;
             assert!((MIN_SLOPE..MAX_SLOPE).contains(&k), "slope {k} at {z}");
+            let weight = hessian_weight(z.clamp(-CLAMP_AT + 1e-9, CLAMP_AT - 1e-9));
+            assert!(
+                (0.0006..MAX_SLOPE).contains(&weight),
+                "Hessian weight {weight} at {z}"
+            );
+            if z.abs() < 4.0 {
+                assert!((weight - k).abs() < 6e-4, "{weight} vs {k} at {z}");
+            }
             max = max.max(k);
             let h = 1e-5;
             if z.abs() < CLAMP_AT - h {
@@ -710,6 +1229,131 @@ mod tests {
             }
         }
         assert!(max > 0.24, "{max}");
+        assert_eq!(hessian_weight(-CLAMP_AT), CLAMPED_WEIGHT);
+    }
+
+    /// `rows` rows of `d` standardized features (population mean 0, variance 1) and labels from a noisy
+    /// linear rule; `scale` multiplies the first column after standardization.
+    fn standardized(rows: usize, d: usize, scale: f64) -> (Vec<Vec<f64>>, Vec<f64>) {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut x: Vec<Vec<f64>> = (0..rows)
+            .map(|_| (0..d).map(|_| uniform() * 2.0 - 1.0).collect())
+            .collect();
+        for j in 0..d {
+            let mean = x.iter().map(|r| r[j]).sum::<f64>() / rows as f64;
+            let var = x.iter().map(|r| (r[j] - mean).powi(2)).sum::<f64>() / rows as f64;
+            for r in x.iter_mut() {
+                r[j] = (r[j] - mean) / var.sqrt() * if j == 0 { scale } else { 1.0 };
+            }
+        }
+        let y = x
+            .iter()
+            .map(|r| {
+                let z: f64 = r
+                    .iter()
+                    .enumerate()
+                    .map(|(j, v)| v * (j as f64 - 1.5))
+                    .sum();
+                f64::from(z + uniform() * 2.0 - 1.0 > 0.0)
+            })
+            .collect();
+        (x, y)
+    }
+
+    /// Runs [`solve_with`] among three parties with a dealer on rows shared by party 0, the warm check
+    /// overridden to fail at `force_cold`; party 0's weights and rounds.
+    async fn solve_on_shares(
+        x: &[Vec<f64>],
+        y: &[f64],
+        force_cold: Vec<usize>,
+    ) -> std::result::Result<(Vec<f64>, usize, u64), String> {
+        use mpc_core::preprocessing::DealerSource;
+        use mpc_core::protocols::input;
+        use mpc_core::simulate::{collect, simulate_with, SimOptions};
+        let (rows, p) = (x.len(), x[0].len() + 1);
+        let flat: Vec<f64> = x
+            .iter()
+            .flat_map(|r| r.iter().copied().chain([1.0]))
+            .collect();
+        let (xe, ye) = (
+            FORMAT.encode_slice(&flat).unwrap(),
+            FORMAT.encode_slice(y).unwrap(),
+        );
+        let opts = SimOptions {
+            dealer: true,
+            ..SimOptions::default()
+        };
+        let out = simulate_with(opts, 3, move |mut ctx| {
+            let (xe, ye, force_cold) = (xe.clone(), ye.clone(), force_cold.clone());
+            async move {
+                let me = ctx.id();
+                let mut source = DealerSource::<Z128>::connect(&ctx).await?;
+                let xs =
+                    input::share_from(&mut ctx, 0, (me == 0).then_some(&xe[..]), rows * p).await?;
+                let ys = input::share_from(&mut ctx, 0, (me == 0).then_some(&ye[..]), rows).await?;
+                let x = SharedMatrix::new(rows, p, xs)?;
+                let config = TrainConfig {
+                    solver: Solver::Newton,
+                    ..TrainConfig::default()
+                };
+                let bounds = Bounds::new(rows, p, config.c).unwrap();
+                let params = Params {
+                    rows,
+                    p,
+                    parties: 3,
+                    bits: bounds.comparison_bits(),
+                    bounds,
+                    force_cold,
+                };
+                let run = solve_with(
+                    &mut ctx,
+                    &mut source,
+                    (&x, &ys),
+                    None,
+                    &config,
+                    &|_, _| {},
+                    &params,
+                )
+                .await;
+                Ok(run
+                    .map(|d| (d.weights.map(|w| w[0].clone()), d.steps, d.step_rounds))
+                    .map_err(|e| e.to_string()))
+            }
+        })
+        .await
+        .unwrap();
+        let mut all = collect(out).unwrap();
+        let (w, steps, rounds) = all.swap_remove(0)?;
+        Ok((w.unwrap(), steps, rounds))
+    }
+
+    /// The warm start's fallback: iterations whose check fails start cold and the run still converges to
+    /// the same objective's f64 solution, in more rounds; and the first iteration's trace check stops a run
+    /// whose columns are not standardized.
+    #[tokio::test]
+    async fn cold_restarts_converge_and_the_trace_check_stops_unstandardized_data() {
+        let (x, y) = standardized(240, 4, 1.0);
+        let want = crate::plain::newton(&x, &y, 1.0, crate::plain::Link::Approx);
+        let error = |w: &[f64]| {
+            w.iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max)
+        };
+        let (warm, warm_steps, warm_rounds) = solve_on_shares(&x, &y, vec![]).await.unwrap();
+        let (cold, cold_steps, cold_rounds) = solve_on_shares(&x, &y, vec![2, 3]).await.unwrap();
+        eprintln!("warm: {warm_steps} iterations, {warm_rounds} rounds, error {:.1e}; cold at 2 and 3: {cold_steps} iterations, {cold_rounds} rounds, error {:.1e}", error(&warm), error(&cold));
+        assert!(error(&warm) < 1e-3 && error(&cold) < 1e-3);
+        assert!(cold_rounds > warm_rounds, "{cold_rounds} vs {warm_rounds}");
+        let (x3, y3) = standardized(240, 4, 3.0);
+        let e = solve_on_shares(&x3, &y3, vec![]).await.unwrap_err();
+        assert!(e.contains("sum of squares exceeds"), "{e}");
     }
 
     #[test]
@@ -752,10 +1396,22 @@ mod tests {
             );
         }
         assert!(fits(&TrainConfig::default(), 30, 455));
-        // The format-bound truncations dominate the run's statistical budget (see `security_bits`).
-        let bits = security_bits(455, 30, 3, false);
-        assert!((20.0..26.0).contains(&bits), "{bits}");
-        assert!(security_bits(455, 30, 3, true) < bits);
+        // Breast cancer's shape meets the default sigma with a dealer and with `ot`.
+        let bits = security_bits(455, 30, 1.0, 3, false);
+        eprintln!("{:#?}", Bounds::new(455, 31, 1.0));
+        eprintln!(
+            "bits: dealer {bits}, ot {}",
+            security_bits(455, 30, 1.0, 3, true)
+        );
+        for (rows, d) in [(100, 5), (1000, 10), (5000, 20), (20000, 30), (65536, 64)] {
+            eprintln!(
+                "{rows} x {d}: dealer {:.1}, ot {:.1}",
+                security_bits(rows, d, 1.0, 3, false),
+                security_bits(rows, d, 1.0, 3, true)
+            );
+        }
+        assert!(bits >= 40.0, "{bits}");
+        assert!(security_bits(455, 30, 1.0, 3, true) < bits);
         assert!(!fits(&TrainConfig::default(), 65, 455));
     }
 }

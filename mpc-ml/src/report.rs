@@ -508,14 +508,19 @@ pub(crate) fn security_line(
     match config.solver {
         Solver::Newton => {
             let ot = preprocessing == PreprocessingKind::Ot;
-            let bits = crate::newton::security_bits(shape.rows, shape.features, shape.parties, ot);
+            let bits = crate::newton::security_bits(
+                shape.rows,
+                shape.features,
+                config.c,
+                shape.parties,
+                ot,
+            );
             format!(
-                "Statistical security of this run: {:.1} bits (sigma = {sigma}; runs below it are refused): Newton's method's masks are uniform, but its truncations of the Hessian, the gradient and the inverse use the format's bound 2^{} (no public bound of the weights yet), so with `{}` each may {} with probability up to 2^-{} (counted for {} iterations; see `mpc_ml::newton::security_bits`).\n\n",
+                "Statistical security of this run: {:.1} bits (sigma = {sigma}; runs below it are refused): Newton's method's masks are uniform; each truncation with `{}` may {} with probability up to 2^k / 2^{} for its input's public bound 2^k, summed over {} iterations. The bounds rest on the checks whose bits are listed above (the standardized columns' sum of squares, each warm start's residual, each update's norm) and on `S > 0` by construction; see `mpc_ml::newton::Bounds` and `security_bits`.\n\n",
                 (bits * 10.0).floor() / 10.0,
-                FORMAT.bound_bits,
                 preprocessing.name(),
                 if ot { "leak its value statistically" } else { "fail" },
-                if ot { 125 - FORMAT.bound_bits } else { 127 - FORMAT.bound_bits },
+                if ot { 125 } else { 127 },
                 crate::newton::MAX_ITERATIONS
             )
         }

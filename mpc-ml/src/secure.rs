@@ -339,7 +339,7 @@ pub(crate) async fn fit(
     match config.solver {
         Solver::Newton => crate::hiding::require_sigma(
             "Newton's-method",
-            crate::newton::security_bits(x.rows(), d, ctx.parties(), ot),
+            crate::newton::security_bits(x.rows(), d, config.c, ctx.parties(), ot),
             config.sigma,
         )?,
         Solver::ClosedForm => crate::hiding::require_sigma(
@@ -607,14 +607,12 @@ pub fn disclosures(parties: usize, config: &TrainConfig) -> Vec<Disclosure> {
         }
     }
     if config.solver == Solver::Newton {
-        out.push(Disclosure {
-            what: format!(
-                "one bit per Newton iteration from the {}th on: whether the update's norm is below {} (so every party learns the number of iterations)",
-                crate::newton::FIRST_TEST,
-                crate::newton::TOLERANCE
-            ),
-            to: all.clone(),
-        });
+        for what in crate::newton::disclosures() {
+            out.push(Disclosure {
+                what,
+                to: all.clone(),
+            });
+        }
     }
     if config.model == ModelKind::Linear && config.solver == Solver::GradientDescent {
         out.push(Disclosure {

@@ -541,14 +541,12 @@ async fn run(
         });
     }
     if config.solver == crate::config::Solver::Newton {
-        revealed.push(Disclosure {
-            what: format!(
-                "one bit per Newton iteration from the {}th on: whether the update's norm is below {} (so every party learns the number of iterations)",
-                crate::newton::FIRST_TEST,
-                crate::newton::TOLERANCE
-            ),
-            to: (0..n).collect(),
-        });
+        for what in crate::newton::disclosures() {
+            revealed.push(Disclosure {
+                what,
+                to: (0..n).collect(),
+            });
+        }
     }
     revealed.push(Disclosure {
         what: config.model_disclosure(),

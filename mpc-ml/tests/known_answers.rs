@@ -223,7 +223,7 @@ fn accuracy(model: &Model, parts: &[PartyData]) -> f64 {
     metrics::evaluate(model, &rows, &labels).accuracy.unwrap()
 }
 
-/// The secure model by Newton's method (`C = 1`, at `sigma = 20`: see `mpc_ml::newton::security_bits`) against scikit-learn's test
+/// The secure model by Newton's method (`C = 1`, at the default sigma) against scikit-learn's test
 /// accuracy, and its standardized weights against the same objective's f64 solution with the secure
 /// run's standardization and sigmoid.
 async fn check_logistic(name: &str, parties: Vec<PartyData>, preprocessing: PreprocessingKind) {
@@ -231,9 +231,6 @@ async fn check_logistic(name: &str, parties: Vec<PartyData>, preprocessing: Prep
     let (train, test) = split_parties(&parties);
     let config = TrainConfig {
         solver: Solver::Newton,
-        // Newton's method's run-wide security is about 23 bits (`mpc_ml::newton::security_bits`): below
-        // the default sigma it is refused.
-        sigma: 20,
         ..TrainConfig::default()
     };
     let options = LocalOptions {

@@ -10,9 +10,6 @@ use mpc_ml::{metrics, LocalOptions, PreprocessingKind, Solver, TrainConfig, Tran
 async fn breast_cancer(preprocessing: PreprocessingKind) {
     let config = TrainConfig {
         solver: Solver::Newton,
-        // Newton's method's run-wide security is about 23 bits (`mpc_ml::newton::security_bits`): below
-        // the default sigma it is refused.
-        sigma: 20,
         ..TrainConfig::default()
     };
     let options = LocalOptions {
@@ -64,7 +61,7 @@ async fn breast_cancer(preprocessing: PreprocessingKind) {
     assert!(out
         .revealed
         .iter()
-        .any(|d| d.what.contains("one bit per Newton iteration")));
+        .any(|d| d.what.contains("whether the update's norm is below")));
     assert!(t.steps >= 3 && t.steps < mpc_ml::newton::MAX_ITERATIONS);
     assert_eq!(out.solver, Solver::Newton);
 }
@@ -79,17 +76,32 @@ async fn breast_cancer_newton_ot() {
     breast_cancer(PreprocessingKind::Ot).await;
 }
 
-/// At the default sigma of 40 an explicit Newton run is refused before any data is shared, naming sigma and
-/// the run's bits, and the default solver picks gradient descent instead: nothing runs below sigma.
+/// Breast cancer's Newton run meets the default sigma of 40 (about 43 bits with a dealer) and the default
+/// solver picks it; above its bits an explicit Newton run is refused before any data is shared, naming
+/// sigma and the run's bits, and the default solver picks gradient descent instead: nothing runs below
+/// sigma.
 #[tokio::test]
 async fn newton_below_sigma_is_refused_and_auto_picks_descent() {
-    let bits = mpc_ml::newton::security_bits(455, 30, 3, false);
-    assert!(bits < 40.0, "{bits}");
+    let bits = mpc_ml::newton::security_bits(455, 30, 1.0, 3, false);
+    assert!((40.0..44.0).contains(&bits), "{bits}");
+    let auto = mpc_ml::run_local(
+        common::hospitals(),
+        LocalOptions {
+            config: TrainConfig::default(),
+            preprocessing: PreprocessingKind::Dealer,
+            progress: None,
+        },
+        Transport::InMemory,
+    )
+    .await
+    .unwrap();
+    assert_eq!(auto.receiver().unwrap().solver, Solver::Newton);
     let refused = mpc_ml::run_local(
         common::hospitals(),
         LocalOptions {
             config: TrainConfig {
                 solver: Solver::Newton,
+                sigma: 44,
                 ..TrainConfig::default()
             },
             preprocessing: PreprocessingKind::Dealer,
@@ -103,7 +115,7 @@ async fn newton_below_sigma_is_refused_and_auto_picks_descent() {
     };
     let e = e.to_string();
     assert!(
-        e.contains("sigma = 40")
+        e.contains("sigma = 44")
             && e.contains("gradient_descent")
             && e.contains("bits of statistical security"),
         "{e}"
@@ -111,7 +123,10 @@ async fn newton_below_sigma_is_refused_and_auto_picks_descent() {
     let auto = mpc_ml::run_local(
         common::hospitals(),
         LocalOptions {
-            config: TrainConfig::default(),
+            config: TrainConfig {
+                sigma: 44,
+                ..TrainConfig::default()
+            },
             preprocessing: PreprocessingKind::Dealer,
             progress: None,
         },
