@@ -99,10 +99,11 @@
 //! uniform, but with a dealer each truncation fails with probability `(|x| + 2^k) / 2^128` for its bound
 //! `2^k`, and with `ot` its mask hides it within `2^k / 2^125`. [`security_bits`] sums them over
 //! [`MAX_ITERATIONS`] iterations (counting both a warm and a cold inverse for each), and the report prints
-//! it: 43.2 bits for breast cancer with a dealer, 41.2 with `ot`. A shape below `sigma` is refused
-//! ([`crate::hiding::require_sigma`]) and the default solver picks gradient descent instead; larger data
-//! (about 5,000 rows of 20 features and beyond) falls below 40 bits, mostly through the warm check's
-//! `sqrt(p)` (a Frobenius norm standing for a spectral one).
+//! it: 47.8 bits for breast cancer with a dealer, 45.8 with `ot`. A shape below `sigma` is refused
+//! ([`crate::hiding::require_sigma`]) and the default solver picks gradient descent instead: 5,000 rows of
+//! 20 features still meet 40 bits (45.4), but from about 20,000 rows of 30 features the worst-case bound on
+//! `|F|` reaches half of `1 / C` and `check` refuses the shape (the bound adds every truncation error of
+//! `S X` in the worst direction; a sharper argument would take more of them).
 //!
 //! Opened: `E = X - A` once (uniform; nothing with owned masks), the Beaver and matrix-triple differences
 //! (uniform), the truncations' masked values, the check bits of `disclosures` (the trace check, one warm
@@ -219,9 +220,9 @@ fn fx(shift: u32, bound: f64, frac_bits: u32) -> FixedPoint {
 const T_BOUND: f64 = CLAMP_AT / RANGE + 0.01;
 /// `u = t^2` and `v = u^2`.
 const U_BOUND: f64 = 1.01;
-/// `q(u)` and `q'(u)` (all coefficients' magnitudes times their powers' factors, times the stretch, is
-/// below 100).
-const Q_BOUND: f64 = 128.0;
+/// `q(u)` and `q'(u)` (with the Hessian's tail) for `u <= U_BOUND`: at most 1.48 (the unit test evaluates
+/// both on a grid), plus the fixed-point errors of their coefficients and inputs (below `1e-4`).
+const Q_BOUND: f64 = 2.0;
 /// `s - y` and `S`.
 const RS_BOUND: f64 = 2.0;
 
@@ -467,7 +468,7 @@ pub(crate) fn check(config: &TrainConfig, features: usize, rows: usize) -> Resul
 /// its truncations with a dealer (`(|x| + 2^k) / 2^128` per element under a bound `2^k`), or of their
 /// summed statistical distance with the `ot` source (`2^k / 2^rho` per element, `rho` its masks' bits,
 /// [`mpc_core::preprocessing::trunc_mask_bits`]), as [`crate::hiding`] counts gradient descent's, every
-/// bound from [`Bounds`]. Every other opened value is masked uniformly. 0 for a shape [`check`] refuses.
+/// bound from [`Bounds`]. Every other opened value is masked uniformly. 0 for a shape `check` refuses.
 pub fn security_bits(rows: usize, features: usize, c: f64, parties: usize, ot: bool) -> f64 {
     let Some(bounds) = Bounds::new(rows, features + 1, c).filter(Bounds::fit) else {
         return 0.0;
@@ -1230,6 +1231,25 @@ mod tests {
         }
         assert!(max > 0.24, "{max}");
         assert_eq!(hessian_weight(-CLAMP_AT), CLAMPED_WEIGHT);
+        // The polynomials the protocol truncates stay below Q_BOUND with room for their fixed-point errors.
+        let kappa = saturation();
+        let mut largest: f64 = 0.0;
+        for i in 0..=10_100 {
+            let u = i as f64 * 1e-4;
+            let q: f64 = COEFFS
+                .iter()
+                .enumerate()
+                .map(|(k, c)| c * u.powi(k as i32))
+                .sum();
+            let dq: f64 = COEFFS
+                .iter()
+                .enumerate()
+                .map(|(k, c)| (2 * k + 1) as f64 * c * u.powi(k as i32))
+                .sum::<f64>()
+                + HESSIAN_TAIL * u.powi(4);
+            largest = largest.max((kappa * q).abs()).max((kappa * dq).abs());
+        }
+        assert!(largest < Q_BOUND - 0.5, "{largest}");
     }
 
     /// `rows` rows of `d` standardized features (population mean 0, variance 1) and labels from a noisy

@@ -30,8 +30,8 @@ pub struct Args {
     /// `train.breast_cancer/quic/ot` or `mul.fixed_point_z64_local_trunc/memory`), contains this text.
     #[arg(long)]
     filter: Option<String>,
-    /// The training figures' solver: `auto` (the default: Newton's method with a dealer up to 64 features,
-    /// gradient descent otherwise), `newton`, `gd` or `closed_form` (linear only).
+    /// The training figures' solver: `auto` (the default: Newton's method with a dealer up to 64 features
+    /// where its run meets sigma, gradient descent otherwise), `newton`, `gd` or `closed_form` (linear only).
     #[arg(long, default_value = "auto")]
     solver: mpc_ml::Solver,
 }
