@@ -53,6 +53,11 @@ fn demo_writes_model_and_report_and_passes() {
         report.contains("## What was revealed, to whom")
             && report.contains("global mean and standard deviation")
     );
+    // The demo runs over loopback QUIC, and its report says so (it said `in-memory` for every run).
+    assert!(
+        report.contains("loopback QUIC") && !report.contains("in-memory"),
+        "{report}"
+    );
     assert!(std::fs::read_to_string(out.join("loss.svg"))
         .unwrap()
         .contains("<polyline"));

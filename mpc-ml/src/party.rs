@@ -33,8 +33,8 @@ pub fn load_party_data(me: PartyId, section: &TrainSection) -> Result<PartyData>
     load_csv_file(me, &section.data, &section.spec)
 }
 
-/// Runs this party (`ctx.id()`) of a deployment. A local failure (a bad file, `ot` preprocessing in this
-/// build) aborts the session (telling the others only its [`crate::Error::abort_category`]), so they stop too.
+/// Runs this party (`ctx.id()`) of a deployment. A local failure (a bad file, a column that is not a
+/// number) aborts the session (telling the others only its [`crate::Error::abort_category`]), so they stop too.
 pub async fn run_party(ctx: &mut Context, section: &TrainSection) -> Result<PartyResult> {
     let data = match load_party_data(ctx.id(), section) {
         Ok(d) => d,

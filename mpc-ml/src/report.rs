@@ -209,7 +209,7 @@ pub struct RunInfo {
     pub files: Vec<String>,
     /// The preprocessing used.
     pub preprocessing: PreprocessingKind,
-    /// The transport (`in-memory`).
+    /// The transport: `in-memory`, or loopback QUIC for `mpc demo` and `mpc train --local` without `--in-memory`.
     pub transport: String,
 }
 

@@ -49,7 +49,7 @@ pub fn train_locally(
     };
     let run = runtime.block_on(mpc_ml::run_local(parties, options, transport));
     bar.finish_and_clear();
-    finish(run?, &config, preprocessing, files, out)
+    finish(run?, &config, (preprocessing, transport), files, out)
 }
 
 /// Runs every party of a vertical run on this machine (rows matched by the private set intersection), prints
@@ -85,7 +85,7 @@ pub fn train_vertically(
         run.outputs[0].intersection.len(),
         run.outputs[0].intersection.set_sizes
     );
-    finish(run.run, &config, preprocessing, files, out)
+    finish(run.run, &config, (preprocessing, transport), files, out)
 }
 
 fn progress_bar(epochs: usize) -> indicatif::ProgressBar {
@@ -102,10 +102,11 @@ fn progress_bar(epochs: usize) -> indicatif::ProgressBar {
     }
 }
 
+/// Writes a local run's outputs; the report names the preprocessing and the transport the run used.
 fn finish(
     run: LocalRun,
     config: &TrainConfig,
-    preprocessing: PreprocessingKind,
+    (preprocessing, transport): (PreprocessingKind, Transport),
     files: Vec<String>,
     out: &Path,
 ) -> Result<Outcome, Box<dyn std::error::Error + Send + Sync>> {
@@ -114,7 +115,10 @@ fn finish(
     let info = RunInfo {
         files,
         preprocessing,
-        transport: "in-memory".into(),
+        transport: match transport {
+            Transport::LoopbackQuic => "loopback QUIC (mutually authenticated TLS)".into(),
+            _ => "in-memory".into(),
+        },
     };
     let paths = write_outputs(out, &comparison, &run, &config, &info)?;
     say!("{}", comparison.table());
