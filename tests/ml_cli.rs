@@ -115,9 +115,6 @@ fn local_closed_form_training() {
             "--out".into(),
             dir.to_str().unwrap().to_string(),
             "--in-memory".into(),
-            // The closed form's run-wide security is about 28 bits: below the default sigma it is refused.
-            "--sigma".into(),
-            "20".into(),
         ]
     };
     let run = |v: Vec<String>| mpc(&v.iter().map(String::as_str).collect::<Vec<_>>());

@@ -76,7 +76,7 @@ pub enum Solver {
     /// [`crate::newton::MAX_FEATURES`] features and [`crate::newton::MAX_ROWS`] rows and no per-epoch models,
     /// the closed form for linear regression with global standardization and at most 64 features, each only
     /// where its run meets `sigma` (at the default sigma of 40: Newton's method on breast cancer's shape, the
-    /// closed form never yet); gradient descent otherwise ([`TrainConfig::resolve`], once the shape is known).
+    /// closed form on diabetes'); gradient descent otherwise ([`TrainConfig::resolve`], once the shape is known).
     #[default]
     Auto,
     /// Mini-batch gradient descent (`epochs`, `batch_size`, `learning_rate`, `l2`): every model.
@@ -385,7 +385,7 @@ impl TrainConfig {
     /// dealer only: with `ot` its Hessian's correlated randomness costs seconds per iteration) and the closed
     /// form (linear, up to [`crate::closed_form::MAX_FEATURES`] features with global standardization, no
     /// per-epoch models) are picked only where their run meets `sigma` ([`crate::newton::security_bits`],
-    /// [`crate::closed_form::security_bits`]; at the default sigma of 40 the closed form never does yet);
+    /// [`crate::closed_form::security_bits`]);
     /// otherwise gradient descent, whose run-wide security is checked by [`crate::hiding::Plan`].
     pub fn resolve(&self, features: usize, rows: usize, parties: usize, ot: bool) -> TrainConfig {
         let mut out = self.clone();
@@ -405,7 +405,7 @@ impl TrainConfig {
                 && !self.epoch_models
                 && crate::closed_form::check(&closed_form, features).is_ok()
                 && meets(crate::closed_form::security_bits(
-                    features, self.l2, parties, ot,
+                    rows, features, self.l2, parties, ot,
                 ))
             {
                 Solver::ClosedForm

@@ -73,7 +73,7 @@ pub fn train_plain(parties: &[PartyData], config: &TrainConfig, link: Link) -> P
         let mut w = if config.solver == Solver::Newton {
             newton(&x, &y, config.c, link)
         } else {
-            ridge(&x, &y, config.l2)
+            closed_form(&x, &y, config.l2)
         };
         let b = w.pop().unwrap_or(0.0);
         let (weights, intercept) = scaling.to_raw(&w, b);
@@ -149,6 +149,18 @@ pub fn loss_curve(epoch_models: &[Model], parties: &[PartyData]) -> Vec<f64> {
 /// Gauss-Jordan elimination with partial pivoting; a direction with a pivot below `1e-12` (a singular system)
 /// gets weight 0.
 pub fn ridge(rows: &[Vec<f64>], labels: &[f64], l2: f64) -> Vec<f64> {
+    damped_ridge(rows, labels, l2, 0.0)
+}
+
+/// The system the secure closed form solves ([`crate::closed_form`]): [`ridge`] with
+/// [`crate::closed_form::DAMPING`] added to every diagonal entry, the intercept's too.
+pub fn closed_form(rows: &[Vec<f64>], labels: &[f64], l2: f64) -> Vec<f64> {
+    let delta = crate::closed_form::DAMPING;
+    damped_ridge(rows, labels, l2 + delta, delta)
+}
+
+/// [`ridge`] with `intercept_l2` on the intercept's diagonal entry.
+fn damped_ridge(rows: &[Vec<f64>], labels: &[f64], l2: f64, intercept_l2: f64) -> Vec<f64> {
     let p = rows.first().map_or(0, Vec::len) + 1;
     let n = rows.len().max(1) as f64;
     let mut a = vec![vec![0.0; p + 1]; p];
@@ -161,8 +173,8 @@ pub fn ridge(rows: &[Vec<f64>], labels: &[f64], l2: f64) -> Vec<f64> {
             row[p] += vi * y / n;
         }
     }
-    for (j, row) in a.iter_mut().enumerate().take(p - 1) {
-        row[j] += l2;
+    for (j, row) in a.iter_mut().enumerate() {
+        row[j] += if j + 1 < p { l2 } else { intercept_l2 };
     }
     let mut solved = vec![false; p];
     for i in 0..p {

@@ -526,12 +526,16 @@ pub(crate) fn security_line(
         }
         Solver::ClosedForm => {
             let ot = preprocessing == PreprocessingKind::Ot;
-            let bits =
-                crate::closed_form::security_bits(shape.features, config.l2, shape.parties, ot);
+            let bits = crate::closed_form::security_bits(
+                shape.rows,
+                shape.features,
+                config.l2,
+                shape.parties,
+                ot,
+            );
             format!(
-                "Statistical security of this run: {:.1} bits (sigma = {sigma}): the closed form's truncations are counted at the format's bound 2^{} (see `mpc_ml::closed_form::security_bits`); runs below sigma are refused.\n\n",
+                "Statistical security of this run: {:.1} bits (sigma = {sigma}; runs below it are refused): the closed form's masks are uniform; each truncation is sized by a public bound that the opened trace check and the damping `2^-8` of the inverted matrix make hold (see `mpc_ml::closed_form::Bounds` and `security_bits`).\n\n",
                 (bits * 10.0).floor() / 10.0,
-                FORMAT.bound_bits,
             )
         }
         Solver::GradientDescent | Solver::Auto => {

@@ -337,6 +337,11 @@ pub(crate) async fn fit(
     // Newton's method and the closed form count their run-wide security here (gradient descent's plan
     // refuses its own runs below sigma).
     match config.solver {
+        Solver::Newton => crate::newton::check(config, d, x.rows())?,
+        Solver::ClosedForm => crate::closed_form::check(config, d)?,
+        Solver::GradientDescent | Solver::Auto => {}
+    }
+    match config.solver {
         Solver::Newton => crate::hiding::require_sigma(
             "Newton's-method",
             crate::newton::security_bits(x.rows(), d, config.c, ctx.parties(), ot),
@@ -344,7 +349,7 @@ pub(crate) async fn fit(
         )?,
         Solver::ClosedForm => crate::hiding::require_sigma(
             "closed-form",
-            crate::closed_form::security_bits(d, config.l2, ctx.parties(), ot),
+            crate::closed_form::security_bits(x.rows(), d, config.l2, ctx.parties(), ot),
             config.sigma,
         )?,
         Solver::GradientDescent | Solver::Auto => {}
@@ -608,6 +613,14 @@ pub fn disclosures(parties: usize, config: &TrainConfig) -> Vec<Disclosure> {
     }
     if config.solver == Solver::Newton {
         for what in crate::newton::disclosures() {
+            out.push(Disclosure {
+                what,
+                to: all.clone(),
+            });
+        }
+    }
+    if config.solver == Solver::ClosedForm {
+        for what in crate::closed_form::disclosures() {
             out.push(Disclosure {
                 what,
                 to: all.clone(),

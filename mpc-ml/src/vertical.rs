@@ -548,6 +548,14 @@ async fn run(
             });
         }
     }
+    if config.solver == crate::config::Solver::ClosedForm {
+        for what in crate::closed_form::disclosures() {
+            revealed.push(Disclosure {
+                what,
+                to: (0..n).collect(),
+            });
+        }
+    }
     revealed.push(Disclosure {
         what: config.model_disclosure(),
         to: config.receivers.clone(),

@@ -249,7 +249,6 @@ async fn the_closed_form_opens_one_model_with_or_without_epoch_models() {
     let config = TrainConfig {
         model: ModelKind::Linear,
         solver: Solver::ClosedForm,
-        sigma: 20,
         epoch_models: true,
         receivers: vec![1],
         ..TrainConfig::default()

@@ -291,7 +291,7 @@ async fn generated_data_sets_match_scikit_learn() {
     }
 }
 
-/// Linear regression on diabetes in closed form (at `sigma = 20`: see `mpc_ml::closed_form::security_bits`) against `LinearRegression()`'s
+/// Linear regression on diabetes in closed form (at the default sigma) against `LinearRegression()`'s
 /// test R^2, with both sources.
 #[tokio::test]
 async fn diabetes_closed_form_matches_scikit_learn() {
@@ -305,7 +305,6 @@ async fn diabetes(preprocessing: PreprocessingKind) {
     let config = TrainConfig {
         model: ModelKind::Linear,
         solver: Solver::ClosedForm,
-        sigma: 20,
         ..TrainConfig::default()
     };
     let options = LocalOptions {
