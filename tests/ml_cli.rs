@@ -129,7 +129,7 @@ fn local_closed_form_training() {
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(
         report.contains("closed form (normal equations, Newton–Schulz inverse)")
-            && report.contains("18 Newton–Schulz iterations"),
+            && report.contains("16 Newton–Schulz iterations"),
         "{report}"
     );
     let o = run(args("closed-form", "logistic"));

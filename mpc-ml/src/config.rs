@@ -455,7 +455,7 @@ impl TrainConfig {
                 }
             ),
             Solver::ClosedForm => format!(
-                "closed form (normal equations, Newton–Schulz inverse), L2 {}",
+                "closed form (normal equations, Newton–Schulz inverse), L2 {}, damping 2^-8 on the diagonal",
                 self.l2
             ),
             Solver::Newton => format!(
