@@ -256,6 +256,35 @@ pub async fn clamp_flagged<R: PowerOfTwoRing>(
     Ok((t.try_add(&p_lo)?.try_add(&p_hi)?, flags))
 }
 
+/// [`clamp_flagged`] of `t`, and in the same comparison circuit (no extra round) `[x < 0]` for each element
+/// of `extra` (XOR-shared, not converted), for a caller that must check other values at the same time. All
+/// lanes share `bound_bits`. Takes from a source the AND triples of [`ClampPlan::new`]`(t.len() +
+/// extra.len() / 2, ..)` (`extra.len()` even), then `2 t.len()` daBits and uniform triples.
+pub async fn clamp_flagged_and_signs<R: PowerOfTwoRing>(
+    ctx: &mut Context,
+    pre: &mut dyn Preprocessing<R>,
+    t: &Shared<R>,
+    (lo, hi): (R, R),
+    extra: &Shared<R>,
+    bound_bits: u32,
+) -> Result<(Shared<R>, Shared<R>, Bits)> {
+    let m = t.len();
+    let me = ctx.id();
+    let below = t.add_public(me, &vec![-lo; m])?;
+    let above = Shared::zeros(m).add_public(me, &vec![hi; m])?.try_sub(t)?;
+    let all = Shared::concat(&[&below, &above, extra]);
+    let signs = less_than_zero(ctx, pre, &all, bound_bits).await?;
+    let part = |r: std::ops::Range<usize>| Bits::from_lanes(r.map(|i| signs.lane(i)));
+    let (clamp_signs, extra_signs) = (part(0..2 * m), part(2 * m..all.len()));
+    let c = bits_to_ring(ctx, pre, &clamp_signs).await?;
+    let y = Shared::concat(&[&below.scale(-R::ONE), &above]);
+    let triples = pre.triples_bounded(ctx, 2 * m, R::BITS).await?;
+    let prod = mul(ctx, &c, &y, triples).await?;
+    let (p_lo, p_hi) = (prod.slice(0..m)?, prod.slice(m..2 * m)?);
+    let flags = c.slice(0..m)?.try_add(&c.slice(m..2 * m)?)?;
+    Ok((t.try_add(&p_lo)?.try_add(&p_hi)?, flags, extra_signs))
+}
+
 /// What [`clamp`] (or [`clamp_flagged`]) of `m` values takes from a source, in order: the words of bit triples of
 /// each AND round, then daBits, then uniform triples.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -564,6 +593,56 @@ mod tests {
                     assert_eq!(got[i].to_i128(), Some(v.clamp(lo, hi)), "{src:?} {v}");
                 }
             }
+        }
+    }
+
+    /// The clamp with extra lanes clamps as [`clamp_flagged`] does, flags the clamped elements, and gives the
+    /// extra values' signs from the same circuit.
+    #[tokio::test]
+    async fn clamp_with_extra_signs_matches_plaintext() {
+        let vals = values(30, 30);
+        let extra_vals = [-5i128, 7, 0, -(1 << 25)];
+        let (lo, hi) = (-(1i128 << 20), 1i128 << 20);
+        let input: Vec<Z128> = vals.iter().map(|&v| Z128::from_i128(v)).collect();
+        let extra: Vec<Z128> = extra_vals.iter().map(|&v| Z128::from_i128(v)).collect();
+        let opts = SimOptions {
+            dealer: true,
+            ..Default::default()
+        };
+        let out = simulate_with(opts, 3, move |mut ctx| {
+            let (input, extra) = (input.clone(), extra.clone());
+            async move {
+                let me = ctx.id();
+                let x =
+                    share_from::<Z128>(&mut ctx, 1, (me == 1).then_some(&input[..]), input.len())
+                        .await?;
+                let e =
+                    share_from::<Z128>(&mut ctx, 2, (me == 2).then_some(&extra[..]), extra.len())
+                        .await?;
+                let mut pre = source::<Z128>(Src::Dealer, &mut ctx).await?;
+                let (l, h) = (Z128::from_i128(lo), Z128::from_i128(hi));
+                let (c, flags, signs) =
+                    clamp_flagged_and_signs(&mut ctx, pre.as_mut(), &x, (l, h), &e, 32).await?;
+                let opened = open_bits(&mut ctx, &signs).await?;
+                let signs: Vec<bool> = (0..e.len()).map(|i| lane(&opened, i)).collect();
+                Ok((
+                    open(&mut ctx, &c).await?,
+                    open(&mut ctx, &flags).await?,
+                    signs,
+                ))
+            }
+        })
+        .await
+        .unwrap();
+        for p in &out {
+            let (got, flags, signs) = p.result.as_ref().unwrap();
+            for (i, &v) in vals.iter().enumerate() {
+                assert_eq!(got[i].to_i128(), Some(v.clamp(lo, hi)), "{v}");
+                let clamped = v < lo || v > hi;
+                assert_eq!(flags[i].to_i128(), Some(i128::from(clamped)), "{v}");
+            }
+            let want: Vec<bool> = extra_vals.iter().map(|&v| v < 0).collect();
+            assert_eq!(signs, &want);
         }
     }
 }
