@@ -1,0 +1,230 @@
+//! The relay's sockets and tasks. One task reads the listening socket and creates, per new client address,
+//! an upstream socket connected to the upstream address with its own reading task; every datagram read is
+//! judged by its direction's [`Link`] and, if not dropped, queued (a bounded channel: a full one drops) for
+//! that direction's one sending task, which waits until the datagram is due, drops it if a cut has started
+//! meanwhile, and sends it. One sending task per direction keeps each direction's order.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::link::{self, Link, LinkShape, Verdict};
+use super::{Counters, RelayConfig, RelayError, Shared};
+
+/// Largest UDP payload.
+const MAX_DATAGRAM: usize = 65_536;
+/// Datagrams one direction's sending queue holds (beyond the link's own byte limit).
+const QUEUE_DATAGRAMS: usize = 16_384;
+/// Socket buffer sizes asked for.
+const SOCKET_BUFFER: usize = 4 << 20;
+
+/// A datagram waiting to be sent: to whom (the client, or the upstream socket), its bytes, when it is due.
+struct Due<T> {
+    to: T,
+    bytes: Vec<u8>,
+    at: Duration,
+}
+
+/// One direction: its link model, counters, and the queue to its sending task.
+struct Direction<T> {
+    link: Mutex<Link>,
+    counters: Arc<Shared>,
+    up: bool,
+    queue: mpsc::Sender<Due<T>>,
+    start: Instant,
+}
+
+impl<T> Direction<T> {
+    fn counters(&self) -> &Counters {
+        if self.up {
+            &self.counters.up
+        } else {
+            &self.counters.down
+        }
+    }
+
+    /// Judges a datagram that arrived now and queues it if it is not dropped.
+    fn offer(&self, to: T, bytes: &[u8]) {
+        let now = self.start.elapsed();
+        let verdict = match self.link.lock() {
+            Ok(mut l) => l.admit(now, bytes.len()),
+            Err(_) => return,
+        };
+        match verdict {
+            Verdict::Drop(why) => self.counters().dropped(why),
+            Verdict::Deliver(at) => {
+                let due = Due {
+                    to,
+                    bytes: bytes.to_vec(),
+                    at,
+                };
+                if self.queue.try_send(due).is_err() {
+                    self.counters().dropped(link::Drop::QueueFull);
+                }
+            }
+        }
+    }
+}
+
+fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let std = crate::transport::bind_udp(addr, SOCKET_BUFFER)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    std.set_nonblocking(true)?;
+    UdpSocket::from_std(std)
+}
+
+/// Binds the listening socket, spawns the tasks, and returns the bound address.
+pub(super) fn start(config: RelayConfig, shared: Arc<Shared>) -> Result<SocketAddr, RelayError> {
+    let listen_err = |source| RelayError::Listen {
+        addr: config.listen,
+        source,
+    };
+    let listen = Arc::new(bind(config.listen).map_err(listen_err)?);
+    let local = listen.local_addr().map_err(listen_err)?;
+    let start = Instant::now();
+    let (up_tx, up_rx) = mpsc::channel::<Due<Arc<UdpSocket>>>(QUEUE_DATAGRAMS);
+    let (down_tx, down_rx) = mpsc::channel::<Due<SocketAddr>>(QUEUE_DATAGRAMS);
+    let up = Arc::new(Direction {
+        link: Mutex::new(Link::new(config.up.clone(), config.seed.wrapping_mul(2))),
+        counters: shared.clone(),
+        up: true,
+        queue: up_tx,
+        start,
+    });
+    let down = Arc::new(Direction {
+        link: Mutex::new(Link::new(
+            config.down.clone(),
+            config.seed.wrapping_mul(2).wrapping_add(1),
+        )),
+        counters: shared.clone(),
+        up: false,
+        queue: down_tx,
+        start,
+    });
+    let up_sender = tokio::spawn(up_sender(up_rx, config.up.clone(), start, shared.clone()));
+    shared.track(up_sender.abort_handle());
+    let down_sender = tokio::spawn(down_sender(
+        down_rx,
+        listen.clone(),
+        config.down.clone(),
+        start,
+        shared.clone(),
+    ));
+    shared.track(down_sender.abort_handle());
+    let listener = tokio::spawn(listen_loop(listen, config, up, down, shared.clone()));
+    shared.track(listener.abort_handle());
+    Ok(local)
+}
+
+/// Reads the listening socket: finds or makes the client's upstream socket, and offers the datagram to the
+/// client-to-upstream direction.
+async fn listen_loop(
+    listen: Arc<UdpSocket>,
+    config: RelayConfig,
+    up: Arc<Direction<Arc<UdpSocket>>>,
+    down: Arc<Direction<SocketAddr>>,
+    shared: Arc<Shared>,
+) {
+    let mut clients: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let any: IpAddr = match config.upstream {
+        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    loop {
+        // Errors of a UDP read (an ICMP error reported late) concern one datagram: read on.
+        let Ok((n, client)) = listen.recv_from(&mut buf).await else {
+            continue;
+        };
+        let sock = match clients.get(&client) {
+            Some(s) => s.clone(),
+            None => {
+                if clients.len() >= config.max_clients {
+                    shared
+                        .refused
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    continue;
+                }
+                let Ok(sock) = bind(SocketAddr::new(any, 0)) else {
+                    continue;
+                };
+                if sock.connect(config.upstream).await.is_err() {
+                    continue;
+                }
+                let sock = Arc::new(sock);
+                clients.insert(client, sock.clone());
+                shared
+                    .clients
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let reader = tokio::spawn(upstream_loop(sock.clone(), client, down.clone()));
+                shared.track(reader.abort_handle());
+                sock
+            }
+        };
+        up.offer(sock, &buf[..n]);
+    }
+}
+
+/// Reads one client's upstream socket and offers each datagram to the upstream-to-client direction.
+async fn upstream_loop(sock: Arc<UdpSocket>, client: SocketAddr, down: Arc<Direction<SocketAddr>>) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        match sock.recv(&mut buf).await {
+            Ok(n) => down.offer(client, &buf[..n]),
+            // The upstream not listening yet (ICMP port unreachable): it may start later.
+            Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+        }
+    }
+}
+
+/// Waits until a datagram is due; false (and counted) if a cut covers that moment.
+async fn wait_due(at: Duration, shape: &LinkShape, start: Instant, counters: &Counters) -> bool {
+    let when = start + at;
+    if when > Instant::now() {
+        tokio::time::sleep_until(when).await;
+    }
+    if shape.cut_at(start.elapsed()) {
+        counters.dropped(link::Drop::Cut);
+        return false;
+    }
+    true
+}
+
+/// The client-to-upstream sender: each datagram, when due, through its client's upstream socket. A send that
+/// fails (the upstream not listening) is a loss, as on any UDP path.
+async fn up_sender(
+    mut queue: mpsc::Receiver<Due<Arc<UdpSocket>>>,
+    shape: LinkShape,
+    start: Instant,
+    shared: Arc<Shared>,
+) {
+    while let Some(due) = queue.recv().await {
+        if wait_due(due.at, &shape, start, &shared.up).await
+            && due.to.send(&due.bytes).await.is_ok()
+        {
+            shared.up.delivered(due.bytes.len());
+        }
+    }
+}
+
+/// The upstream-to-client sender: each datagram, when due, from the listening socket to its client.
+async fn down_sender(
+    mut queue: mpsc::Receiver<Due<SocketAddr>>,
+    listen: Arc<UdpSocket>,
+    shape: LinkShape,
+    start: Instant,
+    shared: Arc<Shared>,
+) {
+    while let Some(due) = queue.recv().await {
+        if wait_due(due.at, &shape, start, &shared.down).await
+            && listen.send_to(&due.bytes, due.to).await.is_ok()
+        {
+            shared.down.delivered(due.bytes.len());
+        }
+    }
+}
