@@ -289,6 +289,7 @@ fn breast_cancer_over_a_wan_gives_the_loopback_model() {
         let Some(wan) = Wan::new("wan-same", &dir.join("wan"), &session, "100mbit", |_| {
             wan_shape()
         }) else {
+            let _ = std::fs::remove_dir_all(dir);
             return;
         };
         let out = wait_all(wan.spawn(), Duration::from_secs(240));
@@ -335,6 +336,7 @@ fn a_three_second_cut_of_every_link_is_survived() {
             ..wan_shape()
         }
     }) else {
+        let _ = std::fs::remove_dir_all(dir);
         return;
     };
     let children = wan.spawn();
@@ -385,6 +387,7 @@ fn a_lost_party_ends_every_process(loss: Loss) {
         }
         shape
     }) else {
+        let _ = std::fs::remove_dir_all(dir);
         return;
     };
     let mut children = wan.spawn();
