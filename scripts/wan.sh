@@ -169,20 +169,25 @@ print(f"| {name} | {prep} | {rtt} ms | {mbit} Mbit/s | {float(loss):.0%} | {trai
 PY
 }
 
-# overhead PREP: breast cancer on loopback, direct and through zero-delay relays; prints both times.
+# overhead PREP: breast cancer on loopback, direct and through zero-delay relays, alternately 3 times each;
+# prints every run's training time (slowest party) and wall time.
 overhead() {
-  local prep=$1 total=3 i base=$(( 20000 + $$ % 20000 )) listens="" relayed=""
+  local prep=$1 total=3 i rep base=$(( 20000 + $$ % 20000 )) listens="" relayed="" direct="" through=""
   [ "$prep" = dealer ] && total=4
   for ((i = 0; i < total; i++)); do listens+="127.0.0.1:$((base + i)) "; relayed+="127.0.0.1:$((base + 100 + i)) "; done
-  configs "$WORK/direct-$prep" "$prep" 10 64 malignant patient_id "$listens" "$listens" "${HOSP[@]}"
-  read -r dwall dtrain _ _ < <(run "$WORK/direct-$prep" "$total" no)
   for ((i = 0; i < total; i++)); do
     start_relay "$WORK/relay-loop-$prep-$i.log" "127.0.0.1:$((base + 100 + i))" "127.0.0.1:$((base + i))" 0ms 0 "$i"
   done
-  configs "$WORK/relayed-$prep" "$prep" 10 64 malignant patient_id "$relayed" "$listens" "${HOSP[@]}"
-  read -r rwall rtrain _ _ < <(run "$WORK/relayed-$prep" "$total" no)
+  for rep in 1 2 3; do
+    configs "$WORK/direct-$prep-$rep" "$prep" 10 64 malignant patient_id "$listens" "$listens" "${HOSP[@]}"
+    read -r wall train _ _ < <(run "$WORK/direct-$prep-$rep" "$total" no)
+    direct+="$train s ($wall s wall); "
+    configs "$WORK/relayed-$prep-$rep" "$prep" 10 64 malignant patient_id "$relayed" "$listens" "${HOSP[@]}"
+    read -r wall train _ _ < <(run "$WORK/relayed-$prep-$rep" "$total" no)
+    through+="$train s ($wall s wall); "
+  done
   relays_down
-  echo "| relay overhead, breast cancer, $prep, loopback | direct: train $dtrain s, wall $dwall s | through relays (0 ms): train $rtrain s, wall $rwall s |"
+  echo "| relay overhead, breast cancer, $prep, loopback | direct: $direct | through relays with 0 ms: $through |"
 }
 
 synthetic() {

@@ -2,10 +2,13 @@
 //! an upstream socket connected to the upstream address with its own reading task; every datagram read is
 //! judged by its direction's [`Link`] and, if not dropped, queued (a bounded channel: a full one drops) for
 //! that direction's one sending task, which waits until the datagram is due, drops it if a cut has started
-//! meanwhile, and sends it. One sending task per direction keeps each direction's order.
+//! meanwhile, and sends it. A datagram due at once, with none queued before it, is sent by the task that read
+//! it (no delay and no bandwidth limit: the relay costs two system calls per datagram). Either way each
+//! direction keeps its order.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,12 +33,18 @@ struct Due<T> {
     at: Duration,
 }
 
-/// One direction: its link model, counters, and the queue to its sending task.
+/// Sends a datagram at once without waiting (`try_send`); false if the socket would block or failed.
+type SendNow<T> = Box<dyn Fn(&T, &[u8]) -> bool + Send + Sync>;
+
+/// One direction: its link model, counters, the queue to its sending task, and how many datagrams that queue
+/// holds or its task is sending.
 struct Direction<T> {
     link: Mutex<Link>,
     counters: Arc<Shared>,
     up: bool,
     queue: mpsc::Sender<Due<T>>,
+    pending: AtomicUsize,
+    send_now: SendNow<T>,
     start: Instant,
 }
 
@@ -48,26 +57,41 @@ impl<T> Direction<T> {
         }
     }
 
-    /// Judges a datagram that arrived now and queues it if it is not dropped.
+    /// Judges a datagram that arrived now. One due now, with nothing queued before it, is sent at once (the
+    /// fast path of a link without delay or limit: no hop through the sending task); any other is queued.
+    /// The link's lock is held meanwhile, so two readers of one direction cannot overtake each other.
     fn offer(&self, to: T, bytes: &[u8]) {
         let now = self.start.elapsed();
-        let verdict = match self.link.lock() {
-            Ok(mut l) => l.admit(now, bytes.len()),
-            Err(_) => return,
+        let Ok(mut link) = self.link.lock() else {
+            return;
         };
-        match verdict {
+        match link.admit(now, bytes.len()) {
             Verdict::Drop(why) => self.counters().dropped(why),
             Verdict::Deliver(at) => {
+                if at <= now
+                    && self.pending.load(Ordering::Acquire) == 0
+                    && (self.send_now)(&to, bytes)
+                {
+                    self.counters().delivered(bytes.len());
+                    return;
+                }
                 let due = Due {
                     to,
                     bytes: bytes.to_vec(),
                     at,
                 };
+                self.pending.fetch_add(1, Ordering::AcqRel);
                 if self.queue.try_send(due).is_err() {
+                    self.pending.fetch_sub(1, Ordering::AcqRel);
                     self.counters().dropped(link::Drop::QueueFull);
                 }
             }
         }
+    }
+
+    /// The sending task is done with one queued datagram (sent or dropped).
+    fn done(&self) {
+        self.pending.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -94,6 +118,8 @@ pub(super) fn start(config: RelayConfig, shared: Arc<Shared>) -> Result<SocketAd
         counters: shared.clone(),
         up: true,
         queue: up_tx,
+        pending: AtomicUsize::new(0),
+        send_now: Box::new(|sock: &Arc<UdpSocket>, bytes: &[u8]| sock.try_send(bytes).is_ok()),
         start,
     });
     let down = Arc::new(Direction {
@@ -104,16 +130,22 @@ pub(super) fn start(config: RelayConfig, shared: Arc<Shared>) -> Result<SocketAd
         counters: shared.clone(),
         up: false,
         queue: down_tx,
+        pending: AtomicUsize::new(0),
+        send_now: {
+            let listen = listen.clone();
+            Box::new(move |client: &SocketAddr, bytes: &[u8]| {
+                listen.try_send_to(bytes, *client).is_ok()
+            })
+        },
         start,
     });
-    let up_sender = tokio::spawn(up_sender(up_rx, config.up.clone(), start, shared.clone()));
+    let up_sender = tokio::spawn(up_sender(up_rx, config.up.clone(), up.clone()));
     shared.track(up_sender.abort_handle());
     let down_sender = tokio::spawn(down_sender(
         down_rx,
         listen.clone(),
         config.down.clone(),
-        start,
-        shared.clone(),
+        down.clone(),
     ));
     shared.track(down_sender.abort_handle());
     let listener = tokio::spawn(listen_loop(listen, config, up, down, shared.clone()));
@@ -200,15 +232,15 @@ async fn wait_due(at: Duration, shape: &LinkShape, start: Instant, counters: &Co
 async fn up_sender(
     mut queue: mpsc::Receiver<Due<Arc<UdpSocket>>>,
     shape: LinkShape,
-    start: Instant,
-    shared: Arc<Shared>,
+    dir: Arc<Direction<Arc<UdpSocket>>>,
 ) {
     while let Some(due) = queue.recv().await {
-        if wait_due(due.at, &shape, start, &shared.up).await
+        if wait_due(due.at, &shape, dir.start, dir.counters()).await
             && due.to.send(&due.bytes).await.is_ok()
         {
-            shared.up.delivered(due.bytes.len());
+            dir.counters().delivered(due.bytes.len());
         }
+        dir.done();
     }
 }
 
@@ -217,14 +249,14 @@ async fn down_sender(
     mut queue: mpsc::Receiver<Due<SocketAddr>>,
     listen: Arc<UdpSocket>,
     shape: LinkShape,
-    start: Instant,
-    shared: Arc<Shared>,
+    dir: Arc<Direction<SocketAddr>>,
 ) {
     while let Some(due) = queue.recv().await {
-        if wait_due(due.at, &shape, start, &shared.down).await
+        if wait_due(due.at, &shape, dir.start, dir.counters()).await
             && listen.send_to(&due.bytes, due.to).await.is_ok()
         {
-            shared.down.delivered(due.bytes.len());
+            dir.counters().delivered(due.bytes.len());
         }
+        dir.done();
     }
 }
