@@ -2,9 +2,10 @@
 # Wide-area figures: every party (and the dealer) of a training in its own network namespace, with a `tc tbf`
 # bandwidth limit on both ends of its veth link and an `mpc relay` in front of it (in the root namespace) that
 # adds the one-way delay and loss; the roster points at the relays, so every connection crosses one relay.
-# Each line gives the measured time beside the prediction `rounds x RTT + bytes / bandwidth` from the run's own
-# counts (the busiest party's rounds and bytes sent, as `mpc train` prints them) and from `mpc bench --json`'s
-# counts for its version of the task. It also measures the relays' own cost: the same run on loopback, direct
+# Each line gives the measured time beside the predictions `rounds x RTT + bytes / bandwidth` and
+# `rounds x RTT / 2 + bytes / bandwidth` (a round in which every party sends, then receives, waits one one-way
+# delay), from the run's own counts (the busiest party's rounds and bytes sent, as `mpc train` prints them) and
+# from `mpc bench --json`'s counts for its version of the task (the same data split differently). It also measures the relays' own cost: the same run on loopback, direct
 # and through relays with no delay.
 #
 # usage: sudo scripts/wan.sh [SCENARIO...]   (needs root, ip, tc, python3 and `cargo build --release`)
@@ -146,9 +147,9 @@ wan() {
   local n=$# total=$# i addrs="" listens=""
   [ "$prep" = dealer ] && total=$((n + 1))
   lab_up "$total" "${mbit}mbit"
-  local dir=$WORK/$name-$prep
+  local dir=$WORK/$name-$prep-$rtt-$mbit-$loss
   for ((i = 0; i < total; i++)); do
-    start_relay "$WORK/relay-$name-$prep-$i.log" "$GW:$((7200 + i))" "$(host "$i"):7100" "$((rtt / 2))ms" "$loss" "$i"
+    start_relay "$dir-relay-$i.log" "$GW:$((7200 + i))" "$(host "$i"):7100" "$((rtt / 2))ms" "$loss" "$i"
     addrs+="$GW:$((7200 + i)) "; listens+="$(host "$i"):7100 "
   done
   configs "$dir" "$prep" "$epochs" "$batch" "$label" "$idcol" "$addrs" "$listens" "$@"
@@ -162,10 +163,12 @@ name, prep, rtt, mbit, loss = sys.argv[1:6]
 wall, train = float(sys.argv[6]), float(sys.argv[7])
 rounds, nbytes, brounds, bbytes = map(int, sys.argv[8:12])
 rtt_s, bps = float(rtt) / 1e3, float(mbit) * 1e6
-own = rounds * rtt_s + nbytes * 8 / bps
-bench = brounds * rtt_s + bbytes * 8 / bps
+def predict(r, b):
+    # Two readings of a round: a full round trip (the brief's formula), or one one-way delay (every party
+    # sends, then receives: what a round of these protocols waits for).
+    return f"{r} rounds, {b/1e6:.2f} MB: {r * rtt_s + b * 8 / bps:.1f} s / {r * rtt_s / 2 + b * 8 / bps:.1f} s"
 print(f"| {name} | {prep} | {rtt} ms | {mbit} Mbit/s | {float(loss):.0%} | {train:.2f} s | {wall:.2f} s | "
-      f"{rounds} rounds, {nbytes/1e6:.2f} MB: {own:.2f} s | {brounds} rounds, {bbytes/1e6:.2f} MB: {bench:.2f} s |")
+      f"{predict(rounds, nbytes)} | {predict(brounds, bbytes)} |")
 PY
 }
 
@@ -205,7 +208,7 @@ for i in range(100000):
 PY
 }
 
-echo "| task | preprocessing | RTT | bandwidth | loss | training (slowest party) | wall (start to last exit) | prediction from this run's counts | prediction from mpc bench --json |"
+echo "| task | preprocessing | RTT | bandwidth | loss | training (slowest party) | wall (start to last exit) | prediction (RTT / RTT/2) from this run's counts | the same from mpc bench --json's counts |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for s in "${@:-overhead bc bc50 bcloss}"; do
   for scenario in $s; do

@@ -171,15 +171,14 @@ async fn listen_loop(
     loop {
         // Errors of a UDP read (an ICMP error reported late) concern one datagram: read on.
         let Ok((n, client)) = listen.recv_from(&mut buf).await else {
+            tokio::time::sleep(Duration::from_millis(1)).await;
             continue;
         };
         let sock = match clients.get(&client) {
             Some(s) => s.clone(),
             None => {
                 if clients.len() >= config.max_clients {
-                    shared
-                        .refused
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    shared.refused.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
                 let Ok(sock) = bind(SocketAddr::new(any, 0)) else {
@@ -190,9 +189,7 @@ async fn listen_loop(
                 }
                 let sock = Arc::new(sock);
                 clients.insert(client, sock.clone());
-                shared
-                    .clients
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shared.clients.fetch_add(1, Ordering::Relaxed);
                 let reader = tokio::spawn(upstream_loop(sock.clone(), client, down.clone()));
                 shared.track(reader.abort_handle());
                 sock
