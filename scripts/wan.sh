@@ -128,7 +128,7 @@ run() {
   cat "$dir"/log-* | awk -v wall="$(awk -v a="$t1" -v b="$t0" 'BEGIN { print a - b }')" '
     /trained in/ { for (k = 1; k <= NF; k++) { if ($k == "in") t = $(k+1); if ($k == "rounds,") r = $(k-1); if ($k == "bytes") b = $(k-1) }
                    if (t > T) T = t; if (r > R) R = r; if (b > B) B = b }
-    END { printf "%.2f %.3f %d %d\n", wall, T, R, B }'
+    END { printf "%.2f %.3f %.0f %.0f\n", wall, T, R, B }'
 }
 
 # bench_counts FILTER: "rounds_total bytes_per_party" of the first `mpc bench --json` figure matching FILTER.

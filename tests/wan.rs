@@ -522,3 +522,62 @@ fn breast_cancer_through_loopback_relays_gives_the_loopback_model() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Runs everywhere: `mpc relay` as a process prints its address, forwards with its delay, and reports what
+/// it carried when stopped.
+#[test]
+fn the_relay_command_forwards_and_reports() {
+    use std::io::{BufRead, BufReader, Read};
+    let echo = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let upstream = echo.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = echo.recv_from(&mut buf) {
+            let _ = echo.send_to(&buf[..n], from);
+        }
+    });
+    let mut relay = common::mpc(&[
+        "relay",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        &upstream.to_string(),
+        "--delay",
+        "30ms",
+    ])
+    .spawn()
+    .unwrap();
+    let mut stdout = BufReader::new(relay.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr: SocketAddr = first
+        .split("listening on ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .parse()
+        .unwrap();
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let start = Instant::now();
+    client.send_to(b"ping", addr).unwrap();
+    let mut buf = [0u8; 16];
+    let (n, from) = client.recv_from(&mut buf).unwrap();
+    let rtt = start.elapsed();
+    assert_eq!((&buf[..n], from), (&b"ping"[..], addr));
+    assert!(
+        rtt >= Duration::from_millis(60),
+        "two 30 ms delays: {rtt:?}"
+    );
+    signal(&relay, "TERM");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(relay.wait().unwrap().success());
+    assert!(
+        rest.contains("clients: 1; client to upstream: 1 datagrams (4 bytes) delivered")
+            && rest.contains("upstream to client: 1 datagrams (4 bytes) delivered"),
+        "{rest}"
+    );
+}

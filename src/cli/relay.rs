@@ -87,7 +87,11 @@ pub fn run(args: Args) -> CliResult {
         );
         stopped().await?;
         let s = relay.stats();
-        say!("relay: {} clients; client to upstream: {}", s.clients, s.up);
+        say!(
+            "relay: clients: {}; client to upstream: {}",
+            s.clients,
+            s.up
+        );
         say!("relay: upstream to client: {}", s.down);
         Ok(ExitCode::SUCCESS)
     })
