@@ -3,20 +3,24 @@
 //! loss and cuts, with a `tc tbf` bandwidth limit on every host's link. The roster points at the relays, so
 //! every QUIC connection crosses one (the relay of the party it dials).
 //!
-//! These tests need root and `ip netns`; elsewhere they print why and return. The relay-only test at the end
-//! runs everywhere.
+//! These tests need root and `ip netns`; elsewhere they print why and return. The two relay-only tests at the
+//! end run everywhere.
 
 mod common;
 mod netns;
+mod wan_support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::{append, data, scratch, signal, spawn, wait_all, Ended};
+use common::{scratch, signal, spawn, wait_all};
 use mpc_net::relay::{Cut, LinkShape, Relay, RelayConfig};
 use netns::{lab_or_skip, Lab};
+use wan_support::{
+    all_ok, assert_same_model, listen_ports, loopback_model, model, no_outputs, rewire, Session,
+};
 
 /// One session on namespaces at a time: the timing assertions must not depend on how many sessions share
 /// the machine's cores.
@@ -27,80 +31,8 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-const HOSPITALS: [&str; 3] = ["hospital_a.csv", "hospital_b.csv", "hospital_c.csv"];
 /// The port every party listens on inside its namespace.
 const PORT: u16 = 7100;
-
-/// One session's configuration: hospitals, dealer or `ot`, the `[network]` table and extra `[train]` lines.
-struct Session {
-    hospitals: usize,
-    dealer: bool,
-    network: String,
-    train: String,
-}
-
-impl Session {
-    fn endpoints(&self) -> usize {
-        self.hospitals + usize::from(self.dealer)
-    }
-
-    /// Writes keys and configs into `dir` (outputs in `dir/out-<i>`), for 127.0.0.1 as generated.
-    fn write(&self, dir: &Path) -> Vec<PathBuf> {
-        std::fs::create_dir_all(dir).unwrap();
-        let cfg =
-            mpc_net::local::write_local_configs(dir, self.hospitals, self.dealer, &self.network)
-                .unwrap();
-        let prep = if self.dealer { "dealer" } else { "ot" };
-        for (i, file) in HOSPITALS.iter().take(self.hospitals).enumerate() {
-            append(
-                &cfg[i],
-                &format!(
-                    "\n[train]\ndata = {:?}\nlabel = \"malignant\"\nid_column = \"patient_id\"\n\
-                     solver = \"gradient_descent\"\npreprocessing = \"{prep}\"\nout = \"out-{i}\"\n{}",
-                    data(file).to_str().unwrap(),
-                    self.train
-                ),
-            );
-        }
-        cfg
-    }
-}
-
-/// The port each config listens on, as `write_local_configs` wrote it.
-fn listen_ports(configs: &[PathBuf]) -> Vec<u16> {
-    configs
-        .iter()
-        .map(|c| {
-            let text = std::fs::read_to_string(c).unwrap();
-            let line = text.lines().find(|l| l.starts_with("listen = ")).unwrap();
-            line.trim_end_matches('"')
-                .rsplit(':')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap()
-        })
-        .collect()
-}
-
-/// Rewrites every config: endpoint `i` listens on `listen[i]` and is reached at `roster[i]`.
-fn rewire(configs: &[PathBuf], listen: &[SocketAddr], roster: &[SocketAddr]) {
-    let ports = listen_ports(configs);
-    for (i, c) in configs.iter().enumerate() {
-        let mut text = std::fs::read_to_string(c).unwrap();
-        text = text.replace(
-            &format!("listen = \"127.0.0.1:{}\"", ports[i]),
-            &format!("listen = \"{}\"", listen[i]),
-        );
-        for (j, port) in ports.iter().enumerate() {
-            text = text.replace(
-                &format!("address = \"127.0.0.1:{port}\""),
-                &format!("address = \"{}\"", roster[j]),
-            );
-        }
-        std::fs::write(c, text).unwrap();
-    }
-}
 
 /// A session on separate hosts: the lab, the relays (one per endpoint), their runtime, the configs.
 struct Wan {
@@ -174,102 +106,6 @@ fn wan_shape() -> LinkShape {
         delay: Duration::from_millis(10),
         loss: 0.01,
         ..LinkShape::default()
-    }
-}
-
-/// The weights and intercept of the model in `dir`.
-fn model(dir: &Path) -> Vec<f64> {
-    let text = std::fs::read_to_string(dir.join("model.json"))
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let mut w: Vec<f64> = v["weights"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
-    w.push(v["intercept"].as_f64().unwrap());
-    w
-}
-
-/// Every row of the three hospital files (feature columns only, in file order).
-fn rows() -> Vec<Vec<f64>> {
-    let mut out = Vec::new();
-    for f in HOSPITALS {
-        let text = std::fs::read_to_string(data(f)).unwrap();
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-        for line in lines {
-            out.push(
-                line.split(',')
-                    .zip(&header)
-                    .filter(|(_, h)| **h != "patient_id" && **h != "malignant")
-                    .map(|(v, _)| v.parse().unwrap())
-                    .collect(),
-            );
-        }
-    }
-    out
-}
-
-/// The largest difference of two models' logits (`w . x + b`) over every row of the hospital files.
-fn logit_gap(a: &[f64], b: &[f64]) -> f64 {
-    let logit = |m: &[f64], x: &[f64]| {
-        m[..m.len() - 1]
-            .iter()
-            .zip(x)
-            .map(|(w, v)| w * v)
-            .sum::<f64>()
-            + m[m.len() - 1]
-    };
-    rows()
-        .iter()
-        .map(|x| (logit(a, x) - logit(b, x)).abs())
-        .fold(0.0, f64::max)
-}
-
-/// Every run draws its masks and its truncations' randomness afresh, so two runs of the same session on
-/// loopback differ in the last bits of the fixed-point values: measured, at most 6e-5 in the logit of any
-/// row after 2 epochs (about 4 units of 2^-16). A model that crossed a lossy, delayed network must be as
-/// close to the loopback model as that: within this bound, 16 times the measured spread.
-const LOGIT_TOLERANCE: f64 = 1e-3;
-
-fn assert_same_model(over_wan: &[f64], reference: &[f64], what: &str) {
-    assert_eq!(over_wan.len(), reference.len(), "{what}");
-    let gap = logit_gap(over_wan, reference);
-    assert!(
-        gap <= LOGIT_TOLERANCE,
-        "{what}: the logits differ by up to {gap} from the loopback model's"
-    );
-    eprintln!("{what}: logits within {gap:.2e} of the loopback model's");
-}
-
-fn all_ok(out: &[Ended]) {
-    for (i, e) in out.iter().enumerate() {
-        assert!(e.ok, "process {i} failed: {}", e.text);
-    }
-}
-
-/// The same session on loopback (no namespaces, no relays): the reference model.
-fn loopback_model(dir: &Path, session: &Session) -> Vec<f64> {
-    let cfg = session.write(dir);
-    let out = wait_all(
-        cfg.iter().map(|c| spawn(c)).collect(),
-        Duration::from_secs(120),
-    );
-    all_ok(&out);
-    model(&dir.join("out-0"))
-}
-
-/// No output folder holds a half-written file, and no model or report was written by a failed run.
-fn no_outputs(dir: &Path) {
-    for f in common::files_under(dir) {
-        let name = f.file_name().unwrap().to_string_lossy().to_string();
-        assert!(
-            !name.contains("partial") && name != "model.json" && name != "report.md",
-            "a failed run left {}",
-            f.display()
-        );
     }
 }
 
