@@ -30,6 +30,9 @@ enum Command {
     Demo(cli::demo::Args),
     /// Measure multiplication, preprocessing and training throughput beside same-run baselines.
     Bench(cli::bench::Args),
+    /// A test and evaluation tool: a UDP relay that emulates a wide-area link (delay, jitter, loss,
+    /// bandwidth, cuts) in front of one party; not part of a deployment.
+    Relay(cli::relay::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Command::Train(a) => cli::train::run(a),
         Command::Demo(a) => cli::demo::run(a),
         Command::Bench(a) => cli::bench::run(a),
+        Command::Relay(a) => cli::relay::run(a),
     };
     match result {
         Ok(code) => code,

@@ -10,6 +10,8 @@
 //! - [`Mesh`]: the connected mesh (set-up with retries and a hello check, then per-channel streams into
 //!   bounded inboxes, at most [`MeshOptions::max_streams_per_peer`] streams from each peer).
 //! - [`run`]: the fresh per-run nonces and the run id the set-up binds them into ([`Mesh::run_id`]).
+//! - [`relay`]: a UDP relay that emulates a wide-area link (delay, loss, bandwidth, cuts), for tests and
+//!   evaluation (`mpc relay`).
 //! - [`local`]: every party of a session in one process over loopback QUIC, for tests, demos and benchmarks.
 //!
 //! A deployment, per institution: `mpc keygen --name NAME --out keys` (wraps [`identity::generate`]) and
@@ -52,6 +54,7 @@ pub mod identity;
 mod inbox;
 pub mod local;
 mod mesh;
+pub mod relay;
 pub mod run;
 mod setup;
 pub mod tls;

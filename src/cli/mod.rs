@@ -7,6 +7,7 @@ pub mod demo;
 pub mod deploy;
 pub mod keygen;
 mod peer_split;
+pub mod relay;
 pub mod roster_entry;
 pub mod train;
 
