@@ -271,3 +271,30 @@ fn sigterm_and_ctrl_c_stop_every_peer_at_once() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// A peer lost during set-up (the dealer killed while party 1 never comes) ends party 0's set-up within the
+/// idle timeout, naming the dealer, instead of at the 60 s connect deadline.
+#[test]
+fn a_peer_lost_during_set_up_ends_it_within_the_idle_timeout() {
+    let dir = scratch("setup-lost");
+    let cfg = configs(&dir, true, "[network]\nidle_timeout_secs = 3\n");
+    append(&cfg[0], &train_table(&data("hospital_a.csv"), ""));
+    let party0 = spawn(&cfg[0]);
+    let mut dealer = spawn(&cfg[2]);
+    std::thread::sleep(Duration::from_millis(2500));
+    signal(&dealer, "KILL");
+    let _ = dealer.wait();
+    let out = wait_all(vec![party0], Duration::from_secs(40));
+    let text = &out[0].text;
+    assert!(!out[0].ok, "{text}");
+    assert!(
+        text.contains("lost party 2") && text.contains("idle timeout"),
+        "party 0 names the dealer it lost: {text}"
+    );
+    assert!(
+        out[0].after < Duration::from_secs(12),
+        "party 0 stopped within the idle timeout, not at the connect deadline: {:?}",
+        out[0].after
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -132,7 +132,7 @@ impl Setup<'_> {
         let mut closes = JoinSet::new();
         let watch = |closes: &mut JoinSet<_>, link: &Link| {
             let (id, conn) = (link.id, link.conn.clone());
-            closes.spawn(async move { (id, conn.closed().await) });
+            closes.spawn(async move { (id, conn.stable_id(), conn.closed().await) });
         };
         let mut waiting = tokio::time::interval_at(Instant::now() + WAITING_REPORT, WAITING_REPORT);
         loop {
@@ -175,7 +175,15 @@ impl Setup<'_> {
                     Err(e) => return Err(give_up(links.values().map(|l| &l.conn), NetError::Tls(format!("an accept task failed: {e}")))),
                 },
                 Some(res) = closes.join_next() => {
-                    if let Some(e) = res.ok().and_then(|(party, e)| abort_of(party, &e)) {
+                    // A link that is still the current one for its peer and closed by the peer's side (an
+                    // abort, or the peer killed or frozen: the idle timeout) ends the set-up at once; a link
+                    // we replaced (closed locally) does not.
+                    let current = |party: PartyId, stable: usize| {
+                        links.get(&party).is_some_and(|l| l.conn.stable_id() == stable)
+                    };
+                    if let Some(e) = res.ok().and_then(|(party, stable, e)| {
+                        abort_of(party, &e).or_else(|| lost_during_setup(party, &e).filter(|_| current(party, stable)))
+                    }) {
                         return Err(give_up(links.values().map(|l| &l.conn), e));
                     }
                 }
@@ -261,6 +269,22 @@ fn abort_of(party: PartyId, e: &ConnectionError) -> Option<NetError> {
         }
         _ => None,
     }
+}
+
+/// `PeerLost` if `party`'s link closed during the set-up for a reason of the peer's side or of the network
+/// (its idle timeout passed: killed or frozen; a reset; a close other than an abort), `None` if we closed it.
+fn lost_during_setup(party: PartyId, e: &ConnectionError) -> Option<NetError> {
+    let reason = match e {
+        ConnectionError::LocallyClosed => return None,
+        ConnectionError::TimedOut => {
+            "its connection went silent past the idle timeout while this party waited for the others (killed or frozen)".to_string()
+        }
+        other => format!(
+            "its connection closed while this party waited for the others: {}",
+            crate::wire::sanitize(&other.to_string())
+        ),
+    };
+    Some(NetError::PeerLost { party, reason })
 }
 
 /// Tells every peer already linked that this party gives up the set-up, and why (an abort they report as
