@@ -192,8 +192,10 @@ impl Request {
         Ok(req)
     }
 
-    fn check_size(&self) -> std::result::Result<(), String> {
-        let elems = match *self {
+    /// The number of ring elements (or words, for bit items) the request's item holds across its parts,
+    /// saturating at `usize::MAX`; `None` for a mask triple whose row range is reversed.
+    pub fn elements(&self) -> Option<usize> {
+        match *self {
             Request::Triples { count, .. }
             | Request::Random { count }
             | Request::Trunc { count, .. } => Some(count.saturating_mul(3)),
@@ -210,8 +212,11 @@ impl Request {
                 .row_end
                 .checked_sub(using.row_start)
                 .map(|r| r.saturating_mul(using.cols).saturating_mul(2)),
-        };
-        match elems {
+        }
+    }
+
+    fn check_size(&self) -> std::result::Result<(), String> {
+        match self.elements() {
             Some(e) if e <= MAX_REQUEST_ELEMENTS => Ok(()),
             _ => Err(format!("request {self:?} is too large or malformed")),
         }
