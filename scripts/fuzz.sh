@@ -23,6 +23,7 @@ fi
 max_len() {
     case "$1" in
         preprocessing) echo 16384 ;;
+        dealer) echo 1024 ;;
         control | hello) echo 512 ;;
         *) echo 4096 ;;
     esac

@@ -129,7 +129,7 @@ fn seeds(ring: u8) -> Vec<Seed> {
 
 /// Largest request the dealer body serves (in elements): larger ones are decoded but not answered, as
 /// their answer only costs time and memory up to the limit the decoder enforces.
-const DEALER_ELEMENTS: usize = 1 << 12;
+const DEALER_ELEMENTS: usize = 1 << 8;
 
 /// Party 0's messages to the dealer, each as `[length u8][message]`, answered in order by one dealer of
 /// three parties (as [`mpc_core::preprocessing::dealer::serve`] does, which stops at the first error).

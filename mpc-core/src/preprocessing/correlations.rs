@@ -781,6 +781,21 @@ mod tests {
         assert_eq!(Request::decode(&fine.encode()), Ok(fine));
     }
 
+    /// Found by the `dealer` fuzz target: a triple of `2^27 x 0` times `0 x 0` is within every limit and
+    /// has no elements; the dealer answers it at once (it used to walk the `2^27` empty rows, for seconds).
+    #[test]
+    fn an_empty_matrix_triple_with_many_rows_is_answered_empty() {
+        let seeds: Vec<Seed> = (0..2u8).map(|i| Seed::from_slice(&[i; 32]).unwrap()).collect();
+        let mut c = Corrector::<crate::ring::Z128>::new(seeds);
+        let req = Request::MatrixTriple {
+            m: 1 << 27,
+            k: 0,
+            n: 0,
+        };
+        assert_eq!(Request::decode(&req.encode()), Ok(req.clone()));
+        assert!(c.correction(0, &req, None).unwrap().is_empty());
+    }
+
     /// A mask triple's `B` has the mask's columns (or rows) times the columns asked for, which only the
     /// holder of the mask knows: an empty row range with many columns is refused there, not allocated.
     #[test]
