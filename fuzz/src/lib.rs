@@ -18,7 +18,7 @@ use std::task::{Context, Poll, Waker};
 use mpc_core::ot::gilboa::{self, Bounds};
 use mpc_core::ot::iknp::{Check, IknpSender, KAPPA};
 use mpc_core::ot::{base, fixed_choice, softspoken};
-use mpc_core::preprocessing::{decode_dealer_message, Dealer};
+use mpc_core::preprocessing::{decode_dealer_message, Dealer, Request};
 use mpc_core::prg::Seed;
 use mpc_core::ring::{Fp, Ring, Z128, Z64};
 use mpc_ml::config::ModelKind;
@@ -127,8 +127,9 @@ fn seeds(ring: u8) -> Vec<Seed> {
         .collect()
 }
 
-/// Largest request the dealer body serves (in elements): larger ones are decoded but not answered, as
-/// their answer only costs time and memory up to the limit the decoder enforces.
+/// Largest request the dealer body serves (in elements, and for a mask triple at most 16 columns of masks
+/// of at most this many elements): larger ones are decoded but not answered, as their answer only costs
+/// time and memory up to the limit the dealer enforces (`2^28` elements per request).
 const DEALER_ELEMENTS: usize = 1 << 8;
 
 /// Party 0's messages to the dealer, each as `[length u8][message]`, answered in order by one dealer of
@@ -141,7 +142,12 @@ pub fn dealer(data: &[u8]) {
         let (msg, tail) = tail.split_at(len);
         rest = tail;
         if let Ok((_, _, req)) = decode_dealer_message(msg) {
-            if req.elements().is_none_or(|e| e > DEALER_ELEMENTS) {
+            // A mask triple's size also grows with its mask's shape: its columns are bounded too.
+            let cols = match req {
+                Request::MaskTriple { ref using, .. } => using.cols,
+                _ => 0,
+            };
+            if req.elements().is_none_or(|e| e > DEALER_ELEMENTS) || cols > 16 {
                 continue;
             }
         }

@@ -193,7 +193,9 @@ impl Request {
     }
 
     /// The number of ring elements (or words, for bit items) the request's item holds across its parts,
-    /// saturating at `usize::MAX`; `None` for a mask triple whose row range is reversed.
+    /// saturating at `usize::MAX`; `None` for a mask triple whose row range is reversed. For a mask triple
+    /// this counts `rows x cols` twice, from the request alone: its real size also depends on the mask's
+    /// shape, which the holder of the mask checks when it answers.
     pub fn elements(&self) -> Option<usize> {
         match *self {
             Request::Triples { count, .. }
@@ -221,7 +223,9 @@ impl Request {
     /// the dealer knows ([`mask_use_shape`] checks the product).
     fn check_size(&self) -> std::result::Result<(), String> {
         let dims_ok = match *self {
-            Request::MatrixTriple { m, k, n } => [m, k, n].iter().all(|&d| d <= MAX_REQUEST_ELEMENTS),
+            Request::MatrixTriple { m, k, n } => {
+                [m, k, n].iter().all(|&d| d <= MAX_REQUEST_ELEMENTS)
+            }
             Request::MatrixMask { m, k } => m <= MAX_REQUEST_ELEMENTS && k <= MAX_REQUEST_ELEMENTS,
             Request::MaskTriple { ref using, .. } => {
                 using.row_end <= MAX_REQUEST_ELEMENTS && using.cols <= MAX_REQUEST_ELEMENTS
@@ -785,7 +789,9 @@ mod tests {
     /// has no elements; the dealer answers it at once (it used to walk the `2^27` empty rows, for seconds).
     #[test]
     fn an_empty_matrix_triple_with_many_rows_is_answered_empty() {
-        let seeds: Vec<Seed> = (0..2u8).map(|i| Seed::from_slice(&[i; 32]).unwrap()).collect();
+        let seeds: Vec<Seed> = (0..2u8)
+            .map(|i| Seed::from_slice(&[i; 32]).unwrap())
+            .collect();
         let mut c = Corrector::<crate::ring::Z128>::new(seeds);
         let req = Request::MatrixTriple {
             m: 1 << 27,
@@ -800,7 +806,9 @@ mod tests {
     /// holder of the mask knows: an empty row range with many columns is refused there, not allocated.
     #[test]
     fn a_mask_triple_larger_than_the_limit_is_refused_by_the_dealer() {
-        let seeds: Vec<Seed> = (0..2u8).map(|i| Seed::from_slice(&[i; 32]).unwrap()).collect();
+        let seeds: Vec<Seed> = (0..2u8)
+            .map(|i| Seed::from_slice(&[i; 32]).unwrap())
+            .collect();
         let mut c = Corrector::<crate::ring::Z64>::new(seeds);
         let mask = Request::MatrixMask { m: 2, k: 1 << 20 };
         assert!(c.correction(0, &mask, None).unwrap().is_empty());
@@ -813,7 +821,10 @@ mod tests {
                 transpose: false,
             },
         };
-        assert!(Request::decode(&wide.encode()).is_ok(), "no elements by the request alone");
+        assert!(
+            Request::decode(&wide.encode()).is_ok(),
+            "no elements by the request alone"
+        );
         let err = c.correction(1, &wide, None).unwrap_err().to_string();
         assert!(err.contains("too large"), "{err}");
         let narrow = Request::MaskTriple {
