@@ -318,11 +318,16 @@ impl<R: Ring> ConstantTimeEq for SharedMatrix<R> {
     }
 }
 
-/// Public matrix product helper: `a` (m x k) times `b` (k x n), row-major, in the ring.
+/// Public matrix product helper: `a` (m x k) times `b` (k x n), row-major, in the ring. With `k = 0` or
+/// `n = 0` it returns the zero (or empty) `m x n` product without visiting the rows, so its work is
+/// proportional to `m k n` plus the `m n` outputs, never to `m` alone.
 pub fn matmul_plain<R: Ring>(a: &[R], b: &[R], m: usize, k: usize, n: usize) -> Vec<R> {
     debug_assert_eq!(a.len(), m * k);
     debug_assert_eq!(b.len(), k * n);
     let mut out = vec![R::ZERO; m * n];
+    if k == 0 || n == 0 {
+        return out;
+    }
     for i in 0..m {
         let row = &mut out[i * n..(i + 1) * n];
         for (t, &aik) in a[i * k..(i + 1) * k].iter().enumerate() {
@@ -338,6 +343,19 @@ pub fn matmul_plain<R: Ring>(a: &[R], b: &[R], m: usize, k: usize, n: usize) -> 
 mod tests {
     use super::*;
     use crate::ring::Z64;
+
+    #[test]
+    fn matmul_plain_with_an_empty_inner_dimension_is_the_zero_matrix() {
+        let z = Z64::ZERO;
+        assert_eq!(matmul_plain::<Z64>(&[], &[], 3, 0, 2), vec![z; 6]);
+        assert!(matmul_plain::<Z64>(&[], &[], 1 << 40, 0, 0).is_empty());
+        let a = [Z64(1), Z64(2), Z64(3), Z64(4)];
+        let b = [Z64(5), Z64(6), Z64(7), Z64(8)];
+        assert_eq!(
+            matmul_plain(&a, &b, 2, 2, 2),
+            vec![Z64(19), Z64(22), Z64(43), Z64(50)]
+        );
+    }
 
     #[test]
     fn debug_is_redacted() {

@@ -53,6 +53,7 @@ pub mod model;
 pub mod newton;
 pub mod party;
 pub mod party_config;
+pub mod peer_decoders;
 pub mod plain;
 mod prefetch;
 pub mod psi;

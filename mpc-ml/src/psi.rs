@@ -84,7 +84,7 @@ use zeroize::Zeroize;
 use crate::error::{Error, Result};
 use crate::secure::Disclosure;
 
-mod batch;
+pub(crate) mod batch;
 
 /// The domain-separation prefix of the hash to the group.
 pub const DOMAIN: &[u8] = b"mpc-ml/psi/v1/ristretto255/id\0";
@@ -297,7 +297,7 @@ impl Intersection {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Announce {
+pub(crate) struct Announce {
     ids: usize,
     min_intersection: usize,
     reveal: Reveal,
@@ -350,14 +350,7 @@ async fn run(ctx: &mut Context, ids: &IdList, options: &PsiOptions) -> Result<In
     sizes[me] = ids.len();
     for &p in &peers {
         let theirs: Announce = ctx
-            .recv_checked(p, |b| {
-                let a: Announce = serde_json::from_slice(b)
-                    .map_err(|e| format!("an unreadable PSI announcement: {e}"))?;
-                if a.ids > MAX_IDS {
-                    return Err(format!("{} ids, more than {MAX_IDS}", a.ids));
-                }
-                Ok(a)
-            })
+            .recv_checked(p, decode_announce)
             .await
             .map_err(mpc(me))?;
         if theirs.min_intersection != options.min_intersection {
@@ -595,9 +588,22 @@ fn empty_error(ids: &IdList, n: usize) -> Error {
     }
 }
 
+/// A peer's announcement of its id count and options: JSON, at most [`MAX_IDS`] ids.
+pub(crate) fn decode_announce(b: &[u8]) -> std::result::Result<Announce, String> {
+    let a: Announce =
+        serde_json::from_slice(b).map_err(|e| format!("an unreadable PSI announcement: {e}"))?;
+    if a.ids > MAX_IDS {
+        return Err(format!("{} ids, more than {MAX_IDS}", a.ids));
+    }
+    Ok(a)
+}
+
 /// Exactly `len` elements of 32 bytes, strictly increasing as bytes (each is checked to be a valid point
 /// afterwards, on all cores).
-fn decode_sorted_keys(bytes: &[u8], len: usize) -> std::result::Result<Vec<[u8; POINT]>, String> {
+pub(crate) fn decode_sorted_keys(
+    bytes: &[u8],
+    len: usize,
+) -> std::result::Result<Vec<[u8; POINT]>, String> {
     let keys = batch::split_points(bytes, len)?;
     if keys.windows(2).any(|w| w[0] >= w[1]) {
         return Err("join keys that are not strictly increasing".into());
@@ -606,7 +612,7 @@ fn decode_sorted_keys(bytes: &[u8], len: usize) -> std::result::Result<Vec<[u8; 
 }
 
 /// The leader's reply in [`Reveal::SizeOnly`]: an 8-byte count, at most `len`.
-fn decode_count(bytes: &[u8], len: usize) -> std::result::Result<usize, String> {
+pub(crate) fn decode_count(bytes: &[u8], len: usize) -> std::result::Result<usize, String> {
     let c: [u8; 8] = bytes.try_into().map_err(|_| {
         format!(
             "an intersection size of {} bytes where 8 are expected",
@@ -623,7 +629,7 @@ fn decode_count(bytes: &[u8], len: usize) -> std::result::Result<usize, String> 
 }
 
 /// The leader's reply: an 8-byte count, then one bit per key; the count must match the bits.
-fn decode_bitmap(bytes: &[u8], len: usize) -> std::result::Result<Vec<bool>, String> {
+pub(crate) fn decode_bitmap(bytes: &[u8], len: usize) -> std::result::Result<Vec<bool>, String> {
     let expected = 8 + len.div_ceil(8);
     if bytes.len() != expected {
         return Err(format!(

@@ -160,11 +160,16 @@ pub struct TrainOutput {
 
 /// The public parameters every party announces and checks.
 #[derive(Serialize, Deserialize, PartialEq)]
-struct Announce {
+pub(crate) struct Announce {
     features: Vec<String>,
     label: String,
     config: TrainConfig,
     rows: usize,
+}
+
+/// A peer's announcement of its columns, options and row count: JSON.
+pub(crate) fn decode_announce(b: &[u8]) -> std::result::Result<Announce, String> {
+    serde_json::from_slice(b).map_err(|e| format!("an unreadable announcement: {e}"))
 }
 
 /// Trains with the other parties of `ctx` on this party's training rows `data`, drawing correlated randomness
@@ -660,9 +665,7 @@ async fn agree(ctx: &mut Context, data: &PartyData, config: &TrainConfig) -> Res
     rows[me] = data.len();
     for &p in &peers {
         let theirs: Announce = ctx
-            .recv_checked(p, |b| {
-                serde_json::from_slice(b).map_err(|e| format!("an unreadable announcement: {e}"))
-            })
+            .recv_checked(p, decode_announce)
             .await
             .map_err(Error::mpc(me))?;
         let what = if theirs.label != mine.label {

@@ -35,6 +35,14 @@ fn tag(kind: PreprocessingKind) -> u8 {
     }
 }
 
+/// A peer's preprocessing choice: one byte, 1 (dealer) or 2 (ot).
+pub(crate) fn decode_choice(b: &[u8]) -> std::result::Result<u8, String> {
+    match b {
+        [t @ (1 | 2)] => Ok(*t),
+        _ => Err(format!("a preprocessing announcement of {} bytes", b.len())),
+    }
+}
+
 /// Every party announces its choice to every other; all must match.
 async fn agree(ctx: &mut Context, kind: PreprocessingKind) -> Result<()> {
     let me = ctx.id();
@@ -46,10 +54,7 @@ async fn agree(ctx: &mut Context, kind: PreprocessingKind) -> Result<()> {
     }
     for p in peers {
         let theirs = ctx
-            .recv_checked(p, |b| match b {
-                [t @ (1 | 2)] => Ok(*t),
-                _ => Err(format!("a preprocessing announcement of {} bytes", b.len())),
-            })
+            .recv_checked(p, decode_choice)
             .await
             .map_err(Error::mpc(me))?;
         if theirs != tag(kind) {

@@ -311,7 +311,7 @@ pub struct VerticalOutput {
 }
 
 #[derive(Serialize, Deserialize, PartialEq)]
-struct Announce {
+pub(crate) struct Announce {
     features: Vec<String>,
     holds_label: bool,
     label: String,
@@ -320,10 +320,37 @@ struct Announce {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Moments {
+pub(crate) struct Moments {
     mean: Vec<f64>,
     sd: Vec<f64>,
     label: Option<(f64, f64)>,
+}
+
+/// A peer's announcement of its columns and options: JSON, at most 4096 features.
+pub(crate) fn decode_announce(b: &[u8]) -> std::result::Result<Announce, String> {
+    let a: Announce =
+        serde_json::from_slice(b).map_err(|e| format!("an unreadable announcement: {e}"))?;
+    if a.features.len() > 1 << 12 {
+        return Err(format!("{} features, more than 4096", a.features.len()));
+    }
+    Ok(a)
+}
+
+/// A peer's column statistics for its `d` features: JSON, `d` finite means and `d` finite positive
+/// deviations, and for the label holder a finite mean and a finite positive deviation.
+pub(crate) fn decode_moments(b: &[u8], d: usize) -> std::result::Result<Moments, String> {
+    let m: Moments =
+        serde_json::from_slice(b).map_err(|e| format!("unreadable column statistics: {e}"))?;
+    let finite = m.mean.iter().chain(&m.sd).all(|v| v.is_finite())
+        && m.sd.iter().all(|&s| s > 0.0)
+        && m.label
+            .is_none_or(|(a, s)| a.is_finite() && s.is_finite() && s > 0.0);
+    if m.mean.len() != d || m.sd.len() != d || !finite {
+        return Err(format!(
+            "column statistics that are not {d} finite means and positive deviations"
+        ));
+    }
+    Ok(m)
 }
 
 /// One party's side of vertical training over `ctx`, with correlated randomness from `source`. On a local
@@ -616,14 +643,7 @@ async fn agree(ctx: &mut Context, data: &VerticalData, config: &TrainConfig) -> 
     let mut all: Vec<Option<Announce>> = (0..n).map(|_| None).collect();
     for &p in &peers {
         let theirs: Announce = ctx
-            .recv_checked(p, |b| {
-                let a: Announce = serde_json::from_slice(b)
-                    .map_err(|e| format!("an unreadable announcement: {e}"))?;
-                if a.features.len() > 1 << 12 {
-                    return Err(format!("{} features, more than 4096", a.features.len()));
-                }
-                Ok(a)
-            })
+            .recv_checked(p, decode_announce)
             .await
             .map_err(Error::mpc(me))?;
         let what = if theirs.label != mine.label {
@@ -741,22 +761,9 @@ async fn exchange_moments(
         let theirs = if p == me {
             mine.clone_moments()
         } else {
-            ctx.recv_checked(p, |b| {
-                let m: Moments = serde_json::from_slice(b)
-                    .map_err(|e| format!("unreadable column statistics: {e}"))?;
-                let finite = m.mean.iter().chain(&m.sd).all(|v| v.is_finite())
-                    && m.sd.iter().all(|&s| s > 0.0)
-                    && m.label
-                        .is_none_or(|(a, s)| a.is_finite() && s.is_finite() && s > 0.0);
-                if m.mean.len() != d || m.sd.len() != d || !finite {
-                    return Err(format!(
-                        "column statistics that are not {d} finite means and positive deviations"
-                    ));
-                }
-                Ok(m)
-            })
-            .await
-            .map_err(Error::mpc(me))?
+            ctx.recv_checked(p, |b| decode_moments(b, d))
+                .await
+                .map_err(Error::mpc(me))?
         };
         scaling.mean.extend(theirs.mean);
         scaling.sd.extend(theirs.sd);

@@ -11,8 +11,8 @@
 //!   sends a [`Hello`] each way (with the sender's fresh per-run nonce), then, once every link is up, a
 //!   [`Control::Run`] with the run id that binds every party's nonce ([`crate::run`]).
 //!
-//! The decoders are plain functions over bytes or any `AsyncRead`, so the proptests and the fuzz target
-//! drive them without a socket.
+//! The decoders are plain functions over bytes or any `AsyncRead`, so the proptests and the fuzz targets
+//! (`fuzz/`, targets `frames`, `control` and `hello`) drive them without a socket.
 
 use mpc_core::net::ChannelId;
 use serde::{Deserialize, Serialize};

@@ -192,8 +192,12 @@ impl Request {
         Ok(req)
     }
 
-    fn check_size(&self) -> std::result::Result<(), String> {
-        let elems = match *self {
+    /// The number of ring elements (or words, for bit items) the request's item holds across its parts,
+    /// saturating at `usize::MAX`; `None` for a mask triple whose row range is reversed. For a mask triple
+    /// this counts `rows x cols` twice, from the request alone: its real size also depends on the mask's
+    /// shape, which the holder of the mask checks when it answers.
+    pub fn elements(&self) -> Option<usize> {
+        match *self {
             Request::Triples { count, .. }
             | Request::Random { count }
             | Request::Trunc { count, .. } => Some(count.saturating_mul(3)),
@@ -210,9 +214,26 @@ impl Request {
                 .row_end
                 .checked_sub(using.row_start)
                 .map(|r| r.saturating_mul(using.cols).saturating_mul(2)),
+        }
+    }
+
+    /// Refuses a request whose item exceeds [`MAX_REQUEST_ELEMENTS`], or one of whose dimensions does: a
+    /// matrix of zero elements may still have a dimension the answer loops over (`m` rows of a `m x 0`
+    /// times `0 x 0` product), and a mask triple's columns multiply the mask's rows or columns, which only
+    /// the dealer knows ([`mask_use_shape`] checks the product).
+    fn check_size(&self) -> std::result::Result<(), String> {
+        let dims_ok = match *self {
+            Request::MatrixTriple { m, k, n } => {
+                [m, k, n].iter().all(|&d| d <= MAX_REQUEST_ELEMENTS)
+            }
+            Request::MatrixMask { m, k } => m <= MAX_REQUEST_ELEMENTS && k <= MAX_REQUEST_ELEMENTS,
+            Request::MaskTriple { ref using, .. } => {
+                using.row_end <= MAX_REQUEST_ELEMENTS && using.cols <= MAX_REQUEST_ELEMENTS
+            }
+            _ => true,
         };
-        match elems {
-            Some(e) if e <= MAX_REQUEST_ELEMENTS => Ok(()),
+        match self.elements() {
+            Some(e) if e <= MAX_REQUEST_ELEMENTS && dims_ok => Ok(()),
             _ => Err(format!("request {self:?} is too large or malformed")),
         }
     }
@@ -376,7 +397,9 @@ fn streamed_triple_correction<R: Ring>(
     out
 }
 
-/// Shapes of the mask's sub-matrix `A'` used by a mask triple: `(rows of A', cols of A' = rows of B)`.
+/// Shapes of the mask's sub-matrix `A'` used by a mask triple: `(rows of A', cols of A' = rows of B)`. An
+/// error if the rows are not within the mask's `m`, or if `B` and `C` together would exceed
+/// [`MAX_REQUEST_ELEMENTS`].
 fn mask_use_shape(m: usize, k: usize, using: &MaskUse) -> Result<(usize, usize)> {
     if using.row_start > using.row_end || using.row_end > m {
         return Err(Error::Preprocessing(format!(
@@ -385,11 +408,22 @@ fn mask_use_shape(m: usize, k: usize, using: &MaskUse) -> Result<(usize, usize)>
         )));
     }
     let rows = using.row_end - using.row_start;
-    Ok(if using.transpose {
+    let (out_rows, inner) = if using.transpose {
         (k, rows)
     } else {
         (rows, k)
-    })
+    };
+    // The triple holds `B` (inner x cols) and `C` (out_rows x cols): both must fit the request limit.
+    let elements = out_rows
+        .checked_add(inner)
+        .and_then(|r| r.checked_mul(using.cols));
+    if elements.is_none_or(|e| e > MAX_REQUEST_ELEMENTS) {
+        return Err(Error::Preprocessing(format!(
+            "a triple of {out_rows} x {inner} mask rows times {} columns is too large",
+            using.cols
+        )));
+    }
+    Ok((out_rows, inner))
 }
 
 fn sub_matrix<R: Ring>(a: &[R], k: usize, using: &MaskUse) -> Vec<R> {
@@ -722,5 +756,86 @@ mod tests {
         bad[9] = 200;
         assert_eq!(Request::decode(&bad), Err("200 mask bits".to_string()));
         assert!(Request::decode(&bad[1..]).is_err());
+    }
+
+    /// Found by the `dealer` fuzz target: a matrix triple of `m x 0` times `0 x 0` has no elements, but
+    /// its answer looked at each of its `m` rows, so `m = 2^63` kept the dealer busy for ever.
+    #[test]
+    fn a_request_with_a_huge_dimension_and_no_elements_is_refused() {
+        let huge = Request::MatrixTriple {
+            m: 1 << 62,
+            k: 0,
+            n: 0,
+        };
+        assert_eq!(huge.elements(), Some(0));
+        assert!(Request::decode(&huge.encode()).is_err());
+        let mask = Request::MatrixMask { m: 0, k: 1 << 40 };
+        assert!(Request::decode(&mask.encode()).is_err());
+        let cols = Request::MaskTriple {
+            mask: 0,
+            using: MaskUse {
+                row_start: 0,
+                row_end: 0,
+                cols: 1 << 40,
+                transpose: false,
+            },
+        };
+        assert!(Request::decode(&cols.encode()).is_err());
+        let fine = Request::MatrixTriple { m: 3, k: 0, n: 2 };
+        assert_eq!(Request::decode(&fine.encode()), Ok(fine));
+    }
+
+    /// Found by the `dealer` fuzz target: a triple of `2^27 x 0` times `0 x 0` is within every limit and
+    /// has no elements; the dealer answers it at once (it used to walk the `2^27` empty rows, for seconds).
+    #[test]
+    fn an_empty_matrix_triple_with_many_rows_is_answered_empty() {
+        let seeds: Vec<Seed> = (0..2u8)
+            .map(|i| Seed::from_slice(&[i; 32]).unwrap())
+            .collect();
+        let mut c = Corrector::<crate::ring::Z128>::new(seeds);
+        let req = Request::MatrixTriple {
+            m: 1 << 27,
+            k: 0,
+            n: 0,
+        };
+        assert_eq!(Request::decode(&req.encode()), Ok(req.clone()));
+        assert!(c.correction(0, &req, None).unwrap().is_empty());
+    }
+
+    /// A mask triple's `B` has the mask's columns (or rows) times the columns asked for, which only the
+    /// holder of the mask knows: an empty row range with many columns is refused there, not allocated.
+    #[test]
+    fn a_mask_triple_larger_than_the_limit_is_refused_by_the_dealer() {
+        let seeds: Vec<Seed> = (0..2u8)
+            .map(|i| Seed::from_slice(&[i; 32]).unwrap())
+            .collect();
+        let mut c = Corrector::<crate::ring::Z64>::new(seeds);
+        let mask = Request::MatrixMask { m: 2, k: 1 << 20 };
+        assert!(c.correction(0, &mask, None).unwrap().is_empty());
+        let wide = Request::MaskTriple {
+            mask: 0,
+            using: MaskUse {
+                row_start: 1,
+                row_end: 1,
+                cols: 1 << 9,
+                transpose: false,
+            },
+        };
+        assert!(
+            Request::decode(&wide.encode()).is_ok(),
+            "no elements by the request alone"
+        );
+        let err = c.correction(1, &wide, None).unwrap_err().to_string();
+        assert!(err.contains("too large"), "{err}");
+        let narrow = Request::MaskTriple {
+            mask: 0,
+            using: MaskUse {
+                row_start: 0,
+                row_end: 1,
+                cols: 2,
+                transpose: false,
+            },
+        };
+        assert_eq!(c.correction(2, &narrow, None).unwrap().len(), 2);
     }
 }

@@ -178,13 +178,17 @@ impl<R: Ring> RingState<R> {
         for (party, seed) in seeds.iter().enumerate() {
             sctx.send_bytes(party, seed.expose_bytes().to_vec()).await?;
         }
-        Ok(RingState {
-            corrector: Corrector::new(seeds),
-            last_id: None,
-        })
+        Ok(RingState::with_seeds(seeds))
     }
 
-    fn answer(&mut self, id: u64, body: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    fn with_seeds(seeds: Vec<Seed>) -> Self {
+        RingState {
+            corrector: Corrector::new(seeds),
+            last_id: None,
+        }
+    }
+
+    fn answer(&mut self, id: u64, req: &Request) -> std::result::Result<Vec<u8>, String> {
         if self.last_id.is_some_and(|last| id <= last) {
             return Err(format!(
                 "request id {id} does not follow {}",
@@ -192,40 +196,83 @@ impl<R: Ring> RingState<R> {
             ));
         }
         self.last_id = Some(id);
-        let req = Request::decode(body)?;
         let correction = zeroize::Zeroizing::new(
             self.corrector
-                .correction(id, &req, None)
+                .correction(id, req, None)
                 .map_err(|e| e.to_string())?,
         );
         Ok(R::encode_slice(&correction))
     }
 }
 
+/// Decodes one message party 0 sends the dealer: `[ring tag][request id u64 LE][request]`. Returns the ring
+/// tag (1 = Z64, 2 = Z128, 3 = Fp), the id and the request, or why the bytes are refused (too short, an
+/// unknown ring tag, a request that does not decode or asks for more than the dealer serves at once).
+pub fn decode_dealer_message(msg: &[u8]) -> std::result::Result<(u8, u64, Request), String> {
+    if msg.len() < 9 {
+        return Err(format!("a dealer request of {} bytes", msg.len()));
+    }
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&msg[1..9]);
+    let id = u64::from_le_bytes(id);
+    match msg[0] {
+        tag @ 1..=3 => Ok((tag, id, Request::decode(&msg[9..])?)),
+        t => Err(format!("unknown ring tag {t}")),
+    }
+}
+
+/// The dealer's state for its three rings: each party's seed per ring and the last request id answered.
+/// [`serve`] draws the seeds and runs one over the network; [`Dealer::with_seeds`] builds one from given
+/// seeds, so the answer to a party's bytes can be computed (and tested) without a network.
+pub struct Dealer {
+    z64: RingState<Z64>,
+    z128: RingState<Z128>,
+    fp: RingState<Fp>,
+}
+
+impl std::fmt::Debug for Dealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dealer(<redacted>)")
+    }
+}
+
+impl Dealer {
+    /// A dealer whose party `i` holds `z64[i]`, `z128[i]` and `fp[i]` as its seeds for the three rings.
+    pub fn with_seeds(z64: Vec<Seed>, z128: Vec<Seed>, fp: Vec<Seed>) -> Self {
+        Dealer {
+            z64: RingState::with_seeds(z64),
+            z128: RingState::with_seeds(z128),
+            fp: RingState::with_seeds(fp),
+        }
+    }
+
+    /// The answer to one message of party 0 ([`decode_dealer_message`]): the correction's elements, encoded
+    /// (empty for a request that needs none). An error if the message does not decode, its id does not
+    /// follow the previous one on its ring, or the request cannot be served (a mask id never defined, say).
+    pub fn answer(&mut self, msg: &[u8]) -> std::result::Result<Vec<u8>, String> {
+        let (tag, id, req) = decode_dealer_message(msg)?;
+        match tag {
+            1 => self.z64.answer(id, &req),
+            2 => self.z128.answer(id, &req),
+            _ => self.fp.answer(id, &req),
+        }
+    }
+}
+
 /// Runs the dealer until party 0 leaves the session. `ctx` is the dealer's context (its id is the number of
 /// computing parties). Returns an error if a party aborts or sends a malformed request.
 pub async fn serve(ctx: Context) -> Result<()> {
-    let mut z64 = RingState::<Z64>::start(&ctx).await?;
-    let mut z128 = RingState::<Z128>::start(&ctx).await?;
-    let mut fp = RingState::<Fp>::start(&ctx).await?;
+    let mut dealer = Dealer {
+        z64: RingState::start(&ctx).await?,
+        z128: RingState::start(&ctx).await?,
+        fp: RingState::start(&ctx).await?,
+    };
     let mut ctx = ctx.on_channel(DEALER_CHANNEL);
     loop {
         let Some(msg) = ctx.recv_bytes_or_end(0).await? else {
             return Ok(());
         };
-        let answer = (|| {
-            if msg.len() < 9 {
-                return Err(format!("a dealer request of {} bytes", msg.len()));
-            }
-            let id = u64::from_le_bytes(msg[1..9].try_into().expect("8 bytes"));
-            match msg[0] {
-                1 => z64.answer(id, &msg[9..]),
-                2 => z128.answer(id, &msg[9..]),
-                3 => fp.answer(id, &msg[9..]),
-                t => Err(format!("unknown ring tag {t}")),
-            }
-        })();
-        match answer {
+        match dealer.answer(&msg) {
             Ok(bytes) if bytes.is_empty() => {}
             Ok(bytes) => ctx.send_bytes(0, bytes).await?,
             Err(reason) => return Err(ctx.fail(Error::Malformed { party: 0, reason }).await),

@@ -168,7 +168,7 @@ mod shared_seed;
 
 pub use bit_items::{lane, words_for, BitTriples, DaBits, LANES};
 pub use correlations::Request;
-pub use dealer::DealerSource;
+pub use dealer::{decode_dealer_message, Dealer, DealerSource};
 pub use items::{MaskTriple, MatrixMask, MatrixTriple, Squares, Triples, TruncPairs};
 pub use ot_source::{
     triple_bytes_per_peer, trunc_hiding_bits, trunc_mask_bits, OtConfig, OtRequest, OtSource,

@@ -94,7 +94,7 @@ pub(super) async fn check_received(
     Ok(out.into_iter().collect())
 }
 
-fn decompress(
+pub(crate) fn decompress(
     i: usize,
     bytes: &Bytes,
 ) -> std::result::Result<curve25519_dalek::RistrettoPoint, String> {
@@ -104,7 +104,7 @@ fn decompress(
 }
 
 /// Exactly `len` elements of [`POINT`] bytes.
-pub(super) fn split_points(bytes: &[u8], len: usize) -> std::result::Result<Vec<Bytes>, String> {
+pub(crate) fn split_points(bytes: &[u8], len: usize) -> std::result::Result<Vec<Bytes>, String> {
     if bytes.len() != len * POINT {
         return Err(format!(
             "{} bytes where {len} group elements take {}",
