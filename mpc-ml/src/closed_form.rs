@@ -154,14 +154,29 @@ pub fn eigenvalue_floor(l2: f64, frac_bits: u32) -> f64 {
 }
 
 /// An upper bound on one unit in the last place of the 20-fractional-bit values.
-const ULP: f64 = 1.0 / (1u64 << 20) as f64;
+pub(crate) const ULP: f64 = 1.0 / (1u64 << 20) as f64;
 
-/// `k` with `|x| 2^frac_bits < 2^k` for `|x| <= bound`.
-fn bound_bits(bound: f64, frac_bits: u32) -> u32 {
+/// `k` with `|x| 2^frac_bits < 2^k` for `|x| <= bound` (not capped: the callers refuse a run whose values
+/// could leave the format; an infinite bound gives a `k` beyond any format).
+pub(crate) fn bound_bits(bound: f64, frac_bits: u32) -> u32 {
     if !bound.is_finite() {
         return u32::MAX / 2;
     }
     (bound.max(1e-9).log2() + frac_bits as f64).floor().max(0.0) as u32 + 2
+}
+
+/// The Newton–Schulz residual bound after one more refinement of a `p x p` inverse of a matrix below `c`
+/// in norm: `|E_(j+1)| <= |E_j|^2 + (1 + |E_j|) p ulp + c p ulp`, since `I - A M_(j+1) = E_j^2 + (I - E_j) D_1
+/// - A D_2` with `D_1`, `D_2` the two products' truncation errors (at most `p ulp` in norm each).
+pub(crate) fn next_residual(e: f64, p: f64, c: f64) -> f64 {
+    e * e + (1.0 + e) * p * ULP + c * p * ULP
+}
+
+/// The error of a solver whose opened trace check failed: `trace(X^T X)` above `TRACE_SLACK N p`.
+pub(crate) fn trace_check_failed(solver: &str) -> mpc_core::Error {
+    mpc_core::Error::InvalidArgument(format!(
+        "the standardized columns' sum of squares exceeds {TRACE_SLACK} times rows x columns (the global statistics lost precision: a column whose mean is far larger than its spread); {solver} bounds rest on it: train with `gradient_descent`"
+    ))
 }
 
 /// The public bounds of a closed-form run (real units, spectral norms, which bound every entry).
@@ -203,7 +218,7 @@ impl Bounds {
         let mut loop_products = Vec::with_capacity(k);
         for _ in 0..k {
             // Past 1 the bound no longer holds; capped so the figures stay finite for the refusal.
-            let next = (e * e + (1.0 + e) * p * ULP + c * p * ULP).min(2.0);
+            let next = next_residual(e, p, c).min(2.0);
             contracting &= next < 1.0;
             loop_products.push((1.0 + e + p * ULP, inverse * (1.0 + next) + p * ULP));
             e = next;
@@ -436,9 +451,7 @@ async fn gram(
     let below = Shared::from_share(vec![trace; 2]).add_public(me, &[-limit, -limit])?;
     let signs = less_than_zero(ctx, source, &below, bounds.trace_bits(p)).await?;
     if !lane(&open_bits(ctx, &signs).await?, 0) {
-        return Err(mpc_core::Error::InvalidArgument(format!(
-            "the standardized columns' sum of squares exceeds {TRACE_SLACK} times rows x columns (the global statistics lost precision: a column whose mean is far larger than its spread); the closed form's bounds rest on it: train with `gradient_descent`"
-        )));
+        return Err(trace_check_failed("the closed form's"));
     }
     // Divide by N: multiply by round(2^40 / N) and drop 40 bits.
     let n = rows as i128;

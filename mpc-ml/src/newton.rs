@@ -130,6 +130,9 @@ use mpc_core::protocols::mul::mul;
 use mpc_core::protocols::{open, trunc};
 use mpc_core::{Context, FixedPoint, Ring, Shared, SharedMatrix, Z128};
 
+// The bound helpers and the trace check the closed form shares: `G = TRACE_SLACK N p` is the bound on
+// `trace(X^T X)` the first iteration checks.
+use crate::closed_form::{bound_bits, next_residual, trace_check_failed, TRACE_SLACK, ULP};
 use crate::config::{ModelKind, Solver, Standardize, TrainConfig};
 use crate::error::{Error, Result};
 use crate::secure::{mask_rows, owned_value_limit, Descent, OwnedRows, FORMAT};
@@ -196,22 +199,9 @@ pub fn hessian_weight(z: f64) -> f64 {
 /// sigmoid is `1/2` and its slope `0.2465`): `H_1 = X^T X / 4 + I / C` is `X^T X` shifted.
 const FIRST_WEIGHT_SHIFT: u32 = 2;
 
-/// `G = TRACE_SLACK N p`, the bound on `trace(X^T X)` the first iteration checks: global standardization
-/// gives every feature column `sum x^2 = N` (the intercept column `N`), up to the fixed-point statistics.
-pub const TRACE_SLACK: f64 = 1.1;
-
 /// A warm start is kept while `|I - H M_prev|_F^2 <= WARM_LIMIT p` (the check opens one bit); else the
 /// iteration starts cold. In f64 on breast cancer the largest value is 0.80 p (the second iteration).
 pub const WARM_LIMIT: f64 = 1.0;
-
-/// An upper bound on one unit in the last place of the 20-fractional-bit values.
-const ULP: f64 = 1.0 / (1u64 << 20) as f64;
-
-/// `k` with `|x| 2^frac_bits < 2^k` for `|x| <= bound` (not capped: [`Bounds`] refuses a run whose values
-/// could leave the format).
-fn bound_bits(bound: f64, frac_bits: u32) -> u32 {
-    (bound.max(1e-9).log2() + frac_bits as f64).floor().max(0.0) as u32 + 2
-}
 
 /// A truncation by `shift` bits of an input below `bound` (real units) at `frac_bits` fractional bits.
 fn fx(shift: u32, bound: f64, frac_bits: u32) -> FixedPoint {
@@ -287,11 +277,9 @@ impl Bounds {
         }
         let hessian = (MAX_SLOPE + ULP) * gram + lambda + hessian_error;
         let inverse = 1.0 / (lambda - hessian_error);
-        // e_{j+1} <= e_j^2 + (1 + e_j) p ulp + |H| p ulp (the truncations of H M_j and of M_{j+1}).
-        let noise = |e: f64| (1.0 + e) * pf * ULP + hessian * pf * ULP;
         let e0 = (WARM_LIMIT * pf).sqrt() + pf * ULP;
-        let e1 = e0 * e0 + noise(e0);
-        let e2 = e1 * e1 + noise(e1);
+        let e1 = next_residual(e0, pf, hessian);
+        let e2 = next_residual(e1, pf, hessian);
         let cold_out = COLD_GROWTH[FIRST_REFINEMENTS] / hessian * 2.0;
         let inverse_out = (inverse * (1.0 + e2)).max(cold_out);
         let step_limit = 16.0 + 4.0 * (2.0 * c * n * std::f64::consts::LN_2).sqrt();
@@ -944,23 +932,7 @@ async fn first_iteration(
     let r = y
         .scale(Z128::from_i128(-4))
         .add_public(me, &vec![encode(2.0, f); n])?;
-    let (xv, rv) = (x.as_shared().share_values(), r.share_values());
-    let mut right = Vec::with_capacity(n * (p + 1));
-    for (i, &ri) in rv.iter().enumerate() {
-        right.extend_from_slice(&xv[i * p..(i + 1) * p]);
-        right.push(ri);
-    }
-    let back = backward(n, p);
-    let t = src.mask_triple(ctx, masked.mask(), back.clone()).await?;
-    let hg = masked
-        .mul(
-            ctx,
-            &back,
-            &SharedMatrix::new(n, p + 1, Shared::from_share(right))?,
-            t,
-        )
-        .await?
-        .into_shared();
+    let hg = transposed_product(ctx, src, masked, x.as_shared(), &r).await?;
     let pairs = src
         .trunc_pairs(ctx, p * (p + 1), f + FIRST_WEIGHT_SHIFT)
         .await?;
@@ -984,9 +956,7 @@ async fn first_iteration(
     let below = trace.add_public(me, &[-encode(pp.bounds.trace().1, f)])?;
     let signs = opened_signs(ctx, src, &[&below, &below], pp.bits[0]).await?;
     if !signs[0] {
-        return Err(mpc_core::Error::InvalidArgument(format!(
-            "the standardized columns' sum of squares exceeds {TRACE_SLACK} times rows x columns (the global statistics lost precision: a column whose mean is far larger than its spread); Newton's method's bounds rest on it: train with `gradient_descent`"
-        )));
+        return Err(trace_check_failed("Newton's method's"));
     }
     tail(ctx, src, &h, &g, Start::Cold, pp, false).await
 }
@@ -1124,23 +1094,7 @@ async fn head(
     let sx = mul(ctx, &Shared::from_share(spread), x.as_shared(), tr).await?;
     let pairs = src.trunc_pairs(ctx, n * p, f).await?;
     let sx = trunc::trunc(ctx, &sx, fx(f, sx_bound(pp.bounds.x_max), 2 * f), pairs).await?;
-    let (sxv, rv) = (sx.share_values(), r.share_values());
-    let mut right = Vec::with_capacity(n * (p + 1));
-    for (i, &ri) in rv.iter().enumerate() {
-        right.extend_from_slice(&sxv[i * p..(i + 1) * p]);
-        right.push(ri);
-    }
-    let back = backward(n, p);
-    let t = src.mask_triple(ctx, masked.mask(), back.clone()).await?;
-    let hg = masked
-        .mul(
-            ctx,
-            &back,
-            &SharedMatrix::new(n, p + 1, Shared::from_share(right))?,
-            t,
-        )
-        .await?
-        .into_shared();
+    let hg = transposed_product(ctx, src, masked, &sx, &r).await?;
     // lambda on the diagonal (the intercept's too: damping), lambda w' in the gradient.
     let lambda2 = encode(pp.bounds.lambda, 2 * f);
     let mut diagonal = vec![Z128::ZERO; p * (p + 1)];
@@ -1241,6 +1195,36 @@ async fn tail(
         inverse: m,
         squares,
     })
+}
+
+/// `X^T [A | r]` (`p x (p + 1)`, 40 fractional bits) for the shared `N x p` matrix `a` (row-major) and
+/// column `r`, with `X` the masked data matrix: one masked product that opens only the right operand.
+async fn transposed_product(
+    ctx: &mut Context,
+    src: &mut dyn Preprocessing<Z128>,
+    masked: &MaskedMatrix<Z128>,
+    a: &Shared<Z128>,
+    r: &Shared<Z128>,
+) -> mpc_core::Result<Shared<Z128>> {
+    let n = r.len();
+    let p = a.len() / n.max(1);
+    let (av, rv) = (a.share_values(), r.share_values());
+    let mut right = Vec::with_capacity(n * (p + 1));
+    for (i, &ri) in rv.iter().enumerate() {
+        right.extend_from_slice(&av[i * p..(i + 1) * p]);
+        right.push(ri);
+    }
+    let back = backward(n, p);
+    let t = src.mask_triple(ctx, masked.mask(), back.clone()).await?;
+    Ok(masked
+        .mul(
+            ctx,
+            &back,
+            &SharedMatrix::new(n, p + 1, Shared::from_share(right))?,
+            t,
+        )
+        .await?
+        .into_shared())
 }
 
 /// `a^2` element-wise for `|a| <= 1.005`, truncated by 20 bits (two rounds).

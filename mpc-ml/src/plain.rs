@@ -176,29 +176,7 @@ fn damped_ridge(rows: &[Vec<f64>], labels: &[f64], l2: f64, intercept_l2: f64) -
     for (j, row) in a.iter_mut().enumerate() {
         row[j] += if j + 1 < p { l2 } else { intercept_l2 };
     }
-    let mut solved = vec![false; p];
-    for i in 0..p {
-        let Some(best) = (i..p).max_by(|&x, &y| a[x][i].abs().total_cmp(&a[y][i].abs())) else {
-            continue;
-        };
-        if a[best][i].abs() < 1e-12 {
-            continue;
-        }
-        a.swap(i, best);
-        let pivot = a[i][i];
-        a[i].iter_mut().for_each(|v| *v /= pivot);
-        let row_i = a[i].clone();
-        for (r, row) in a.iter_mut().enumerate() {
-            if r != i {
-                let f = row[i];
-                row.iter_mut().zip(&row_i).for_each(|(v, q)| *v -= f * q);
-            }
-        }
-        solved[i] = true;
-    }
-    (0..p)
-        .map(|i| if solved[i] { a[i][p] } else { 0.0 })
-        .collect()
+    gauss_jordan(a)
 }
 
 /// Ordinary least squares with an intercept on raw values, by the normal equations (Gauss-Jordan with
